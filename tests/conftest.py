@@ -1,0 +1,34 @@
+"""Shared fixtures: the real public data store and an artefacts folder.
+
+Real data is read from ``../shared/data`` (or ``$OBSERVATOIRE_DONNEES_LOCALES``), read-only;
+nothing from it is committed. Outside CI a missing store skips the real-data tests; in CI
+(``CI=true``) it is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from observatoire.chemins import dossier_donnees_partagees
+
+
+@pytest.fixture(scope="session")
+def donnees() -> Path:
+    """Folder of the real public data (``../shared/data``)."""
+    chemin = dossier_donnees_partagees()
+    if not (chemin / "PROVENANCE.md").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data store missing in CI: {chemin}")
+        pytest.skip(f"real data store not found: {chemin}")
+    return chemin
+
+
+@pytest.fixture(scope="session")
+def artefacts() -> Path:
+    """Folder where tests leave artefacts (screenshots, HTML) for humans to look at."""
+    chemin = Path(os.environ.get("OBSERVATOIRE_ARTEFACTS", Path(__file__).parent / "artefacts"))
+    chemin.mkdir(parents=True, exist_ok=True)
+    return chemin
