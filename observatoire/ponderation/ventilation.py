@@ -26,7 +26,7 @@ def ventiler(
     code_iris: str = "code_iris",
     colonne_poids: str = "poids",
 ) -> pd.DataFrame:
-    """Apportion the counts of ``table`` to the zones of ``poids``.
+    r"""Apportion the counts of ``table`` to the zones of ``poids``.
 
     Parameters
     ----------
@@ -50,7 +50,7 @@ def ventiler(
 
     Notes
     -----
-    .. math:: \\hat{X}_z = \\sum_i w_{zi} X_i
+    .. math:: \hat{X}_z = \sum_i w_{zi} X_i
 
     Over a partition of the territory (zones plus their complement) the weights
     of each IRIS sum to 1, so apportioned counts sum to the IRIS totals (mass

@@ -1,0 +1,73 @@
+"""Normalisation of INSEE codes (IRIS, communes, QPV).
+
+Codes are strings: leading zeros kept (``010010000``), Corsica ``2A``/``2B`` kept.
+Paris, Lyon and Marseille IRIS carry municipal-arrondissement codes; the commune
+level rolls them up to 75056, 69123 and 13055.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["normaliser_code", "commune_depuis_arrondissement", "generation_qpv"]
+
+_PLM = (
+    (13201, 13216, "13055"),  # Marseille
+    (69381, 69389, "69123"),  # Lyon
+    (75101, 75120, "75056"),  # Paris
+)
+
+
+def normaliser_code(codes: pd.Series, longueur: int) -> pd.Series:
+    """Return codes as strings zero-padded to ``longueur`` (numbers read as floats too).
+
+    Examples
+    --------
+    >>> normaliser_code(pd.Series([10010000, "130470107", 1001.0, None]), 9).tolist()
+    ['010010000', '130470107', '000001001', None]
+    """
+    s = codes.astype("object")
+    manquant = s.isna()
+    texte = s.where(manquant, s.map(_en_texte))
+    texte = texte.where(manquant, texte.str.zfill(longueur))
+    return texte.astype("object")
+
+
+def _en_texte(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    t = str(v).strip()
+    if t.endswith(".0") and t[:-2].isdigit():
+        t = t[:-2]
+    return t
+
+
+def commune_depuis_arrondissement(code_commune: pd.Series) -> pd.Series:
+    """Roll municipal arrondissements of Paris, Lyon, Marseille up to their commune.
+
+    Examples
+    --------
+    >>> commune_depuis_arrondissement(pd.Series(["13201", "13216", "13047", "2A004"])).tolist()
+    ['13055', '13055', '13047', '2A004']
+    """
+    num = pd.to_numeric(code_commune, errors="coerce")
+    out = code_commune.astype("object").copy()
+    for debut, fin, commune in _PLM:
+        out[(num >= debut) & (num <= fin)] = commune
+    return out
+
+
+def generation_qpv(code: str) -> int:
+    """Return the QPV generation from its code prefix (QP → 2015, QN → 2024).
+
+    Examples
+    --------
+    >>> generation_qpv("QP013009"), generation_qpv("QN01366I")
+    (2015, 2024)
+    """
+    prefixe = str(code)[:2].upper()
+    if prefixe == "QP":
+        return 2015
+    if prefixe == "QN":
+        return 2024
+    raise ValueError(f"QPV code {code!r} starts with neither QP (2015) nor QN (2024)")

@@ -1,0 +1,364 @@
+"""Loaders for statistical tables: INSEE IRIS tables, rate tables, official QPV tables.
+
+Variable names are normalised without their vintage: ``P16_POP0014`` and
+``P21_POP0014`` both become ``p_pop0014`` with the year in ``annee``; the
+P/C prefix (exploitation principale / complémentaire) is kept. Codes are strings.
+INSEE's secret and missing markers become NaN, never 0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from observatoire.chargement.codes import generation_qpv, normaliser_code
+from observatoire.chargement.validation import trouver_colonne
+from observatoire.rapport import ErreurDonnees, Rapport
+
+__all__ = [
+    "lire_table",
+    "lire_table_iris",
+    "lire_indicateurs_ptod",
+    "lire_qpv_officiel",
+    "MARQUEURS_MANQUANTS",
+]
+
+#: Text cells read as missing (secret statistique, non disponible...).
+MARQUEURS_MANQUANTS = {
+    "",
+    "s",
+    "S",
+    "nd",
+    "ND",
+    "n.d.",
+    "NA",
+    "na",
+    "nan",
+    "NaN",
+    "secret",
+    "c",
+    "-",
+}
+
+# Vintage-bearing variable names: (regex, function(match) -> (normalised name, year)).
+_MOTIFS_ANNEE = [
+    # RP bases infracommunales: P16_POP0014, C16_POP15P_CS1
+    (re.compile(r"^([PC])(\d{2})_(.+)$"), lambda m: (f"{m[1]}_{m[3]}".lower(), 2000 + int(m[2]))),
+    # RFL: RFUCQ211 = median 2011
+    (
+        re.compile(r"^(RFUC(?:Q2|IQ|RD|ET|MO|GI|D\d))(\d{2})$"),
+        lambda m: (m[1].lower(), 2000 + int(m[2])),
+    ),
+    # Filosofi IRIS: DEC_MED17, DISP_TP6019
+    (re.compile(r"^((?:DEC|DISP)_[A-Z0-9]+?)(\d{2})$"), lambda m: (m[1].lower(), 2000 + int(m[2]))),
+]
+
+
+def lire_table(chemin: str | os.PathLike, *, feuille: str | int = 0) -> pd.DataFrame:
+    """Read a CSV (``,`` or ``;``) or XLSX table with every column as text."""
+    chemin = Path(chemin)
+    if not chemin.exists():
+        raise ErreurDonnees(f"{chemin}: file not found")
+    try:
+        if chemin.suffix.lower() in {".xlsx", ".xls"}:
+            return pd.read_excel(chemin, sheet_name=feuille, dtype=str, keep_default_na=False)
+        with open(chemin, encoding="utf-8-sig") as f:
+            entete = f.readline()
+        sep = ";" if entete.count(";") > entete.count(",") else ","
+        return pd.read_csv(chemin, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except Exception as exc:
+        raise ErreurDonnees(f"{chemin}: cannot read table: {exc}") from exc
+
+
+def _numerique(serie: pd.Series, *, source: str, colonne: str) -> pd.Series:
+    """Convert text to float: known markers → NaN, anything else unparsable → error."""
+    texte = serie.astype("object").where(serie.notna(), "").map(lambda v: str(v).strip())
+    marque = texte.isin(MARQUEURS_MANQUANTS)
+    valeurs = pd.to_numeric(
+        texte.where(~marque).str.replace(",", ".", regex=False), errors="coerce"
+    )
+    mauvais = valeurs.isna() & ~marque
+    if mauvais.any():
+        exemples = texte[mauvais].unique()[:5].tolist()
+        raise ErreurDonnees(
+            f"{source}: column {colonne}: {int(mauvais.sum())} non-numeric value(s) {exemples} "
+            "(expected numbers or a secret/missing marker)"
+        )
+    return valeurs.astype("float64")
+
+
+def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None) -> pd.DataFrame:
+    """Read an INSEE IRIS table (RP bases infracommunales, RFL, Filosofi) of any vintage.
+
+    Returns
+    -------
+    DataFrame
+        One row per IRIS and vintage: ``code_iris``, ``annee``, ``type_iris`` (if
+        given), ``code_commune`` (if given) and the variables normalised without
+        their year (``p_pop0014``, ``c_pop15p_cs1``, ``rfucq2``, ``dec_med``...).
+    """
+    src = str(chemin)
+    brut = lire_table(chemin)
+    c_code = trouver_colonne(
+        brut,
+        ["IRIS", "CODE_IRIS", "DCOMIRIS", "CodeIris", "code_iris"],
+        source=src,
+        role="IRIS code",
+    )
+    code = normaliser_code(brut[c_code], 9)
+    if (code.str.len() != 9).any():
+        raise ErreurDonnees(
+            f"{src}: column {c_code} holds codes that are not 9-character IRIS codes"
+        )
+    c_type = trouver_colonne(brut, ["TYP_IRIS", "type_iris"], source=src, role="", requis=False)
+    c_com = trouver_colonne(
+        brut, ["COM", "DEPCOM", "code_commune"], source=src, role="", requis=False
+    )
+    par_annee: dict[int, dict[str, pd.Series]] = {}
+    for col in brut.columns:
+        for motif, nommer in _MOTIFS_ANNEE:
+            m = motif.match(str(col))
+            if m:
+                nom, annee = nommer(m)
+                par_annee.setdefault(annee, {})[nom] = _numerique(
+                    brut[col], source=src, colonne=col
+                )
+                break
+    if not par_annee:
+        raise ErreurDonnees(f"{src}: no vintage-bearing variable (like P16_POP) found")
+    morceaux = []
+    for annee in sorted(par_annee):
+        df = pd.DataFrame(par_annee[annee])
+        df.insert(0, "annee", annee)
+        df.insert(0, "code_iris", code.to_numpy())
+        if c_com:
+            df.insert(2, "code_commune", normaliser_code(brut[c_com], 5).to_numpy())
+        if c_type:
+            df.insert(2, "type_iris", brut[c_type].str.strip().to_numpy())
+        morceaux.append(df)
+    out = pd.concat(morceaux, ignore_index=True)
+    doublons = out.duplicated(["code_iris", "annee"])
+    if doublons.any():
+        raise ErreurDonnees(
+            f"{src}: IRIS repeated: {out.loc[doublons, 'code_iris'].unique()[:10].tolist()}"
+        )
+    if rapport is not None:
+        n_nan = int(
+            out.drop(columns=["code_iris", "annee"]).select_dtypes("number").isna().sum().sum()
+        )
+        rapport.info(
+            "chargement",
+            src,
+            f"{len(brut)} IRIS, vintages {sorted(par_annee)}, "
+            f"{n_nan} missing/secret cells kept as NaN",
+            n=len(brut),
+        )
+    return out
+
+
+_NIVEAUX_PTOD = {
+    "iris": ["IRIS", "code_iris"],
+    "commune": ["code", "COM", "codgeo"],
+    "departement": ["code", "DEP"],
+}
+_ANNEE_SUFFIXE = re.compile(r"^(.+)_(\d{2})$")
+_POP_PTOD = re.compile(r"^P(\d{2})_POP$")
+
+
+def lire_indicateurs_ptod(
+    chemin: str | os.PathLike,
+    niveau: str = "iris",
+    *,
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """Read a rate table of the ``ptod`` observatory (IRIS, commune or département level).
+
+    These files carry rates computed by a third party (no counts), one column per
+    indicator and vintage (``soc_txchom_1564_22``) plus ``P11_POP``/``P16_POP``/``P22_POP``.
+
+    Returns
+    -------
+    DataFrame
+        One row per code and vintage: ``code``, ``niveau``, ``nom``, ``annee`` and
+        the indicators without their year suffix, plus ``p_pop``.
+    """
+    if niveau not in _NIVEAUX_PTOD:
+        raise ValueError(f"niveau must be one of {sorted(_NIVEAUX_PTOD)}, not {niveau!r}")
+    src = str(chemin)
+    brut = lire_table(chemin)
+    c_code = trouver_colonne(brut, _NIVEAUX_PTOD[niveau], source=src, role=f"{niveau} code")
+    c_nom = trouver_colonne(brut, ["libelle", "nom"], source=src, role="name", requis=False)
+    longueur = {"iris": 9, "commune": 5, "departement": 2}[niveau]
+    code = brut[c_code].astype("object").str.strip()
+    code = code.where(~code.str.fullmatch(r"\d+"), normaliser_code(code, longueur))
+    par_annee: dict[int, dict[str, pd.Series]] = {}
+    for col in brut.columns:
+        m = _POP_PTOD.match(str(col))
+        if m:
+            nom, annee = "p_pop", 2000 + int(m[1])
+        else:
+            m = _ANNEE_SUFFIXE.match(str(col))
+            if not m or not m[1][0].islower():
+                continue
+            nom, annee = m[1], 2000 + int(m[2])
+        try:
+            valeurs = _numerique(brut[col], source=src, colonne=col)
+        except ErreurDonnees:  # categorical indicators (e.g. dominant NAF section) stay text
+            valeurs = brut[col].replace("", pd.NA)
+        par_annee.setdefault(annee, {})[nom] = valeurs
+    morceaux = []
+    for annee in sorted(par_annee):
+        df = pd.DataFrame(par_annee[annee])
+        df.insert(0, "annee", annee)
+        df.insert(0, "nom", brut[c_nom].to_numpy() if c_nom else pd.NA)
+        df.insert(0, "niveau", niveau)
+        df.insert(0, "code", code.to_numpy())
+        morceaux.append(df)
+    out = pd.concat(morceaux, ignore_index=True)
+    if niveau == "departement":
+        # Known defect of the source: P22_POP on the 00FR row is not France's population.
+        faux = (out["code"] == "00FR") & out["p_pop"].notna()
+        if faux.any():
+            out.loc[faux, "p_pop"] = np.nan
+            if rapport is not None:
+                rapport.avertir(
+                    "chargement",
+                    src,
+                    "p_pop of row 00FR ignored (not the French population in this source)",
+                    n=int(faux.sum()),
+                )
+    return out
+
+
+# Official QPV tables: source column → normalised name.
+_QPV_2024 = {
+    "popMuniQPV": "pop_mun",
+    "indiceJeunesse": "indice_jeunesse",
+    "partPopEt": "part_etrangers",
+    "partPopImmi": "part_immigres",
+    "partMenImmi": "part_menages_immigres",
+    "partMenEt": "part_menages_etrangers",
+    "partMen1p": "part_menages_1p",
+    "partMen2p": "part_menages_2p",
+    "partMen3p": "part_menages_3p",
+    "partMen45p": "part_menages_45p",
+    "partMen6pp": "part_menages_6pp",
+    "nombre_menages": "nombre_menages",
+    "nombre_logements_sociaux": "nombre_logements_sociaux",
+    "taux_d_emploi": "taux_emploi",
+    "taux_pauvrete_60": "taux_pauvrete_60",
+    "personnes_couvertes_CAF": "personnes_couvertes_caf",
+    "allocataires_CAF": "allocataires_caf",
+    "RSA_socle": "rsa_socle",
+}
+_QPV_2015 = {
+    "pop_mun": "pop_mun",
+    "ind_jeune": "indice_jeunesse",
+    "tx_tot_et": "part_etrangers",
+    "tx_f": "part_femmes",
+    "tx_f_et": "part_etrangeres",
+    "percou": "personnes_couvertes_caf",
+    "pmimp": "part_menages_imposes",
+    "part_chomprinc": "part_menages_revenu_chomage",
+    "decuc_q2": "revenu_declare_median_uc",
+    "decuc_d1": "revenu_declare_d1_uc",
+    "decuc_d9": "revenu_declare_d9_uc",
+    "disp_q2": "revenu_disponible_median_uc",
+    "disp_d1": "revenu_disponible_d1_uc",
+    "disp_d9": "revenu_disponible_d9_uc",
+    "tp60": "taux_pauvrete_60",
+    "brev": "taux_bas_revenus",
+    "a": "allocataires_caf",
+    "tx_tot_empl": "taux_emploi",
+    "tx_f_empl": "taux_emploi_f",
+    "tx_et_empl": "taux_emploi_etrangers",
+    "tx_tot_eprec": "part_emplois_precaires",
+    "tx_f_eprec": "part_emplois_precaires_f",
+    "tx_et_eprec": "part_emplois_precaires_etrangers",
+    "abcde": "demandeurs_emploi_abcde",
+    "abcde_f": "demandeurs_emploi_abcde_f",
+    "abcde_h": "demandeurs_emploi_abcde_h",
+}
+#: Columns of official QPV tables that must not be used (recomputed by a third party).
+_QPV_EXCLUES = {
+    "taux_logements_sociaux": "recomputed by the compiler of the table, values > 100 occur"
+}
+
+
+def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = None) -> pd.DataFrame:
+    """Read an official QPV-level indicator table (ANCT/INSEE "données QPV", 2015 or 2024).
+
+    Tables with one row per QPV × commune are collapsed to one row per QPV when the
+    repeated values agree; conflicting repeats are an error (never summed).
+
+    Returns
+    -------
+    DataFrame
+        One row per QPV: ``code_qpv``, ``nom_qpv``, ``generation``, ``communes``
+        (list of codes), then normalised indicators (``pop_mun``, ``indice_jeunesse``,
+        ``part_etrangers``, ``taux_emploi``, ``taux_pauvrete_60``...). Other source
+        columns are kept under their own snake_case name; empty cells are NaN.
+    """
+    src = str(chemin)
+    brut = lire_table(chemin)
+    c_code = trouver_colonne(
+        brut, ["code_qpv", "codeQPV", "code_qp", "CODE_QP"], source=src, role="QPV code"
+    )
+    c_nom = trouver_colonne(
+        brut, ["nom_qpv", "lib_qp", "nom_qp", "NOM_QP"], source=src, role="QPV name", requis=False
+    )
+    c_com = trouver_colonne(
+        brut,
+        ["COG", "insee_com", "code_commune", "CODGEO"],
+        source=src,
+        role="commune code",
+        requis=False,
+    )
+    correspondance = _QPV_2024 if c_code == "codeQPV" else _QPV_2015
+    out = pd.DataFrame({"code_qpv": brut[c_code].str.strip()})
+    try:
+        out["generation"] = out["code_qpv"].map(generation_qpv)
+    except ValueError as exc:
+        raise ErreurDonnees(f"{src}: {exc}") from None
+    out["nom_qpv"] = brut[c_nom] if c_nom else pd.NA
+    out["_commune"] = normaliser_code(brut[c_com], 5) if c_com else None
+    for col in brut.columns:
+        if col in (c_code, c_nom, c_com):
+            continue
+        if col in _QPV_EXCLUES:
+            if rapport is not None:
+                rapport.avertir("chargement", src, f"column {col} ignored: {_QPV_EXCLUES[col]}")
+            continue
+        if col in correspondance:
+            out[correspondance[col]] = _numerique(brut[col], source=src, colonne=col)
+        else:
+            out[re.sub(r"[^0-9a-z]+", "_", str(col).lower()).strip("_")] = brut[col]
+    valeurs = [c for c in out.columns if c not in ("code_qpv", "_commune")]
+    conflits = out.groupby("code_qpv")[valeurs].nunique(dropna=False)
+    # Text columns naming the commune legitimately differ between a QPV's rows.
+    par_commune = [c for c in valeurs if c.startswith(("lib_com", "nom_commune", "cog"))]
+    conflits = conflits.drop(columns=par_commune)
+    mauvais = conflits[(conflits > 1).any(axis=1)]
+    if len(mauvais):
+        details = {q: mauvais.columns[mauvais.loc[q] > 1].tolist() for q in mauvais.index[:10]}
+        raise ErreurDonnees(
+            f"{src}: QPV repeated with conflicting values (QPV: columns): {details}"
+        )
+    communes = out.groupby("code_qpv", sort=False)["_commune"].agg(
+        lambda s: sorted(s.dropna().unique().tolist())
+    )
+    uniques = out.drop_duplicates("code_qpv").drop(columns=["_commune", *par_commune])
+    uniques.insert(3, "communes", uniques["code_qpv"].map(communes))
+    n_rep = len(out) - len(uniques)
+    if n_rep and rapport is not None:
+        rapport.info(
+            "chargement",
+            src,
+            f"{n_rep} repeated QPV × commune rows collapsed (values agree)",
+            n=n_rep,
+        )
+    return uniques.reset_index(drop=True)

@@ -1,0 +1,202 @@
+"""Reading vector files and validating geometries on load.
+
+One place for the checks every geometry layer goes through: a CRS is required
+(missing → error), geographic or differing CRS are reprojected to the working
+CRS (reported), invalid geometries are repaired with ``make_valid`` (counted),
+GeometryCollections are reduced to their polygons, empty geometries are dropped
+(listed), duplicate codes are an error (listed).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from observatoire.rapport import ErreurDonnees, Rapport
+
+__all__ = [
+    "CRS_TRAVAIL",
+    "lire_vecteur",
+    "trouver_colonne",
+    "preparer_geometries",
+    "verifier_codes_uniques",
+]
+
+#: Working CRS for metropolitan France (Lambert-93). Areas are only ever computed in it.
+CRS_TRAVAIL = "EPSG:2154"
+
+
+def _nom(chemin: str | os.PathLike, couche: str | None) -> str:
+    return f"{chemin}" + (f" (layer {couche!r})" if couche else "")
+
+
+def lire_vecteur(chemin: str | os.PathLike, couche: str | None = None) -> gpd.GeoDataFrame:
+    """Read a shapefile, GeoPackage, GeoJSON or GeoParquet file into a GeoDataFrame.
+
+    Raises
+    ------
+    ErreurDonnees
+        File missing, unreadable, or several layers and none chosen.
+    """
+    chemin = Path(chemin)
+    if not chemin.exists():
+        raise ErreurDonnees(f"{chemin}: file not found")
+    try:
+        if chemin.suffix.lower() in {".parquet", ".geoparquet"}:
+            gdf = gpd.read_parquet(chemin)
+        else:
+            import pyogrio
+
+            couches = pyogrio.list_layers(chemin)
+            if couche is None and len(couches) > 1:
+                noms = [str(c) for c in couches[:, 0]]
+                raise ErreurDonnees(f"{chemin}: several layers {noms}; choose one (layer=...)")
+            if couche is not None and couche not in set(couches[:, 0]):
+                noms = [str(c) for c in couches[:, 0]]
+                raise ErreurDonnees(f"{chemin}: no layer {couche!r}; layers are {noms}")
+            gdf = gpd.read_file(chemin, layer=couche, engine="pyogrio")
+    except ErreurDonnees:
+        raise
+    except Exception as exc:  # pyogrio/arrow errors: add the file name
+        raise ErreurDonnees(f"{_nom(chemin, couche)}: cannot read: {exc}") from exc
+    return gdf
+
+
+def trouver_colonne(
+    frame: pd.DataFrame, variantes: list[str], *, source: str, role: str, requis: bool = True
+) -> str | None:
+    """Return the first column of ``frame`` among ``variantes`` (case-insensitive).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame(columns=["DCOMIRIS", "NOM_IRIS"])
+    >>> trouver_colonne(df, ["CODE_IRIS", "DCOMIRIS"], source="f.gpkg", role="IRIS code")
+    'DCOMIRIS'
+    """
+    par_minuscule = {str(c).lower(): c for c in frame.columns}
+    for v in variantes:
+        if v.lower() in par_minuscule:
+            return par_minuscule[v.lower()]
+    if requis:
+        raise ErreurDonnees(
+            f"{source}: no {role} column; expected one of {variantes}, "
+            f"found {[str(c) for c in frame.columns if c != 'geometry']}"
+        )
+    return None
+
+
+def verifier_codes_uniques(codes: pd.Series, *, source: str, role: str) -> None:
+    """Raise :class:`ErreurDonnees` listing the duplicated codes, if any."""
+    doublons = codes[codes.duplicated(keep=False)]
+    if len(doublons):
+        liste = sorted(doublons.astype(str).unique().tolist())
+        raise ErreurDonnees(
+            f"{source}: {len(liste)} {role} code(s) appear more than once: {liste[:20]}"
+            + (" ..." if len(liste) > 20 else "")
+        )
+
+
+def preparer_geometries(
+    gdf: gpd.GeoDataFrame,
+    *,
+    source: str,
+    code: str,
+    crs: str = CRS_TRAVAIL,
+    rapport: Rapport | None = None,
+    polygones: bool = True,
+) -> gpd.GeoDataFrame:
+    """Validate and normalise the geometries of a layer (returns a new frame).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Layer with a ``code`` column naming each feature.
+    source : str
+        File (and layer) name, for messages.
+    code : str
+        Column identifying features in messages and duplicate checks.
+    crs : str
+        Working CRS; a projected CRS is required.
+    rapport : Rapport, optional
+        Receives what was reprojected, repaired and dropped.
+    polygones : bool
+        Reduce GeometryCollections to their (multi)polygon parts.
+
+    Examples
+    --------
+    >>> from shapely import box, Polygon
+    >>> bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> g = gpd.GeoDataFrame({"c": ["a", "b"]}, geometry=[box(0, 0, 1, 1), bowtie],
+    ...                      crs="EPSG:2154")
+    >>> r = Rapport()
+    >>> out = preparer_geometries(g, source="t", code="c", rapport=r)
+    >>> bool(out.geometry.is_valid.all()), float(round(out.area.sum(), 6))
+    (True, 3.0)
+    """
+    rapport = rapport if rapport is not None else Rapport()
+    if gdf.crs is None:
+        raise ErreurDonnees(f"{source}: no CRS declared; cannot compute areas or reproject")
+    cible = gpd.GeoSeries([], crs=crs).crs
+    if not cible.is_projected:
+        raise ErreurDonnees(f"working CRS {crs} is geographic: areas need a projected CRS")
+    out = gdf.copy()
+    if not out.crs.equals(cible):
+        rapport.info(
+            "chargement", source, f"reprojected from {out.crs.to_string()} to {crs}", n=len(out)
+        )
+        out = out.to_crs(cible)
+
+    vides = out.geometry.isna() | out.geometry.is_empty
+    if vides.any():
+        codes = out.loc[vides, code].astype(str).tolist()
+        rapport.avertir(
+            "chargement",
+            source,
+            f"{len(codes)} empty geometries dropped: {codes[:20]}",
+            n=len(codes),
+        )
+        out = out.loc[~vides]
+
+    invalides = ~out.geometry.is_valid
+    if invalides.any():
+        codes = out.loc[invalides, code].astype(str).tolist()
+        reparees = shapely.make_valid(out.geometry.values[invalides.to_numpy()])
+        out.loc[invalides, out.geometry.name] = reparees
+        rapport.info(
+            "chargement",
+            source,
+            f"{len(codes)} invalid geometries repaired with make_valid: {codes[:20]}",
+            n=len(codes),
+        )
+    if polygones:
+        coll = (out.geometry.geom_type == "GeometryCollection").to_numpy()
+        if coll.any():
+            parts, idx = shapely.get_parts(out.geometry.values[coll], return_index=True)
+            garder = np.isin(shapely.get_type_id(parts), [3, 6])  # (Multi)Polygon
+            surfaces = gpd.GeoSeries(parts[garder]).groupby(idx[garder]).agg(shapely.union_all)
+            nouvelles = out.geometry.values[coll].copy()
+            nouvelles[surfaces.index.to_numpy()] = surfaces.to_numpy()
+            out.loc[coll, out.geometry.name] = nouvelles
+            rapport.info(
+                "chargement",
+                source,
+                f"{int(coll.sum())} GeometryCollections reduced to their polygons",
+                n=int(coll.sum()),
+            )
+        autres = ~out.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        if autres.any():
+            codes = out.loc[autres, code].astype(str).tolist()
+            rapport.avertir(
+                "chargement",
+                source,
+                f"{len(codes)} features are not polygons after repair and were dropped: {codes[:20]}",
+                n=len(codes),
+            )
+            out = out.loc[~autres]
+    verifier_codes_uniques(out[code], source=source, role=code)
+    return out.reset_index(drop=True)
