@@ -1,5 +1,50 @@
-"""Weights engine: IRIS × zone intersection, weights, apportionment, quality."""
+"""Weights engine: IRIS × zone intersection, weights, apportionment, quality.
 
+Modules: ``intersection`` (IRIS × zone pieces, areas, shares), ``surface``,
+``dasymetrie`` (200 m grid or GeoTIFF), ``calibration`` (official populations),
+``liste_iris`` (zones declared as IRIS lists), ``poids`` (:func:`table_poids`, one
+entry point), ``ventilation`` (:func:`ventiler`), ``qualite`` (report against official
+figures), ``cache`` (persisted weights tables keyed by input checksums).
+"""
+
+from observatoire.ponderation.cache import CachePoids, cle_poids, empreinte_fichier
+from observatoire.ponderation.calibration import calibrer, facteurs_calibration
+from observatoire.ponderation.dasymetrie import (
+    grille_depuis_raster,
+    masse_grille,
+    poids_dasymetriques,
+)
+from observatoire.ponderation.intersection import intersecter
+from observatoire.ponderation.liste_iris import poids_liste_iris, zone_depuis_iris
+from observatoire.ponderation.poids import COLONNES_POIDS, METHODES, table_poids
+from observatoire.ponderation.qualite import (
+    comparer_parts,
+    population_iris,
+    rapport_qualite,
+    resumer,
+)
+from observatoire.ponderation.surface import poids_surface
 from observatoire.ponderation.ventilation import ventiler
 
-__all__ = ["ventiler"]
+__all__ = [
+    "ventiler",
+    "table_poids",
+    "METHODES",
+    "COLONNES_POIDS",
+    "intersecter",
+    "poids_surface",
+    "poids_dasymetriques",
+    "masse_grille",
+    "grille_depuis_raster",
+    "calibrer",
+    "facteurs_calibration",
+    "poids_liste_iris",
+    "zone_depuis_iris",
+    "population_iris",
+    "rapport_qualite",
+    "resumer",
+    "comparer_parts",
+    "CachePoids",
+    "cle_poids",
+    "empreinte_fichier",
+]

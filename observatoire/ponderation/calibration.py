@@ -1,0 +1,199 @@
+"""Calibrated weights: scale a zone's weights so that it receives its official population.
+
+The relative distribution across IRIS comes from the best spatial method
+(dasymetric when a grid is available, else surface); a weight never exceeds 1,
+the excess is redistributed to the zone's other IRIS, and if the IRIS cannot
+hold the official population at all the weights are capped at 1 and the
+residual is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from observatoire.rapport import ErreurDonnees, Rapport
+
+__all__ = ["calibrer", "facteurs_calibration"]
+
+ETAPE = "ponderation"
+
+
+def facteurs_calibration(
+    poids: np.ndarray, population: np.ndarray, cible: float
+) -> tuple[float, np.ndarray, float]:
+    r"""Solve :math:`\sum_i \min(1, f w_i) X_i = O` for one zone (water-filling).
+
+    Parameters
+    ----------
+    poids : array
+        Spatial weights :math:`w_i > 0` of the zone's IRIS.
+    population : array
+        IRIS populations :math:`X_i` (no NaN).
+    cible : float
+        Official population :math:`O` of the zone.
+
+    Returns
+    -------
+    facteur : float
+        :math:`f` (``inf`` when every IRIS is capped).
+    nouveaux : ndarray
+        Calibrated weights :math:`\min(1, f w_i)`.
+    residu : float
+        :math:`O - \sum_i \min(1, f w_i) X_i` (0 unless every weight is capped).
+
+    Examples
+    --------
+    Two IRIS of 100 inhabitants, surface weights 0.5 and 0.2, official 90:
+    f = 90 / 70, no cap.
+
+    >>> f, w, r = facteurs_calibration(np.array([0.5, 0.2]), np.array([100.0, 100.0]), 90.0)
+    >>> round(f, 6), np.round(w, 6).tolist(), r
+    (1.285714, [0.642857, 0.257143], 0.0)
+
+    Official 160: the first weight is capped at 1, the second takes the rest (0.6).
+
+    >>> f, w, r = facteurs_calibration(np.array([0.5, 0.2]), np.array([100.0, 100.0]), 160.0)
+    >>> round(f, 6), np.round(w, 6).tolist(), r
+    (3.0, [1.0, 0.6], 0.0)
+
+    Official 250 > 200 held by the two IRIS: both capped, residual 50.
+
+    >>> facteurs_calibration(np.array([0.5, 0.2]), np.array([100.0, 100.0]), 250.0)[1:]
+    (array([1., 1.]), 50.0)
+    """
+    w = np.asarray(poids, dtype="float64")
+    x = np.asarray(population, dtype="float64")
+    ordre = np.argsort(-w, kind="stable")  # largest weight caps first
+    ws, xs = w[ordre], x[ordre]
+    wx = ws * xs
+    # k IRIS capped (the k largest weights): f_k = (O - Σ_{j<k} X_j) / Σ_{j>=k} w_j X_j
+    plafonnee = np.concatenate([[0.0], np.cumsum(xs)])[:-1]
+    reste = wx[::-1].cumsum()[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (cible - plafonnee) / reste
+    # the k capped IRIS must really reach 1: f_k * w_{k-1} >= 1
+    seuil = np.concatenate([[0.0], 1.0 / ws[:-1]])
+    valide = (f * ws <= 1.0 + 1e-12) & (f >= seuil * (1 - 1e-12)) & (reste > 0) & (f >= 0)
+    if valide.any():
+        k = int(np.argmax(valide))
+        facteur = float(f[k])
+        nouveaux = np.minimum(1.0, facteur * w)
+        return facteur, nouveaux, 0.0
+    nouveaux = np.ones_like(w)
+    return float("inf"), nouveaux, float(cible - x.sum())
+
+
+def calibrer(
+    poids: pd.DataFrame,
+    population_iris: pd.DataFrame,
+    officiel: pd.DataFrame,
+    *,
+    colonne_population: str = "population",
+    colonne_officielle: str = "pop_mun",
+    code_zone_officiel: str = "code_zone",
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """Calibrate a weights table on official zone populations.
+
+    Parameters
+    ----------
+    poids : DataFrame
+        Weights table from a spatial method (``code_zone, code_iris, poids, methode``).
+    population_iris : DataFrame
+        ``code_iris`` and ``colonne_population`` (IRIS population, NaN = missing).
+    officiel : DataFrame
+        ``code_zone_officiel`` and ``colonne_officielle`` (official population).
+    rapport : Rapport, optional
+        Receives zones left uncalibrated, capped weights, residuals and factors far from 1.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``poids`` with ``poids`` calibrated, ``methode = "calibrated"``,
+        ``methode_base`` (the spatial method), ``poids_base``, ``facteur_calibration``
+        (per zone; NaN when not calibrated, ``inf`` when every IRIS is capped),
+        ``plafonne`` (weight capped at 1), ``residu`` (official population the IRIS
+        could not hold, per zone) and ``calibre`` (bool).
+
+    Notes
+    -----
+    A zone is calibrated only when its official population is known and every IRIS
+    it draws from has a known population; otherwise its spatial weights are kept
+    (``calibre = False``, reported). Calibrated estimates of population equal the
+    official values by construction: they cannot be scored on population.
+    """
+    rapport = rapport if rapport is not None else Rapport()
+    for nom, frame, cols in (
+        ("weights", poids, ["code_zone", "code_iris", "poids"]),
+        ("IRIS population", population_iris, ["code_iris", colonne_population]),
+        ("official", officiel, [code_zone_officiel, colonne_officielle]),
+    ):
+        manque = [c for c in cols if c not in frame.columns]
+        if manque:
+            raise ErreurDonnees(f"calibrer: {nom} table has no column(s) {manque}")
+    if population_iris["code_iris"].duplicated().any():
+        raise ErreurDonnees("calibrer: IRIS population table repeats IRIS codes")
+    if officiel[code_zone_officiel].duplicated().any():
+        raise ErreurDonnees("calibrer: official table repeats zone codes")
+
+    out = poids.copy()
+    base = out["methode"].iloc[0] if "methode" in out.columns and len(out) else "surface"
+    out["methode_base"] = out["methode"] if "methode" in out.columns else base
+    out["poids_base"] = out["poids"].astype("float64")
+    pop = population_iris.set_index("code_iris")[colonne_population].astype("float64")
+    x = pop.reindex(out["code_iris"]).to_numpy()
+    off = officiel.set_index(code_zone_officiel)[colonne_officielle].astype("float64")
+    o = off.reindex(out["code_zone"]).to_numpy()
+
+    nouveaux = out["poids_base"].to_numpy().copy()
+    facteur = np.full(len(out), np.nan)
+    residu = np.full(len(out), np.nan)
+    calibre = np.zeros(len(out), dtype=bool)
+    sans_officiel, sans_pop, residus, loin = [], [], [], []
+    zones = out["code_zone"].to_numpy()
+    for z, idx in pd.Series(np.arange(len(out))).groupby(zones, sort=False):
+        idx = idx.to_numpy()
+        cible = o[idx[0]]
+        if not np.isfinite(cible):
+            sans_officiel.append(z)
+            continue
+        actifs = idx[nouveaux[idx] > 0]
+        if np.isnan(x[actifs]).any():
+            sans_pop.append(z)
+            continue
+        f, w, r = facteurs_calibration(nouveaux[actifs], x[actifs], cible)
+        nouveaux[actifs] = w
+        facteur[idx], residu[idx], calibre[idx] = f, r, True
+        if r > 0:
+            residus.append(f"{z} ({r:.0f})")
+        elif not 0.5 <= f <= 2.0:
+            loin.append(f"{z} ({f:.2f})")
+    out["poids"] = nouveaux
+    out["methode"] = "calibrated"
+    out["facteur_calibration"] = facteur
+    out["residu"] = residu
+    out["plafonne"] = calibre & (nouveaux >= 1.0) & (out["poids_base"].to_numpy() < 1.0)
+    out["calibre"] = calibre
+    if sans_officiel:
+        rapport.avertir(ETAPE, "calibration", f"{len(sans_officiel)} zone(s) without official "
+                        f"population keep their spatial weights: {sans_officiel[:20]}",
+                        n=len(sans_officiel))
+    if sans_pop:
+        rapport.avertir(ETAPE, "calibration", f"{len(sans_pop)} zone(s) drawing on IRIS of unknown "
+                        f"population keep their spatial weights: {sans_pop[:20]}", n=len(sans_pop))
+    if residus:
+        rapport.avertir(ETAPE, "calibration", f"{len(residus)} zone(s) whose IRIS cannot hold the "
+                        f"official population (weights capped at 1, residual): {residus[:20]}",
+                        n=len(residus))
+    if loin:
+        rapport.avertir(ETAPE, "calibration", f"{len(loin)} zone(s) with a calibration factor "
+                        f"outside [0.5, 2] (the spatial method is biased there): {loin[:20]}",
+                        n=len(loin))
+    somme = pd.Series(nouveaux).groupby(out["code_iris"].to_numpy()).sum()
+    trop = somme[somme > 1 + 1e-9]
+    if len(trop):
+        rapport.avertir(ETAPE, "calibration", f"{len(trop)} IRIS give more than their whole "
+                        f"population to the zones together after calibration: "
+                        f"{trop.index[:20].tolist()}", n=len(trop))
+    return out

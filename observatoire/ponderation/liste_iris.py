@@ -1,0 +1,192 @@
+"""Zones declared as lists of IRIS (veille territories before a local perimeter exists).
+
+Two ways: :func:`poids_liste_iris` turns a declared list (with optional shares) into
+a weights table directly; :func:`zone_depuis_iris` builds a zone *geometry* as a set
+of IRIS minus other zones (e.g. "La Rousse 1–3 outside QPV La Maille"), which can
+then go through any spatial method.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from observatoire.chargement import CRS_TRAVAIL
+from observatoire.chargement.codes import normaliser_code
+from observatoire.ponderation.intersection import harmoniser_crs, polygones_seuls
+from observatoire.rapport import ErreurDonnees, Rapport
+
+__all__ = ["poids_liste_iris", "zone_depuis_iris"]
+
+ETAPE = "ponderation"
+
+
+def poids_liste_iris(
+    liste: pd.DataFrame,
+    *,
+    code_zone: str = "code_zone",
+    code_iris: str = "code_iris",
+    part: str | None = "part",
+    iris_connus: pd.Series | None = None,
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """Weights table of zones declared as IRIS lists.
+
+    Parameters
+    ----------
+    liste : DataFrame
+        One row per (zone, IRIS), with an optional share column ``part`` in [0, 1]
+        (share of the IRIS's population in the zone; missing or absent column = 1).
+    code_zone, code_iris, part : str
+        Column names (``part=None``: every IRIS counts fully).
+    iris_connus : Series, optional
+        Valid IRIS codes; unknown codes in the list are an error.
+    rapport : Rapport, optional
+        Receives IRIS given to several zones for more than their whole population.
+
+    Returns
+    -------
+    DataFrame
+        ``code_zone, code_iris, surface_m2 (NaN), part_zone (NaN), part_iris (NaN), poids,
+        methode = "iris_list"``.
+
+    Examples
+    --------
+    >>> l = pd.DataFrame({"code_zone": ["V", "V"], "code_iris": [130630102, "130630103"],
+    ...                   "part": [None, 0.4]})
+    >>> poids_liste_iris(l)[["code_iris", "poids"]].to_dict("list")
+    {'code_iris': ['130630102', '130630103'], 'poids': [1.0, 0.4]}
+    """
+    rapport = rapport if rapport is not None else Rapport()
+    for c in (code_zone, code_iris):
+        if c not in liste.columns:
+            raise ErreurDonnees(f"IRIS list: no column {c!r}; columns are {list(liste.columns)}")
+    codes = normaliser_code(liste[code_iris], 9)
+    if codes.isna().any() or (codes.str.len() != 9).any():
+        mauvais = liste.loc[codes.isna() | (codes.str.len() != 9), code_iris].tolist()
+        raise ErreurDonnees(f"IRIS list: IRIS codes not of 9 characters: {mauvais[:20]}")
+    if part is not None and part in liste.columns:
+        w = pd.to_numeric(liste[part], errors="coerce").fillna(1.0).to_numpy(dtype="float64")
+    else:
+        w = np.ones(len(liste))
+    if ((w < 0) | (w > 1)).any():
+        raise ErreurDonnees(f"IRIS list: column {part!r} must hold shares in [0, 1] "
+                            f"(got {w[(w < 0) | (w > 1)][:10].tolist()})")
+    out = pd.DataFrame(
+        {
+            "code_zone": liste[code_zone].astype(str).to_numpy(),
+            "code_iris": codes.to_numpy(),
+            "surface_m2": np.nan,
+            "part_zone": np.nan,
+            "part_iris": np.nan,
+            "poids": w,
+            "methode": "iris_list",
+        }
+    )
+    doublons = out.duplicated(["code_zone", "code_iris"])
+    if doublons.any():
+        raise ErreurDonnees(f"IRIS list: (zone, IRIS) pairs repeated: "
+                            f"{out.loc[doublons, ['code_zone', 'code_iris']].values.tolist()[:20]}")
+    if iris_connus is not None:
+        inconnus = sorted(set(out["code_iris"]) - set(normaliser_code(iris_connus, 9)))
+        if inconnus:
+            raise ErreurDonnees(f"IRIS list: {len(inconnus)} IRIS code(s) not in the IRIS layer: "
+                                f"{inconnus[:20]}")
+    somme = out.groupby("code_iris")["poids"].sum()
+    trop = somme[somme > 1 + 1e-9]
+    if len(trop):
+        rapport.avertir(ETAPE, "IRIS list", f"{len(trop)} IRIS given more than their whole "
+                        f"population across zones: {trop.index[:20].tolist()}", n=len(trop))
+    return out.sort_values(["code_zone", "code_iris"], kind="stable").reset_index(drop=True)
+
+
+def zone_depuis_iris(
+    iris: gpd.GeoDataFrame,
+    codes_iris,
+    *,
+    code: str,
+    nom: str | None = None,
+    moins: gpd.GeoDataFrame | None = None,
+    code_iris: str = "code_iris",
+    code_moins: str = "code_zone",
+    crs: str = CRS_TRAVAIL,
+    rapport: Rapport | None = None,
+) -> gpd.GeoDataFrame:
+    """Build one zone as the union of IRIS minus other zones.
+
+    Parameters
+    ----------
+    iris : GeoDataFrame
+        IRIS layer.
+    codes_iris : iterable of str
+        IRIS making up the zone.
+    code, nom : str
+        Code and name of the new zone.
+    moins : GeoDataFrame, optional
+        Zones to cut out (e.g. the QPV inside those IRIS), identified by ``code_moins``.
+    rapport : Rapport, optional
+        Receives, for each cut-out zone, the area it overlapped.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row: ``code_zone``, ``nom_zone``, ``surface_m2``, ``surface_retiree_m2``,
+        geometry (working CRS). Also ``.attrs["chevauchements"]``: a DataFrame
+        ``code_zone, surface_m2, part_zone_retiree`` (share of each cut-out zone lying
+        in the IRIS set).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> iris = gpd.GeoDataFrame({"code_iris": ["130630101", "130630102"]},
+    ...     geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs="EPSG:2154")
+    >>> qpv = gpd.GeoDataFrame({"code_zone": ["Q"]}, geometry=[box(150, 0, 250, 100)],
+    ...                        crs="EPSG:2154")
+    >>> z = zone_depuis_iris(iris, ["130630101", "130630102"], code="V", moins=qpv)
+    >>> float(z["surface_m2"].iloc[0]), z.attrs["chevauchements"]["part_zone_retiree"].tolist()
+    (15000.0, [0.5])
+    """
+    rapport = rapport if rapport is not None else Rapport()
+    iris = harmoniser_crs(iris, nom="IRIS layer", crs=crs, rapport=rapport)
+    codes = pd.Series(list(codes_iris), dtype=object)
+    codes = normaliser_code(codes, 9)
+    connus = iris.set_index(code_iris)
+    inconnus = sorted(set(codes) - set(connus.index))
+    if inconnus:
+        raise ErreurDonnees(f"zone {code}: IRIS code(s) not in the IRIS layer: {inconnus[:20]}")
+    base = shapely.union_all(polygones_seuls(connus.geometry.reindex(codes).to_numpy()))
+    chevauchements = pd.DataFrame(columns=["code_zone", "surface_m2", "part_zone_retiree"])
+    geom = base
+    if moins is not None and len(moins):
+        moins = harmoniser_crs(moins, nom="zones to cut out", crs=crs, rapport=rapport)
+        g_moins = polygones_seuls(moins.geometry.to_numpy())
+        inter = shapely.area(shapely.intersection(g_moins, base))
+        chevauchements = pd.DataFrame(
+            {
+                "code_zone": moins[code_moins].to_numpy(),
+                "surface_m2": inter,
+                "part_zone_retiree": inter / shapely.area(g_moins),
+            }
+        )
+        chevauchements = chevauchements[chevauchements["surface_m2"] > 0].reset_index(drop=True)
+        for z, s, p in chevauchements.itertuples(index=False):
+            rapport.info(ETAPE, f"zone {code}", f"cut-out zone {z} overlapped {s:.0f} m² "
+                         f"({p:.1%} of {z} lies in the IRIS set)")
+        geom = shapely.difference(base, shapely.union_all(g_moins))
+        geom = polygones_seuls(np.array([geom]))[0]
+    if shapely.is_empty(geom):
+        raise ErreurDonnees(f"zone {code}: nothing left after cutting out the zones")
+    out = gpd.GeoDataFrame(
+        {
+            "code_zone": [code],
+            "nom_zone": [nom if nom is not None else code],
+            "surface_m2": [shapely.area(geom)],
+            "surface_retiree_m2": [shapely.area(base) - shapely.area(geom)],
+        },
+        geometry=[geom],
+        crs=iris.crs,
+    )
+    out.attrs["chevauchements"] = chevauchements
+    return out
