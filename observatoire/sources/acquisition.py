@@ -1,0 +1,500 @@
+"""Acquisition: fill the cache from official sources or from a local data store.
+
+- :func:`recuperer` fetches source ids into the cache: from the official URL of the
+  registry (streamed, resumable, checksum-verified, archives extracted safely), or
+  with ``depuis=DIR`` from a local store through its catalogue (files copied and
+  checked against the catalogue's sha256).
+- :func:`chemin_source` returns the file to read for a source id: in the store
+  ``depuis`` if given, else in the cache.
+- :func:`territoire` says which ids a territory needs (``territoires.yaml`` or a
+  territory configuration file).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import ValidationError
+
+from observatoire.rapport import ErreurDonnees, Rapport
+from observatoire.sources.archives import extraire_archive, type_archive
+from observatoire.sources.cache import Cache
+from observatoire.sources.registre import (
+    Catalogue,
+    Registre,
+    Source,
+    Territoire,
+    charger_catalogue,
+    charger_registre,
+    charger_territoires,
+)
+from observatoire.sources.telechargement import (
+    ErreurSomme,
+    ErreurTelechargement,
+    sha256_fichier,
+    telecharger,
+)
+
+__all__ = [
+    "TERRITOIRE_DEFAUT",
+    "Resultat",
+    "catalogue_pour",
+    "chemin_source",
+    "recuperer",
+    "territoire",
+    "parametres_territoire",
+]
+
+#: Territory used when none is given.
+TERRITOIRE_DEFAUT = "san_ouest_provence"
+
+#: Name of a catalogue shipped inside a local store (takes precedence over the packaged one).
+NOM_CATALOGUE_LOCAL = "catalogue.yaml"
+
+
+@dataclass(frozen=True)
+class Resultat:
+    """What :func:`recuperer` did for one source."""
+
+    source_id: str
+    statut: str  # "copie" | "telecharge" | "deja_en_cache"
+    chemin: Path
+    sha256: str
+    taille: int
+    secondes: float
+
+
+def catalogue_pour(
+    dossier: str | os.PathLike, catalogue: str | os.PathLike | None = None
+) -> Catalogue:
+    """Return the catalogue describing a local store.
+
+    ``catalogue`` if given, else ``DIR/catalogue.yaml`` if the store ships one, else the
+    packaged catalogue of the shared data store (``catalogues/shared_data.yaml``).
+    """
+    if catalogue is not None:
+        return charger_catalogue(catalogue)
+    local = Path(dossier) / NOM_CATALOGUE_LOCAL
+    return charger_catalogue(local if local.is_file() else None)
+
+
+def chemin_source(
+    source_id: str,
+    *,
+    depuis: str | os.PathLike | None = None,
+    cache: str | os.PathLike | None = None,
+) -> Path:
+    """Return the file to read for a source id.
+
+    Parameters
+    ----------
+    source_id : str
+        Id of the local catalogue (``iris_contours_2020_dep13`` ...) or of the registry
+        (``ign_contours_iris_2020`` ...).
+    depuis : path, optional
+        Local data store (e.g. ``../shared/data``): the file is resolved through the
+        store's catalogue, read in place, nothing is copied.
+    cache : path, optional
+        Cache folder (default :func:`observatoire.chemins.dossier_cache`).
+
+    Returns
+    -------
+    Path
+        For an archive source, the file matched by the registry's ``fichier`` pattern
+        (or the extraction folder when it has none).
+
+    Raises
+    ------
+    ErreurDonnees
+        Unknown id, file missing from the store, or source not (completely) in the
+        cache — the message says which ``observatoire data fetch`` command fills it.
+    """
+    if depuis is not None:
+        cat = catalogue_pour(depuis)
+        entree = cat[source_id]
+        chemin = Path(depuis) / entree.chemin
+        if not chemin.exists():
+            raise ErreurDonnees(
+                f"{chemin}: file of source {source_id!r} (catalogue {cat.chemin}) not found "
+                f"in the local store {depuis}"
+            )
+        return chemin
+    c = Cache(cache)
+    chemin = c.chemin(source_id)
+    if chemin is None:
+        raise ErreurDonnees(
+            f"source {source_id!r} is not in the cache {c.racine}; fill it with "
+            f"`observatoire data fetch --sources {source_id}` (official download) or "
+            f"`observatoire data fetch --sources {source_id} --from DIR` (local store)"
+        )
+    return chemin
+
+
+def _chemin_config(config: str | os.PathLike) -> Path:
+    chemin = Path(config)
+    if chemin.is_file():
+        return chemin
+    paquet = Path(__file__).resolve().parent.parent / "configs" / f"{chemin.stem}.yaml"
+    if chemin.suffix in {"", ".yaml", ".yml"} and len(chemin.parts) == 1 and paquet.is_file():
+        return paquet
+    raise ErreurDonnees(f"{config}: territory configuration not found")
+
+
+def _ids_config(contenu: dict) -> list[str]:
+    """Source ids named in a territory configuration (paths are left out)."""
+    refs: list = []
+    sources = contenu.get("sources")
+    if isinstance(sources, dict):
+        refs += list(sources.values())
+    qpv = contenu.get("qpv")
+    if isinstance(qpv, dict) and isinstance(qpv.get("perimetres"), list):
+        refs += qpv["perimetres"]
+    ids = []
+    for ref in refs:
+        sid = ref.get("source") if isinstance(ref, dict) else ref
+        if isinstance(sid, str) and "/" not in sid and "." not in sid and sid not in ids:
+            ids.append(sid)
+    return ids
+
+
+def territoire(nom: str | None = None, *, config: str | os.PathLike | None = None) -> Territoire:
+    """Return the communes and source ids a territory needs.
+
+    Parameters
+    ----------
+    nom : str, optional
+        Territory id of ``territoires.yaml`` (default :data:`TERRITOIRE_DEFAUT`).
+    config : path or name, optional
+        A territory configuration (``observatoire/configs/<name>.yaml`` or a file): its
+        ``code``, ``nom``, ``departement``, communes (``epci.communes`` or ``communes``)
+        and the source ids it names (``sources:`` roles, ``qpv.perimetres``) are used;
+        when its ``code`` is also in ``territoires.yaml`` the packaged lists are kept
+        and extended.
+    """
+    connus = charger_territoires()
+    if config is None:
+        nom = nom or TERRITOIRE_DEFAUT
+        if nom not in connus:
+            raise ErreurDonnees(
+                f"unknown territory {nom!r}; known: {', '.join(sorted(connus))} "
+                "(or pass --config FILE)"
+            )
+        return connus[nom]
+    chemin = _chemin_config(config)
+    contenu = yaml.safe_load(chemin.read_text(encoding="utf-8")) or {}
+    if not isinstance(contenu, dict):
+        raise ErreurDonnees(f"{chemin}: expected a mapping at top level")
+    code = str(nom or contenu.get("code") or contenu.get("id") or chemin.stem)
+    base = connus.get(code)
+    communes = contenu.get("communes")
+    epci = contenu.get("epci")
+    if communes is None and isinstance(epci, dict):
+        communes = epci.get("communes")
+    if isinstance(communes, dict):
+        communes = list(communes)
+    if communes is None and base is not None:
+        communes = base.communes
+    if not communes:
+        raise ErreurDonnees(f"{chemin}: no communes (expected `epci.communes` or `communes`)")
+    locales = list(base.sources_locales) if base is not None else []
+    locales += [s for s in _ids_config(contenu) if s not in locales]
+    try:
+        return Territoire(
+            id=code,
+            nom=str(contenu.get("nom") or (base.nom if base else code)),
+            communes=[str(c).zfill(5) for c in communes],
+            departement=str(contenu.get("departement") or (base.departement if base else ""))
+            or None,
+            sources_locales=locales,
+            sources_officielles=list((base or connus[TERRITOIRE_DEFAUT]).sources_officielles),
+        )
+    except ValidationError as exc:
+        raise ErreurDonnees(f"{chemin}: invalid territory: {exc}") from None
+
+
+def parametres_territoire(terr: Territoire | None) -> dict[str, str]:
+    """Return the placeholders registry parameters may use for a territory.
+
+    Examples
+    --------
+    >>> from observatoire.sources.registre import Territoire
+    >>> t = Territoire(id="t", nom="t", communes=["13047", "13063"], departement="13")
+    >>> parametres_territoire(t)["communes_cql"]
+    "'13047','13063'"
+    """
+    if terr is None:
+        return {}
+    return {
+        "communes": ",".join(terr.communes),
+        "communes_cql": ",".join(f"'{c}'" for c in terr.communes),
+        "departement": terr.departement or "",
+    }
+
+
+def _remplir(source: Source, valeurs: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for cle, modele in source.acces.parametres.items():
+        try:
+            out[cle] = modele.format(**valeurs)
+        except KeyError as exc:
+            raise ErreurDonnees(
+                f"source {source.id!r}: parameter {cle}={modele!r} needs {exc} — pass a territory"
+            ) from None
+    return out
+
+
+def _nom_fichier(source: Source) -> str:
+    nom = Path(urlparse(source.acces.url or "").path).name
+    if source.acces.type in {"wfs", "api"} or "." not in nom:
+        return f"{source.id}.{source.format}"
+    return nom
+
+
+def _copier_local(source_id: str, cat: Catalogue, depuis: Path, c: Cache, forcer: bool) -> Resultat:
+    t0 = time.perf_counter()
+    entree = cat[source_id]
+    origine = depuis / entree.chemin
+    if not origine.is_file():
+        raise ErreurDonnees(
+            f"{origine}: file of source {source_id!r} (catalogue {cat.chemin}) not found"
+        )
+    somme = sha256_fichier(origine)
+    if entree.sha256 is not None and somme != entree.sha256:
+        raise ErreurSomme(
+            f"{origine}: sha256 mismatch for source {source_id!r}: catalogue {cat.chemin} "
+            f"expects {entree.sha256}, file has {somme}; nothing was copied"
+        )
+    deja = c.entree(source_id)
+    chemin_deja = c.chemin(source_id)
+    if not forcer and deja and chemin_deja is not None and deja.get("sha256") == somme:
+        return Resultat(
+            source_id,
+            "deja_en_cache",
+            chemin_deja,
+            somme,
+            origine.stat().st_size,
+            time.perf_counter() - t0,
+        )
+    staging = c.preparer(source_id)
+    try:
+        cible = staging / origine.name
+        shutil.copyfile(origine, cible)
+        if sha256_fichier(cible) != somme:  # the copy itself went wrong
+            raise ErreurSomme(f"{cible}: copy of {origine} differs from the original")
+        chemin = c.installer(
+            staging,
+            source_id,
+            entree.rubrique,
+            fichier=origine.name,
+            sha256=somme,
+            provenance=entree.provenance,
+            origine=str(origine.resolve()),
+            catalogue=cat.nom,
+            millesime=entree.millesime,
+            crs=entree.crs,
+            couche=entree.couche,
+            source_officielle=entree.source_officielle,
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Resultat(
+        source_id, "copie", chemin, somme, origine.stat().st_size, time.perf_counter() - t0
+    )
+
+
+def _telecharger_officiel(
+    source: Source,
+    c: Cache,
+    valeurs: dict[str, str],
+    *,
+    forcer: bool,
+    essais: int,
+    session,
+    renouveler_empreinte: bool,
+    rapport: Rapport,
+) -> Resultat:
+    t0 = time.perf_counter()
+    if not source.telechargeable:
+        raise ErreurTelechargement(
+            f"source {source.id!r} ({source.producteur}, {source.jeu}) has no direct download: "
+            f"get it by hand from {source.page or 'the producer'} and use `--from DIR` with a "
+            f"catalogue. {source.notes or ''}".strip()
+        )
+    params = _remplir(source, valeurs) or None
+    deja = c.chemin(source.id)
+    if deja is not None and not forcer:
+        e = c.entree(source.id)
+        return Resultat(
+            source.id,
+            "deja_en_cache",
+            deja,
+            e["sha256"],
+            e.get("taille", 0),
+            time.perf_counter() - t0,
+        )
+    if renouveler_empreinte:
+        c.oublier_empreinte(source.id)
+    attendu = source.sha256
+    epingle = c.empreinte(source.id) if source.stable else None
+    if attendu is None and epingle is not None:
+        attendu = epingle["sha256"]
+    nom = _nom_fichier(source)
+    c.dossier_temp.mkdir(parents=True, exist_ok=True)
+    telecharge = c.dossier_temp / f"{source.id}--{nom}"
+    try:
+        res = telecharger(
+            source.acces.url,
+            telecharge,
+            sha256=attendu,
+            params=params,
+            essais=essais,
+            session=session,
+            partiel=c.dossier_temp / f"{source.id}--{nom}.part",
+            rapport=rapport,
+        )
+    except ErreurSomme as exc:
+        if epingle is not None and source.sha256 is None:
+            raise ErreurSomme(
+                f"{exc}. The expected value is the first download's, recorded on "
+                f"{epingle['date']}: the producer may have republished the file. Check it, then "
+                "re-run with --renouveler-empreinte to accept the new file."
+            ) from None
+        raise
+    staging = c.preparer(source.id)
+    try:
+        if type_archive(telecharge):
+            extraire_archive(telecharge, staging / "contenu")
+            telecharge.unlink()
+            fichier = "contenu"
+            if source.fichier:
+                trouves = sorted((staging / "contenu").glob(source.fichier))
+                if not trouves:
+                    rapport.avertir(
+                        "acquisition",
+                        source.id,
+                        f"no file matches {source.fichier!r} in the archive; the folder is used",
+                    )
+                else:
+                    if len(trouves) > 1:
+                        rapport.avertir(
+                            "acquisition",
+                            source.id,
+                            f"{len(trouves)} files match {source.fichier!r}; first one used",
+                            n=len(trouves),
+                        )
+                    fichier = trouves[0].relative_to(staging).as_posix()
+        else:
+            os.replace(telecharge, staging / nom)
+            fichier = nom
+        chemin = c.installer(
+            staging,
+            source.id,
+            source.rubrique,
+            fichier=fichier,
+            sha256=res.sha256,
+            provenance=f"{source.producteur} — {source.jeu}"
+            + (f", édition {source.edition}" if source.edition else ""),
+            origine=res.url + (f" ?{params}" if params else ""),
+            millesime=source.millesime,
+            crs=source.crs,
+            licence=source.licence,
+            taille=res.taille,
+            source_officielle=source.id,
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        telecharge.unlink(missing_ok=True)
+        raise
+    if source.stable and source.sha256 is None and epingle is None:
+        c.noter_empreinte(source.id, res.sha256, url=res.url, taille=res.taille)
+        rapport.info("acquisition", source.id, f"first download: sha256 {res.sha256} recorded")
+    return Resultat(
+        source.id, "telecharge", chemin, res.sha256, res.taille, time.perf_counter() - t0
+    )
+
+
+def recuperer(
+    source_ids: list[str],
+    *,
+    depuis: str | os.PathLike | None = None,
+    catalogue: str | os.PathLike | None = None,
+    cache: str | os.PathLike | None = None,
+    terr: Territoire | None = None,
+    registre: Registre | str | os.PathLike | None = None,
+    forcer: bool = False,
+    essais: int = 3,
+    session=None,
+    renouveler_empreinte: bool = False,
+    rapport: Rapport | None = None,
+) -> list[Resultat]:
+    """Fetch sources into the cache, from a local store or from their official URL.
+
+    Parameters
+    ----------
+    source_ids : list of str
+        Catalogue ids with ``depuis``, registry ids without.
+    depuis : path, optional
+        Local data store; its files are copied into the cache after checking their
+        sha256 against the catalogue.
+    catalogue : path, optional
+        Catalogue of the store (default :func:`catalogue_pour`).
+    cache : path, optional
+        Cache folder.
+    terr : Territoire, optional
+        Fills the WFS/API parameters (communes, département).
+    registre : Registre or path, optional
+        Registry (default: the packaged one).
+    forcer : bool
+        Re-fetch even if the cache already holds the source.
+    essais : int
+        Download attempts (each one resumes the previous).
+    renouveler_empreinte : bool
+        Forget the pinned first-download sha256 (the producer republished).
+    rapport : Rapport, optional
+
+    Returns
+    -------
+    list of Resultat
+
+    Raises
+    ------
+    ErreurDonnees
+        The first source that fails (unknown id, missing file, checksum mismatch,
+        download failure); the sources before it stay in the cache.
+    """
+    rapport = rapport if rapport is not None else Rapport()
+    c = Cache(cache)
+    resultats = []
+    if depuis is not None:
+        depuis = Path(depuis)
+        if not depuis.is_dir():
+            raise ErreurDonnees(f"{depuis}: local data store not found")
+        cat = catalogue_pour(depuis, catalogue)
+        for sid in source_ids:
+            r = _copier_local(sid, cat, depuis, c, forcer)
+            rapport.info("acquisition", sid, f"{r.statut}: {r.chemin}")
+            resultats.append(r)
+        return resultats
+    reg = registre if isinstance(registre, Registre) else charger_registre(registre)
+    valeurs = parametres_territoire(terr)
+    for sid in source_ids:
+        r = _telecharger_officiel(
+            reg[sid],
+            c,
+            valeurs,
+            forcer=forcer,
+            essais=essais,
+            session=session,
+            renouveler_empreinte=renouveler_empreinte,
+            rapport=rapport,
+        )
+        rapport.info("acquisition", sid, f"{r.statut}: {r.chemin}")
+        resultats.append(r)
+    return resultats

@@ -1,0 +1,325 @@
+"""Registry of official sources and local catalogues, read from YAML and validated.
+
+The registry (``registre.yaml``, shipped with the package) lists the official
+products the observatory knows: producer, dataset, edition/vintage, download URL
+or service endpoint, format, licence, checksum when the producer publishes one.
+A local catalogue (``catalogues/*.yaml``) maps the same kind of ids to the files
+of a local data store, which never uses the official names. A territory list
+(``territoires.yaml``) says which ids a territory needs.
+
+Every problem in these files raises :class:`~observatoire.rapport.ErreurDonnees`
+naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from observatoire.rapport import ErreurDonnees
+
+__all__ = [
+    "RUBRIQUES",
+    "Acces",
+    "Source",
+    "Registre",
+    "EntreeCatalogue",
+    "Catalogue",
+    "Territoire",
+    "charger_registre",
+    "charger_catalogue",
+    "charger_territoires",
+    "DOSSIER_SOURCES",
+]
+
+#: Folder holding the packaged YAML files.
+DOSSIER_SOURCES = Path(__file__).resolve().parent
+
+#: Cache sub-folders (one per family of data).
+RUBRIQUES = ("iris", "qpv_perimetres", "admin", "stats", "grille")
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class _Modele(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Acces(_Modele):
+    """How to obtain a source: one file, a WFS/API request, or by hand."""
+
+    type: Literal["fichier", "wfs", "api", "manuel"]
+    url: str | None = None
+    parametres: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url_http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s]+$", v):
+            raise ValueError(f"not an http(s) URL: {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _url_requise(self) -> Acces:
+        if self.type != "manuel" and not self.url:
+            raise ValueError(f"acces.type {self.type!r} needs acces.url")
+        return self
+
+
+class Source(_Modele):
+    """One official source of the registry.
+
+    Examples
+    --------
+    >>> s = Source(id="x", producteur="IGN", jeu="CONTOURS...IRIS", rubrique="iris",
+    ...            acces={"type": "fichier", "url": "https://example.org/a.7z"}, format="7z",
+    ...            licence="Licence Ouverte")
+    >>> s.telechargeable, s.stable
+    (True, True)
+    """
+
+    id: str
+    producteur: str
+    jeu: str
+    edition: str | None = None
+    millesime: int | None = None
+    rubrique: Literal["iris", "qpv_perimetres", "admin", "stats", "grille"]
+    acces: Acces
+    page: str | None = None
+    format: str
+    fichier: str | None = None
+    crs: str | None = None
+    licence: str
+    sha256: str | None = None
+    stable: bool = True
+    verifie: bool = False
+    notes: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError(f"id {v!r} must match [a-z0-9_]")
+        return v
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha(cls, v: str | None) -> str | None:
+        if v is not None and not _SHA256.match(v):
+            raise ValueError(f"sha256 must be 64 lower-case hex digits, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _manuel(self) -> Source:
+        if self.acces.type == "manuel" and not (self.page or self.notes):
+            raise ValueError("a manual source needs a page or notes telling where to get it")
+        return self
+
+    @property
+    def telechargeable(self) -> bool:
+        """True when the source can be fetched without a human."""
+        return self.acces.type != "manuel"
+
+
+class Registre(_Modele):
+    """The list of official sources, indexed by id."""
+
+    chemin: str
+    sources: dict[str, Source]
+
+    def __getitem__(self, source_id: str) -> Source:
+        try:
+            return self.sources[source_id]
+        except KeyError:
+            raise ErreurDonnees(
+                f"{self.chemin}: unknown source id {source_id!r}; known ids: "
+                + ", ".join(sorted(self.sources))
+            ) from None
+
+    def __contains__(self, source_id: str) -> bool:
+        return source_id in self.sources
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+class EntreeCatalogue(_Modele):
+    """One file of a local data store."""
+
+    id: str
+    chemin: str
+    couche: str | None = None
+    millesime: int | None = None
+    crs: str | None = None
+    rubrique: Literal["iris", "qpv_perimetres", "admin", "stats", "grille"]
+    sha256: str | None = None
+    source_officielle: str | None = None
+    provenance: str
+
+    @field_validator("chemin")
+    @classmethod
+    def _relatif(cls, v: str) -> str:
+        p = PurePosixPath(v.replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", v):
+            raise ValueError(f"chemin must be relative to the store, without '..': {v!r}")
+        return str(p)
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha(cls, v: str | None) -> str | None:
+        if v is not None and not _SHA256.match(v):
+            raise ValueError(f"sha256 must be 64 lower-case hex digits, got {v!r}")
+        return v
+
+
+class Catalogue(_Modele):
+    """A local catalogue: source id → file of a local data store."""
+
+    chemin: str
+    nom: str
+    description: str | None = None
+    sources: dict[str, EntreeCatalogue]
+
+    def __getitem__(self, source_id: str) -> EntreeCatalogue:
+        try:
+            return self.sources[source_id]
+        except KeyError:
+            raise ErreurDonnees(
+                f"{self.chemin}: source id {source_id!r} is not in catalogue {self.nom!r}; "
+                "known ids: " + ", ".join(sorted(self.sources))
+            ) from None
+
+    def __contains__(self, source_id: str) -> bool:
+        return source_id in self.sources
+
+
+class Territoire(_Modele):
+    """What a territory needs: its communes and source ids."""
+
+    id: str
+    nom: str
+    communes: list[str]
+    departement: str | None = None
+    sources_locales: list[str] = Field(default_factory=list)
+    sources_officielles: list[str] = Field(default_factory=list)
+
+    @field_validator("communes")
+    @classmethod
+    def _codes(cls, v: list[str]) -> list[str]:
+        mauvais = [c for c in v if not re.match(r"^(\d{5}|2[AB]\d{3})$", str(c))]
+        if mauvais:
+            raise ValueError(f"commune codes must be 5-character INSEE codes: {mauvais}")
+        return [str(c) for c in v]
+
+
+def _lire_yaml(chemin: Path) -> dict:
+    if not chemin.is_file():
+        raise ErreurDonnees(f"{chemin}: file not found")
+    try:
+        contenu = yaml.safe_load(chemin.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ErreurDonnees(f"{chemin}: invalid YAML: {exc}") from exc
+    if not isinstance(contenu, dict):
+        raise ErreurDonnees(f"{chemin}: expected a mapping at top level")
+    return contenu
+
+
+def _message(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(x) for x in e['loc']) or '(entry)'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+def charger_registre(chemin: str | os.PathLike | None = None) -> Registre:
+    """Read and validate the registry of official sources.
+
+    Parameters
+    ----------
+    chemin : path, optional
+        YAML file; default the packaged ``registre.yaml``.
+
+    Raises
+    ------
+    ErreurDonnees
+        Invalid YAML, duplicate id, missing or malformed field (the message names the
+        file, the entry and the field).
+    """
+    chemin = Path(chemin) if chemin is not None else DOSSIER_SOURCES / "registre.yaml"
+    return _charger_registre(str(chemin.resolve()))
+
+
+@lru_cache(maxsize=8)
+def _charger_registre(chemin: str) -> Registre:
+    contenu = _lire_yaml(Path(chemin))
+    brutes = contenu.get("sources")
+    if not isinstance(brutes, list):
+        raise ErreurDonnees(f"{chemin}: key 'sources' must be a list of entries")
+    sources: dict[str, Source] = {}
+    for i, brute in enumerate(brutes):
+        nom = brute.get("id", f"#{i + 1}") if isinstance(brute, dict) else f"#{i + 1}"
+        try:
+            source = Source.model_validate(brute)
+        except ValidationError as exc:
+            raise ErreurDonnees(f"{chemin}: source {nom!r}: {_message(exc)}") from None
+        if source.id in sources:
+            raise ErreurDonnees(f"{chemin}: duplicate source id {source.id!r}")
+        sources[source.id] = source
+    return Registre(chemin=chemin, sources=sources)
+
+
+def charger_catalogue(chemin: str | os.PathLike | None = None) -> Catalogue:
+    """Read and validate a local catalogue (default: the packaged ``shared_data.yaml``).
+
+    Raises
+    ------
+    ErreurDonnees
+        Invalid YAML or entry (absolute path, ``..``, bad checksum, unknown field...).
+    """
+    if chemin is None:
+        chemin = DOSSIER_SOURCES / "catalogues" / "shared_data.yaml"
+    return _charger_catalogue(str(Path(chemin).resolve()))
+
+
+@lru_cache(maxsize=8)
+def _charger_catalogue(chemin: str) -> Catalogue:
+    contenu = _lire_yaml(Path(chemin))
+    brutes = contenu.get("sources")
+    if not isinstance(brutes, dict):
+        raise ErreurDonnees(f"{chemin}: key 'sources' must map source ids to entries")
+    entrees = {}
+    for sid, brute in brutes.items():
+        if not isinstance(brute, dict):
+            raise ErreurDonnees(f"{chemin}: source {sid!r}: expected a mapping")
+        try:
+            entrees[sid] = EntreeCatalogue.model_validate({"id": sid, **brute})
+        except ValidationError as exc:
+            raise ErreurDonnees(f"{chemin}: source {sid!r}: {_message(exc)}") from None
+    return Catalogue(
+        chemin=chemin,
+        nom=str(contenu.get("nom", Path(chemin).stem)),
+        description=contenu.get("description"),
+        sources=entrees,
+    )
+
+
+def charger_territoires(chemin: str | os.PathLike | None = None) -> dict[str, Territoire]:
+    """Read the territories' source lists (default: the packaged ``territoires.yaml``)."""
+    chemin = Path(chemin) if chemin is not None else DOSSIER_SOURCES / "territoires.yaml"
+    contenu = _lire_yaml(chemin)
+    brutes = contenu.get("territoires")
+    if not isinstance(brutes, dict):
+        raise ErreurDonnees(f"{chemin}: key 'territoires' must map names to entries")
+    out = {}
+    for tid, brute in brutes.items():
+        try:
+            out[tid] = Territoire.model_validate({"id": tid, **(brute or {})})
+        except ValidationError as exc:
+            raise ErreurDonnees(f"{chemin}: territory {tid!r}: {_message(exc)}") from None
+    return out
