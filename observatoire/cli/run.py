@@ -1,0 +1,104 @@
+"""``observatoire run``: the yearly one-command run, and ``observatoire compare``.
+
+Exit codes: 0 done; 1 a pipeline step failed (previous outputs untouched);
+2 invalid configuration or option (nothing written); 3 outputs exist and
+``--force`` was not given (nothing written); 4 unreadable or inconsistent input
+data (nothing written); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+__all__ = ["COMMANDES", "run", "compare", "CODES_SORTIE"]
+
+CODES_SORTIE = {
+    "ok": 0,
+    "etape": 1,
+    "config": 2,
+    "existe": 3,
+    "donnees": 4,
+    "interrompu": 130,
+}
+
+
+def _erreur(message: str, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command(
+    "run",
+    epilog="Exit codes: 0 done, 1 a step failed (previous outputs untouched), 2 invalid "
+    "configuration or option, 3 outputs exist (use --force), 4 bad input data, 130 interrupted.",
+)
+@click.option("--config", "config", metavar="FILE",
+              help="Territory configuration (YAML file, or the name of a shipped one: "
+                   "san_ouest_provence, pays_de_martigues). Default: san_ouest_provence.")
+@click.option("--years", "annees", metavar="Y1,Y2|all", default="all", show_default=True,
+              help="Census vintages to compute.")
+@click.option("--from", "depuis", metavar="DIR",
+              type=click.Path(exists=True, file_okay=False),
+              help="Take the sources from this local data store instead of the download cache.")
+@click.option("--out", "sorties", metavar="DIR", type=click.Path(file_okay=False),
+              help="Output root (default: the checkout's maps/); outputs go to DIR/<territory>/.")
+@click.option("--force", is_flag=True,
+              help="Replace existing outputs (atomically) and report what changed.")
+@click.option("--cache-dir", "cache", metavar="DIR", type=click.Path(file_okay=False),
+              help="Download cache folder (default: $OBSERVATOIRE_CACHE or the checkout's data/).")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+def run(config, annees, depuis, sorties, force, cache, no_progress):
+    """Run the observatory for one territory: sources → weights → indicators → gaps → maps.
+
+    Writes tables (CSV, Parquet, GeoPackage, XLSX), maps per vintage, neighbourhood sheets,
+    manifest.json and run.log into OUT/<territory>/, atomically: a failed run leaves the
+    previous outputs untouched.
+    """
+    from observatoire.config import ErreurConfig
+    from observatoire.rapport import ErreurDonnees
+    from observatoire.run import ErreurEtape, SortiesExistantes, annees_demandees, executer_run
+
+    try:
+        demande = annees_demandees(annees)
+    except ValueError as exc:
+        _erreur(str(exc), CODES_SORTIE["config"])
+    try:
+        resultat = executer_run(config, annees=demande, depuis=depuis, sorties=sorties,
+                                force=force, cache=cache, progression=not no_progress)
+    except ErreurConfig as exc:
+        _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["config"])
+    except SortiesExistantes as exc:
+        _erreur(str(exc), CODES_SORTIE["existe"])
+    except ErreurEtape as exc:
+        if isinstance(exc.cause, ErreurDonnees):
+            _erreur(f"{exc}\nThe previous outputs are untouched.", CODES_SORTIE["donnees"])
+        _erreur(f"{exc}\nThe previous outputs are untouched (details in the traceback above "
+                "with -v).", CODES_SORTIE["etape"])
+    except ErreurDonnees as exc:
+        _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["donnees"])
+    except KeyboardInterrupt:
+        _erreur("interrupted; the previous outputs are untouched.", CODES_SORTIE["interrompu"])
+    click.echo(resultat.resume)
+
+
+@click.command("compare")
+@click.argument("ancien", type=click.Path(exists=True, file_okay=False))
+@click.argument("nouveau", type=click.Path(exists=True, file_okay=False))
+@click.option("--seuil", default=0.0, show_default=True,
+              help="Smallest absolute change of an indicator value to list.")
+@click.option("-o", "--output", "sortie", type=click.Path(dir_okay=False),
+              help="Also write the value changes as CSV.")
+def compare(ancien, nouveau, seuil, sortie):
+    """Compare two run output folders (e.g. last year's and this year's): files and values."""
+    from observatoire.comparaison import comparer_runs
+
+    comp = comparer_runs(ancien, nouveau, seuil=seuil)
+    click.echo(comp.resume())
+    if sortie:
+        comp.valeurs.to_csv(sortie, index=False)
+        click.echo(f"value changes written to {sortie}")
+
+
+COMMANDES = [run, compare]

@@ -1,0 +1,601 @@
+"""Territory configuration: a YAML file validated by pydantic models.
+
+A configuration says *what* the yearly run computes for one territory: its
+communes and EPCI, its QPV (codes, generation, perimeter file), its veille
+territories (a perimeter file, or a set of IRIS with optional shares, possibly
+minus other zones), the comparison levels, the indicators, the years, the
+weighting method and the output formats. It names its input files by source id
+(resolved by :func:`observatoire.sources.chemin_source`, from the cache or a
+local store given with ``--from``) or by path (relative to the YAML file).
+
+Errors name the bad key and the expected form::
+
+    configs/x.yaml: qpv.liste[2].code: 'QN0136' is not a QPV code
+    (expected 'QN' or 'QP' + 6 characters, e.g. QN01365M)
+
+Checks that need data (unknown QPV code, IRIS absent from the geography, missing
+file, year the sources do not hold) live in :mod:`observatoire.verification`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "ErreurConfig",
+    "SourceRef",
+    "EPCI",
+    "QPV",
+    "PerimetreQPV",
+    "BlocQPV",
+    "Veille",
+    "Ponderation",
+    "Sorties",
+    "ConfigTerritoire",
+    "ROLES_SOURCES",
+    "NIVEAUX_COMPARAISON",
+    "FORMATS_TABLES",
+    "CONFIG_DEFAUT",
+    "configs_disponibles",
+    "chemin_config",
+    "charger_config",
+    "config_depuis_dict",
+]
+
+
+class ErreurConfig(ValueError):
+    """Invalid territory configuration: the message names the key and the expected form."""
+
+
+#: Input roles a configuration may name under ``sources:`` and what each is for.
+ROLES_SOURCES: dict[str, str] = {
+    "iris": "IRIS contour layer used for the weights (full resolution for local runs)",
+    "communes": "commune boundaries (maps, commune reference)",
+    "departement": "département boundary (maps)",
+    "epci": "EPCI perimeter (maps; the EPCI itself is aggregated from its communes' IRIS)",
+    "qpv_officiel": "official QPV-level indicator table (values of record for QPV)",
+    "indicateurs_iris": "IRIS-level indicator table (rates + population per vintage)",
+    "indicateurs_communes": "commune-level indicator table (official commune references)",
+    "indicateurs_departements": "département/France indicator table (official references)",
+    "population_iris": "INSEE RP IRIS table: population by age and CSP (counts)",
+    "menages_iris": "INSEE RP IRIS table: households and families (counts)",
+    "logement_iris": "INSEE RP IRIS table: housing (counts)",
+    "revenus_iris": "INSEE RFL/Filosofi IRIS income table",
+    "grille": "INSEE 200 m population grid (dasymetric weights)",
+    "dictionnaire": "data dictionary of the indicator tables",
+}
+
+NIVEAUX_COMPARAISON = ("commune", "epci", "departement", "france")
+FORMATS_TABLES = ("csv", "parquet", "gpkg", "xlsx")
+METHODES_PONDERATION = ("surface", "dasymetric", "calibrated")
+
+_RE_QPV = re.compile(r"^Q[NP][0-9A-Z]{6}$")
+_RE_IRIS = re.compile(r"^[0-9][0-9AB][0-9]{7}$")
+_RE_COMMUNE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
+_RE_CODE_TERRITOIRE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_RE_CODE_ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+_PERMIS = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _en_texte(v):
+    """Accept YAML integers for codes (``13047``) but keep them as text."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return str(v)
+    return v
+
+
+def _commune(v: str) -> str:
+    v = str(v).strip()
+    if len(v) == 4 and v.isdigit():  # 1001 written without its leading zero
+        v = v.zfill(5)
+    if not _RE_COMMUNE.match(v):
+        raise ValueError(f"{v!r} is not a commune code (expected 5 characters, e.g. '13047')")
+    return v
+
+
+def _iris(v: str) -> str:
+    v = str(v).strip()
+    if len(v) == 8 and v.isdigit():
+        v = v.zfill(9)
+    if not _RE_IRIS.match(v):
+        raise ValueError(f"{v!r} is not an IRIS code (expected 9 characters, e.g. '130470106')")
+    return v
+
+
+def _qpv(v: str) -> str:
+    v = str(v).strip()
+    if not _RE_QPV.match(v):
+        raise ValueError(
+            f"{v!r} is not a QPV code (expected 'QN' or 'QP' + 6 characters, e.g. 'QN01365M')"
+        )
+    return v
+
+
+CodeCommune = Annotated[str, BeforeValidator(_en_texte)]
+CodeTexte = Annotated[str, BeforeValidator(_en_texte)]
+
+
+class SourceRef(BaseModel):
+    """An input: a source id of the registry, or a file path (relative to the YAML file).
+
+    A plain string in YAML is accepted for ``source``.
+    """
+
+    model_config = _PERMIS
+    source: str = Field(description="source id (observatoire data list) or file path")
+    couche: str | None = Field(None, description="layer name for multi-layer files")
+    edition: int | None = Field(None, ge=1990, le=2100, description="edition / vintage year")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _texte(cls, v):
+        if isinstance(v, str):
+            return {"source": v}
+        return v
+
+    @property
+    def est_chemin(self) -> bool:
+        """True when ``source`` is a path rather than a registry id."""
+        s = self.source
+        return "/" in s or "\\" in s or Path(s).suffix.lower() in {
+            ".gpkg", ".geojson", ".json", ".shp", ".parquet", ".csv", ".xlsx", ".zip", ".7z"
+        }
+
+
+class EPCI(BaseModel):
+    """The intercommunality: code, name, member communes (code → name)."""
+
+    model_config = _PERMIS
+    code: CodeTexte = Field(description="SIREN, 9 digits")
+    nom: str
+    communes: dict[CodeCommune, str] = Field(min_length=1)
+    note: str | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _siren(cls, v):
+        if not re.fullmatch(r"\d{9}", v):
+            raise ValueError(
+                f"{v!r} is not an EPCI SIREN code (expected 9 digits, e.g. '241300177')"
+            )
+        return v
+
+    @field_validator("communes", mode="before")
+    @classmethod
+    def _communes(cls, v):
+        if isinstance(v, list):  # a plain list of codes is accepted
+            v = {c: "" for c in v}
+        if isinstance(v, dict):
+            return {_commune(_en_texte(k)): ("" if n is None else str(n)) for k, n in v.items()}
+        return v
+
+
+class QPV(BaseModel):
+    """One QPV of the territory."""
+
+    model_config = _PERMIS
+    code: CodeTexte
+    nom: str | None = None
+    commune: CodeCommune | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _texte(cls, v):
+        return {"code": v} if isinstance(v, str) else v
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v):
+        return _qpv(v)
+
+    @field_validator("commune")
+    @classmethod
+    def _com(cls, v):
+        return None if v is None else _commune(v)
+
+    @property
+    def generation(self) -> int:
+        """2024 for ``QN…`` codes, 2015 for ``QP…`` codes."""
+        return 2024 if self.code.startswith("QN") else 2015
+
+
+class PerimetreQPV(SourceRef):
+    """A QPV perimeter file and the QPV generation it holds."""
+
+    generation: Literal[2015, 2024]
+
+
+class BlocQPV(BaseModel):
+    """QPV of the territory: perimeter files, codes, official table."""
+
+    model_config = _PERMIS
+    perimetres: list[PerimetreQPV] = Field(min_length=1)
+    liste: list[QPV] | Literal["all"] = Field(
+        description="QPV codes, or 'all' = every QPV of the perimeter files in the territory"
+    )
+
+    @model_validator(mode="after")
+    def _coherence(self):
+        gens = {p.generation for p in self.perimetres}
+        if self.liste != "all":
+            codes = [q.code for q in self.liste]
+            doublons = sorted({c for c in codes if codes.count(c) > 1})
+            if doublons:
+                raise ValueError(f"QPV listed twice: {doublons}")
+            sans = sorted({q.code for q in self.liste if q.generation not in gens})
+            if sans:
+                raise ValueError(
+                    f"QPV {sans} belong to a generation without a perimeter file "
+                    f"(perimetres give generation(s) {sorted(gens)})"
+                )
+        return self
+
+
+class Veille(BaseModel):
+    """A veille territory: a perimeter file, or a set of IRIS (optionally minus other zones)."""
+
+    model_config = _PERMIS
+    code: CodeTexte
+    nom: str
+    commune: CodeCommune
+    perimetre: SourceRef | None = None
+    iris: dict[CodeTexte, float] | None = Field(
+        None, description="IRIS code → share of the IRIS in the zone (list = share 1)"
+    )
+    moins: list[CodeTexte] = Field(
+        default_factory=list, description="zones (QPV or veille codes) taken out of the IRIS set"
+    )
+    statut: Literal["estime", "approximation"] = "estime"
+    chevauchements: Literal["signaler", "ignorer"] = "signaler"
+    notes: list[str] = Field(default_factory=list)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v):
+        if not _RE_CODE_ZONE.match(v):
+            raise ValueError(f"{v!r} is not a zone code (expected letters, digits, '_' or '-')")
+        return v
+
+    @field_validator("commune")
+    @classmethod
+    def _com(cls, v):
+        return _commune(v)
+
+    @field_validator("iris", mode="before")
+    @classmethod
+    def _iris_liste(cls, v):
+        if v is None:
+            return v
+        if isinstance(v, list):
+            v = {c: 1.0 for c in v}
+        if isinstance(v, dict):
+            out = {}
+            for k, part in v.items():
+                code = _iris(_en_texte(k))
+                if part is None:
+                    part = 1.0
+                if isinstance(part, bool) or not isinstance(part, int | float):
+                    raise ValueError(f"share of IRIS {code}: {part!r} is not a number in ]0, 1]")
+                if not 0 < float(part) <= 1:
+                    raise ValueError(f"share of IRIS {code}: {part} is not in ]0, 1]")
+                out[code] = float(part)
+            return out
+        return v
+
+    @model_validator(mode="after")
+    def _un_seul(self):
+        if (self.perimetre is None) == (self.iris is None):
+            raise ValueError("give exactly one of 'perimetre' (a file) or 'iris' (a set of IRIS)")
+        if self.moins and self.iris is None:
+            raise ValueError("'moins' only applies to a zone defined by 'iris'")
+        return self
+
+
+class Ponderation(BaseModel):
+    """Weighting method and thresholds (see the weights engine)."""
+
+    model_config = _PERMIS
+    methode: Literal["surface", "dasymetric", "calibrated"] = "surface"
+    part_min: float = Field(0.005, ge=0, lt=1, description="sliver threshold (share of the zone)")
+    population_min_qpv: float = Field(
+        1000, ge=0, description="QPV estimated below this population are flagged implausible"
+    )
+
+
+class Sorties(BaseModel):
+    """What the run writes."""
+
+    model_config = _PERMIS
+    formats: list[Literal["csv", "parquet", "gpkg", "xlsx"]] = Field(
+        default_factory=lambda: list(FORMATS_TABLES)
+    )
+    cartes: bool = True
+    fiches: bool = True
+
+
+class ConfigTerritoire(BaseModel):
+    """A whole territory configuration (see ``observatoire/configs/*.yaml``)."""
+
+    model_config = _PERMIS
+    code: str = Field(description="folder name of the outputs: lower case, digits, '_' or '-'")
+    nom: str
+    departement: CodeTexte
+    epci: EPCI
+    sources: dict[str, SourceRef]
+    qpv: BlocQPV
+    veille: list[Veille] = Field(default_factory=list)
+    niveaux_comparaison: list[Literal["commune", "epci", "departement", "france"]] = Field(
+        default_factory=lambda: list(NIVEAUX_COMPARAISON)
+    )
+    indicateurs: list[str] | Literal["all"] = "all"
+    annees: list[int] | Literal["all"] = "all"
+    ecart_min_annees: int = Field(5, ge=0, le=50)
+    ponderation: Ponderation = Field(default_factory=Ponderation)
+    sorties: Sorties = Field(default_factory=Sorties)
+    #: Folder of the YAML file (relative paths are resolved against it); not a YAML key.
+    dossier_config: Path | None = Field(None, exclude=True)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v):
+        if not _RE_CODE_TERRITOIRE.match(v):
+            raise ValueError(
+                f"{v!r} is not a territory code (expected lower-case letters, digits, '_' or "
+                "'-', e.g. 'san_ouest_provence')"
+            )
+        return v
+
+    @field_validator("departement")
+    @classmethod
+    def _dep(cls, v):
+        if not re.fullmatch(r"[0-9][0-9AB]|97[1-6]", v):
+            raise ValueError(f"{v!r} is not a département code (expected e.g. '13', '2A', '974')")
+        return v
+
+    @field_validator("sources")
+    @classmethod
+    def _roles(cls, v):
+        inconnus = sorted(set(v) - set(ROLES_SOURCES))
+        if inconnus:
+            raise ValueError(f"unknown source role(s) {inconnus} (expected among "
+                             f"{sorted(ROLES_SOURCES)})")
+        if "iris" not in v:
+            raise ValueError("the 'iris' source (IRIS contour layer) is required")
+        return v
+
+    @field_validator("annees")
+    @classmethod
+    def _annees(cls, v):
+        if v == "all":
+            return v
+        mauvaises = [a for a in v if not 1990 <= a <= 2100]
+        if mauvaises:
+            raise ValueError(f"{mauvaises} are not census years (expected e.g. [2011, 2016, 2022])")
+        if len(set(v)) != len(v):
+            raise ValueError(f"years listed twice: {v}")
+        return sorted(v)
+
+    @field_validator("niveaux_comparaison")
+    @classmethod
+    def _niveaux(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError(f"levels listed twice: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _zones(self):
+        codes_qpv = [] if self.qpv.liste == "all" else [q.code for q in self.qpv.liste]
+        codes_veille = [v.code for v in self.veille]
+        doublons = sorted({c for c in codes_veille if codes_veille.count(c) > 1})
+        if doublons:
+            raise ValueError(f"veille: zone codes listed twice: {doublons}")
+        communes = set(self.epci.communes)
+        for i, v in enumerate(self.veille):
+            if v.commune not in communes:
+                raise ValueError(
+                    f"veille[{i}] ({v.code}): commune {v.commune} is not a member of the EPCI "
+                    f"(epci.communes: {sorted(communes)})"
+                )
+            for m in v.moins:
+                if m == v.code:
+                    raise ValueError(f"veille[{i}] ({v.code}): a zone cannot be minus itself")
+                if m not in codes_veille and not (self.qpv.liste == "all" and _RE_QPV.match(m)) \
+                        and m not in codes_qpv:
+                    raise ValueError(
+                        f"veille[{i}] ({v.code}).moins: {m!r} is neither a QPV of qpv.liste "
+                        f"nor a veille zone ({sorted(codes_qpv + codes_veille)})"
+                    )
+        if self.qpv.liste != "all":
+            for i, q in enumerate(self.qpv.liste):
+                if q.commune is not None and q.commune not in communes:
+                    raise ValueError(f"qpv.liste[{i}] ({q.code}): commune {q.commune} is not "
+                                     f"a member of the EPCI ({sorted(communes)})")
+        return self
+
+    # -- convenience -------------------------------------------------------------------------
+    @property
+    def codes_communes(self) -> list[str]:
+        """Member commune codes, sorted."""
+        return sorted(self.epci.communes)
+
+    @property
+    def codes_qpv(self) -> list[str] | None:
+        """Listed QPV codes (``None`` when ``liste: all``)."""
+        return None if self.qpv.liste == "all" else [q.code for q in self.qpv.liste]
+
+    def parametres(self) -> dict:
+        """Return the configuration as plain JSON-ready data (for the manifest)."""
+        return self.model_dump(mode="json")
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+def _attendu(err: dict) -> str:
+    """Turn one pydantic error into 'what was expected' words."""
+    typ = err["type"]
+    ctx = err.get("ctx") or {}
+    if typ == "extra_forbidden":
+        return "unknown key (misspelt? see the documented keys in docs/run.md)"
+    if typ == "missing":
+        return "required key is missing"
+    if typ == "literal_error":
+        return f"got {err.get('input')!r}, expected one of {ctx.get('expected')}"
+    if typ in ("int_parsing", "int_type", "int_from_float"):
+        return f"got {err.get('input')!r}, expected an integer"
+    if typ in ("float_parsing", "float_type"):
+        return f"got {err.get('input')!r}, expected a number"
+    if typ in ("bool_parsing", "bool_type"):
+        return f"got {err.get('input')!r}, expected true or false"
+    if typ in ("string_type",):
+        return f"got {err.get('input')!r}, expected text"
+    if typ in ("list_type",):
+        return f"got {err.get('input')!r}, expected a list"
+    if typ in ("dict_type", "model_type", "model_attributes_type"):
+        return f"got {err.get('input')!r}, expected a mapping (key: value)"
+    if typ == "too_short":
+        return "expected at least one element"
+    if typ in ("greater_than_equal", "less_than_equal", "less_than", "greater_than"):
+        return f"got {err.get('input')!r}: {err['msg'].lower()}"
+    msg = err["msg"]
+    return msg.removeprefix("Value error, ")
+
+
+def _cle(loc: tuple) -> str:
+    out = ""
+    for p in loc:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif p in ("literal['all']", "function-before[_texte(), str]"):
+            continue
+        elif str(p).startswith(("list[", "dict[", "function-", "literal[")):
+            continue
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "(top level)"
+
+
+def _message(err: ValidationError, origine: str) -> str:
+    vus: dict[str, str] = {}
+    litteraux: set[str] = set()
+    for e in err.errors():
+        cle = _cle(e["loc"])
+        # Union branches ('all' | list) produce one error per branch: keep the most specific.
+        if cle in vus and e["type"] == "literal_error":
+            continue
+        vus[cle] = _attendu(e)
+        if e["type"] == "literal_error":
+            litteraux.add(cle)
+    for cle in litteraux:
+        if any(k != cle and k.startswith((cle + "[", cle + ".")) for k in vus):
+            del vus[cle]
+    lignes = [f"{cle}: {quoi}" for cle, quoi in vus.items()]
+    tete = f"invalid configuration {origine}"
+    if len(lignes) == 1:
+        return f"{tete}: {lignes[0]}"
+    return tete + ":\n  " + "\n  ".join(lignes)
+
+
+def config_depuis_dict(
+    donnees: dict, *, origine: str = "(dict)", dossier: Path | None = None
+) -> ConfigTerritoire:
+    """Validate a configuration given as a dict (as read from YAML).
+
+    Raises
+    ------
+    ErreurConfig
+        Naming every bad key and the expected form.
+
+    Examples
+    --------
+    >>> d = {"code": "t", "nom": "T", "departement": 13,
+    ...      "epci": {"code": "241300177", "nom": "E", "communes": [13047]},
+    ...      "sources": {"iris": "iris.gpkg"},
+    ...      "qpv": {"perimetres": [{"source": "q.geojson", "generation": 2024}],
+    ...              "liste": ["QN01365M"]}}
+    >>> config_depuis_dict(d).codes_communes
+    ['13047']
+    >>> d["qpv"]["liste"] = ["QN0136"]
+    >>> config_depuis_dict(d)
+    Traceback (most recent call last):
+    ...
+    observatoire.config.ErreurConfig: invalid configuration (dict): qpv.liste[0].code: 'QN0136' \
+is not a QPV code (expected 'QN' or 'QP' + 6 characters, e.g. 'QN01365M')
+    """
+    if not isinstance(donnees, dict):
+        raise ErreurConfig(
+            f"invalid configuration {origine}: expected a YAML mapping at the top level, "
+            f"got {type(donnees).__name__}"
+        )
+    try:
+        cfg = ConfigTerritoire.model_validate(donnees)
+    except ValidationError as exc:
+        raise ErreurConfig(_message(exc, origine)) from None
+    if dossier is not None:
+        cfg = cfg.model_copy(update={"dossier_config": Path(dossier)})
+    return cfg
+
+
+#: Name (without ``.yaml``) of the configuration used when none is given.
+CONFIG_DEFAUT = "san_ouest_provence"
+
+
+def configs_disponibles() -> list[str]:
+    """Names of the configurations shipped with the package."""
+    dossier = resources.files("observatoire") / "configs"
+    return sorted(p.name[:-5] for p in dossier.iterdir() if p.name.endswith(".yaml"))
+
+
+def chemin_config(nom_ou_chemin: str | os.PathLike | None = None) -> Path:
+    """Return the path of a configuration: a file, or the name of a shipped one."""
+    if nom_ou_chemin is None:
+        nom_ou_chemin = CONFIG_DEFAUT
+    p = Path(nom_ou_chemin).expanduser()
+    if p.is_file():
+        return p
+    livre = Path(str(resources.files("observatoire") / "configs" / f"{nom_ou_chemin}.yaml"))
+    if "/" not in str(nom_ou_chemin) and livre.is_file():
+        return livre
+    raise ErreurConfig(
+        f"configuration file not found: {nom_ou_chemin} (expected a YAML file or one of the "
+        f"shipped configurations {configs_disponibles()})"
+    )
+
+
+def charger_config(nom_ou_chemin: str | os.PathLike | None = None) -> ConfigTerritoire:
+    """Read and validate a territory configuration (YAML).
+
+    Parameters
+    ----------
+    nom_ou_chemin : str or path, optional
+        A YAML file, or the name of a shipped configuration (``san_ouest_provence``,
+        ``pays_de_martigues``). Default: SAN Ouest Provence.
+
+    Raises
+    ------
+    ErreurConfig
+        Missing file, YAML syntax error, or invalid content (the message names the key).
+    """
+    chemin = chemin_config(nom_ou_chemin)
+    try:
+        donnees = yaml.safe_load(chemin.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ErreurConfig(f"invalid configuration {chemin}: YAML syntax error: {exc}") from None
+    return config_depuis_dict(donnees, origine=str(chemin), dossier=chemin.parent.resolve())

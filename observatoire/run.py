@@ -1,0 +1,418 @@
+"""The yearly run: one territory configuration → tables, maps, sheets and a manifest.
+
+:func:`executer_run` chains the pipeline steps (:mod:`observatoire.etapes`:
+sources → poids → indicateurs → écarts → tables → cartes → fiches) for the years
+asked, into ``<sorties>/<territoire>/``:
+
+- fast checks first (:func:`observatoire.verification.preparer_run`): a bad
+  configuration, a missing file, an unknown QPV code, an IRIS absent from the
+  geography or a year the sources do not hold stops the run before anything is
+  written;
+- existing outputs are never replaced without ``force=True``
+  (:class:`SortiesExistantes` lists them);
+- everything is built in a temporary folder next to the target and swapped in at
+  the end (:mod:`observatoire.ecriture_atomique`): a failed or killed run leaves
+  the previous outputs untouched;
+- ``manifest.json`` records every input (path, SHA-256, provenance), the
+  parameters, package versions, timings and warning counts, the output files
+  with their checksums and, with ``force``, what changed; ``run.log`` holds the
+  log. Only these two files carry timestamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from observatoire import __version__
+from observatoire.chemins import dossier_sorties
+from observatoire.config import ConfigTerritoire, charger_config
+from observatoire.ecriture_atomique import (
+    dossier_temporaire,
+    ecrire_fichier_atomique,
+    nettoyer_restes,
+    remplacer_dossier,
+)
+from observatoire.manifeste import (
+    NOM_JOURNAL,
+    NOM_MANIFESTE,
+    Changements,
+    comparer_inventaires,
+    inventaire,
+    lire_manifeste,
+    sha256_fichier,
+    versions_paquets,
+)
+from observatoire.rapport import Rapport
+
+__all__ = [
+    "Contexte",
+    "Etape",
+    "ResultatRun",
+    "SortiesExistantes",
+    "ErreurEtape",
+    "executer_run",
+    "annees_demandees",
+]
+
+log = logging.getLogger("observatoire.run")
+
+
+class SortiesExistantes(FileExistsError):
+    """Outputs already exist and ``force`` was not given; lists what exists."""
+
+    def __init__(self, dossier: Path, fichiers: list[str], manifeste: dict | None):
+        self.dossier = dossier
+        self.fichiers = fichiers
+        self.manifeste = manifeste
+        quand = ""
+        if manifeste and manifeste.get("debut"):
+            quand = f" (run of {manifeste['debut']}, years {manifeste.get('annees')})"
+        apercu = "\n".join(f"  {f}" for f in fichiers[:15])
+        plus = f"\n  ... and {len(fichiers) - 15} more" if len(fichiers) > 15 else ""
+        super().__init__(
+            f"outputs already exist in {dossier}{quand}: {len(fichiers)} files\n{apercu}{plus}\n"
+            "Nothing was changed. Re-run with --force to replace them (atomically; the run "
+            "reports what changed)."
+        )
+
+
+class ErreurEtape(RuntimeError):
+    """A pipeline step failed; the previous outputs were left untouched."""
+
+    def __init__(self, etape: str, cause: BaseException):
+        self.etape = etape
+        self.cause = cause
+        super().__init__(f"step '{etape}' failed: {type(cause).__name__}: {cause}")
+
+
+@dataclass
+class Contexte:
+    """What every step reads and writes.
+
+    Attributes
+    ----------
+    config : ConfigTerritoire
+    annees : list of int
+        Census vintages computed by this run.
+    dossier : Path
+        Temporary build folder: steps write their outputs under it, never elsewhere.
+    rapport : Rapport
+        Non-fatal events (warnings go to the summary and the manifest).
+    preparation : object
+        Result of the fast checks (resolved inputs, loaded layers), see
+        :func:`observatoire.verification.preparer_run`.
+    resultats : dict
+        Step outputs handed to the next steps (``"poids"``, ``"indicateurs"``...).
+    resume : list of str
+        Lines for the end-of-run summary (what was computed).
+    progression : bool
+        Whether to show progress bars.
+    """
+
+    config: ConfigTerritoire
+    annees: list[int]
+    dossier: Path
+    rapport: Rapport
+    preparation: Any = None
+    depuis: Path | None = None
+    resultats: dict[str, Any] = field(default_factory=dict)
+    resume: list[str] = field(default_factory=list)
+    progression: bool = True
+
+    def chemin(self, *parties: str) -> Path:
+        """Path of an output under the build folder (parent folders created)."""
+        p = self.dossier.joinpath(*parties)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def barre(self, elements: Iterable, description: str, total: int | None = None):
+        """Wrap ``elements`` in a tqdm progress bar (silent when progress is off)."""
+        from tqdm.auto import tqdm
+
+        return tqdm(elements, desc=description, total=total, leave=False, unit="",
+                    disable=not self.progression)
+
+
+@dataclass(frozen=True)
+class Etape:
+    """A named pipeline step: ``fonction(ctx)`` writes under ``ctx.dossier``."""
+
+    nom: str
+    fonction: Callable[[Contexte], None]
+    description: str = ""
+
+
+@dataclass
+class ResultatRun:
+    """What a finished run returns."""
+
+    dossier: Path
+    manifeste: dict
+    changements: Changements | None
+    rapport: Rapport
+    resume: str
+
+
+def annees_demandees(annees: str | Sequence[int] | None) -> list[int] | str:
+    """Parse the ``--years`` option: ``"2011,2016"``, ``"all"`` or a list.
+
+    Examples
+    --------
+    >>> annees_demandees("2016, 2011")
+    [2011, 2016]
+    >>> annees_demandees(None)
+    'all'
+    >>> annees_demandees("2O16")
+    Traceback (most recent call last):
+    ...
+    ValueError: --years: '2O16' is not a year (expected e.g. 2011,2016,2022 or all)
+    """
+    if annees is None or (isinstance(annees, str) and annees.strip().lower() in ("", "all")):
+        return "all"
+    if isinstance(annees, str):
+        morceaux = [m.strip() for m in annees.split(",") if m.strip()]
+    else:
+        morceaux = list(annees)
+    out = []
+    for m in morceaux:
+        try:
+            a = int(m)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"--years: {m!r} is not a year (expected e.g. 2011,2016,2022 or all)"
+            ) from None
+        if not 1990 <= a <= 2100:
+            raise ValueError(f"--years: {a} is not a census year (expected e.g. 2011,2016,2022)")
+        out.append(a)
+    return sorted(set(out))
+
+
+def _contenu(dossier: Path) -> list[str]:
+    return sorted(p.relative_to(dossier).as_posix() for p in dossier.rglob("*") if p.is_file())
+
+
+class _Journal:
+    """Attach a file handler to the ``observatoire`` logger for the run's duration."""
+
+    def __init__(self, chemin: Path):
+        self.handler = logging.FileHandler(chemin, encoding="utf-8")
+        self.handler.setLevel(logging.DEBUG)
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
+                                                    "%(message)s"))
+        self.logger = logging.getLogger("observatoire")
+        self.niveau = self.logger.level
+
+    def __enter__(self):
+        self.logger.addHandler(self.handler)
+        if self.logger.getEffectiveLevel() > logging.INFO:
+            self.logger.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.niveau)
+        self.handler.close()
+        return False
+
+
+def _entrees_manifeste(preparation) -> list[dict]:
+    entrees = getattr(preparation, "entrees", None) or {}
+    out = []
+    for cle, e in sorted(entrees.items()):
+        chemin = Path(e.chemin)
+        out.append({
+            "cle": cle,
+            "source": e.source,
+            "chemin": str(chemin),
+            "couche": e.couche,
+            "edition": e.edition,
+            "octets": chemin.stat().st_size,
+            "sha256": sha256_fichier(chemin),
+            "provenance": e.provenance,
+        })
+    return out
+
+
+def _texte_resume(ctx: Contexte, dossier: Path, timings: dict, changements, duree: float) -> str:
+    lignes = [
+        f"observatoire run — {ctx.config.nom} ({ctx.config.code}), years "
+        f"{', '.join(map(str, ctx.annees))}",
+        f"outputs: {dossier}",
+    ]
+    lignes += [f"  {ligne}" for ligne in ctx.resume]
+    lignes.append("steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+                  + f" — total {duree:.1f} s")
+    avert = [e for e in ctx.rapport.evenements if e.niveau == "avertissement"]
+    if avert:
+        lignes.append(f"{len(avert)} warning(s):")
+        for e in avert[:25]:
+            lignes.append(f"  [{e.etape}] {e.message}")
+        if len(avert) > 25:
+            lignes.append(f"  ... and {len(avert) - 25} more (see {NOM_JOURNAL} and "
+                          f"{NOM_MANIFESTE})")
+    else:
+        lignes.append("no warning")
+    if changements is not None:
+        lignes.append("compared with the previous outputs: " + changements.resume())
+    return "\n".join(lignes)
+
+
+def executer_run(
+    config: ConfigTerritoire | str | os.PathLike | None = None,
+    *,
+    annees: str | Sequence[int] | None = None,
+    depuis: str | os.PathLike | None = None,
+    sorties: str | os.PathLike | None = None,
+    force: bool = False,
+    etapes: Sequence[Etape] | None = None,
+    progression: bool = True,
+    cache: str | os.PathLike | None = None,
+) -> ResultatRun:
+    """Run the whole pipeline for one territory, atomically.
+
+    Parameters
+    ----------
+    config : ConfigTerritoire, path or name, optional
+        Territory configuration (default: the shipped SAN Ouest Provence).
+    annees : "all", "2011,2016" or list of int, optional
+        Vintages to compute (default: every vintage the sources hold).
+    depuis : path, optional
+        Local data store to take the sources from (``--from``) instead of the cache.
+    sorties : path, optional
+        Output root (default: the checkout's ``maps/``); outputs go to
+        ``<sorties>/<config.code>/``.
+    force : bool
+        Replace existing outputs (atomically) and report what changed.
+    etapes : sequence of Etape, optional
+        Pipeline steps (default :data:`observatoire.etapes.ETAPES`); tests pass stubs.
+    progression : bool
+        Show progress bars.
+    cache : path, optional
+        Download cache folder (default :func:`observatoire.chemins.dossier_cache`).
+
+    Returns
+    -------
+    ResultatRun
+
+    Raises
+    ------
+    observatoire.config.ErreurConfig
+        Invalid configuration or inputs (nothing written).
+    observatoire.rapport.ErreurDonnees
+        Unreadable or inconsistent input data (nothing written).
+    SortiesExistantes
+        Outputs exist and ``force`` is false (nothing written).
+    ErreurEtape
+        A step failed (previous outputs untouched).
+    """
+    from observatoire.verification import preparer_run
+
+    debut = time.perf_counter()
+    horodatage = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    cfg = config if isinstance(config, ConfigTerritoire) else charger_config(config)
+    demande = annees_demandees(annees)
+    rapport = Rapport()
+    depuis_p = Path(depuis).expanduser().resolve() if depuis is not None else None
+
+    # 1. Fast checks, before anything is written.
+    t0 = time.perf_counter()
+    preparation = preparer_run(cfg, annees=demande, depuis=depuis_p, cache=cache,
+                               rapport=rapport)
+    t_verif = time.perf_counter() - t0
+
+    # 2. Existing outputs.
+    cible = dossier_sorties(sorties).resolve() / cfg.code
+    restes = nettoyer_restes(cible)
+    for r in restes:
+        rapport.info("run", str(r), "left-over folder of an interrupted run removed/restored")
+    existants = _contenu(cible) if cible.is_dir() else []
+    ancien_manifeste = lire_manifeste(cible) if existants else None
+    if existants and not force:
+        raise SortiesExistantes(cible, existants, ancien_manifeste)
+
+    if etapes is None:
+        from observatoire.etapes import ETAPES
+
+        etapes = ETAPES
+
+    # 3. Build in a temporary folder next to the target.
+    tmp = dossier_temporaire(cible)
+    ctx = Contexte(config=cfg, annees=list(preparation.annees), dossier=tmp, rapport=rapport,
+                   preparation=preparation, depuis=depuis_p, progression=progression)
+    timings: dict[str, float] = {"verification": t_verif}
+    avert_par_etape: dict[str, int] = {}
+    try:
+        with _Journal(tmp / NOM_JOURNAL):
+            log.info("run %s years %s from %s into %s", cfg.code, ctx.annees, depuis_p, cible)
+            n_av = rapport.n_avertissements
+            avert_par_etape["verification"] = n_av
+            barre = ctx.barre(etapes, "observatoire run", total=len(etapes))
+            for etape in barre:
+                if hasattr(barre, "set_postfix_str"):
+                    barre.set_postfix_str(etape.nom)
+                t0 = time.perf_counter()
+                log.info("step %s: start", etape.nom)
+                try:
+                    etape.fonction(ctx)
+                except Exception as exc:
+                    log.exception("step %s failed", etape.nom)
+                    raise ErreurEtape(etape.nom, exc) from exc
+                timings[etape.nom] = time.perf_counter() - t0
+                avert_par_etape[etape.nom] = rapport.n_avertissements - n_av
+                n_av = rapport.n_avertissements
+                log.info("step %s: done in %.2f s", etape.nom, timings[etape.nom])
+
+            nouvel_inventaire = inventaire(tmp)
+            changements = None
+            if existants:
+                ancien = (ancien_manifeste or {}).get("sorties") or inventaire(cible)
+                changements = comparer_inventaires(ancien, nouvel_inventaire)
+            duree = time.perf_counter() - debut
+            resume = _texte_resume(ctx, cible, timings, changements, duree)
+            for ligne in resume.splitlines():
+                log.info("%s", ligne)
+        manifeste = {
+            "observatoire": __version__,
+            "territoire": {"code": cfg.code, "nom": cfg.nom},
+            "debut": horodatage,
+            "fin": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "duree_s": round(duree, 3),
+            "annees": ctx.annees,
+            "annees_disponibles": list(getattr(preparation, "annees_disponibles", []) or []),
+            "options": {
+                "config": str(getattr(cfg, "dossier_config", None) or ""),
+                "annees": demande if isinstance(demande, str) else list(demande),
+                "depuis": str(depuis_p) if depuis_p else None,
+                "sorties": str(cible),
+                "force": force,
+            },
+            "parametres": cfg.parametres(),
+            "entrees": _entrees_manifeste(preparation),
+            "versions": versions_paquets(),
+            "durees_s": {k: round(v, 3) for k, v in timings.items()},
+            "avertissements": {
+                "total": rapport.n_avertissements,
+                "par_etape": avert_par_etape,
+                "liste": [e.__dict__ for e in rapport.evenements if e.niveau == "avertissement"],
+            },
+            "resume": ctx.resume,
+            "sorties": nouvel_inventaire,
+            "changements": changements.to_dict() if changements is not None else None,
+        }
+        ecrire_fichier_atomique(tmp / NOM_MANIFESTE,
+                                json.dumps(manifeste, ensure_ascii=False, indent=2, default=str))
+        remplacer_dossier(tmp, cible)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ResultatRun(dossier=cible, manifeste=manifeste, changements=changements,
+                       rapport=rapport, resume=resume)
