@@ -1,0 +1,816 @@
+"""Consolidate codebook indicators for every level from IRIS data and a weights table.
+
+Counts are apportioned (or summed, when the weights are memberships) with
+:func:`observatoire.ponderation.ventiler`, then each rate is recomputed from the
+apportioned numerator and denominator — rates are never averaged. Rates
+published without counts (``ptod`` files) are consolidated with an approximate
+denominator (a count of the same table, e.g. the population) and labelled
+``approximation``. Non-additive statistics (medians, poverty rates) are given at
+IRIS level only; zones get an explicit ``manquant`` row, never an average.
+
+The long indicator table has the columns of :data:`COLONNES` (plus a few extras:
+``origine``, ``formule``, ``n_iris``, ``n_iris_absents``, ``population_couverte``,
+``population_non_couverte``, ``note``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from observatoire.indicateurs.codebook import Codebook, Indicateur, charger_codebook
+from observatoire.ponderation import ventiler
+from observatoire.rapport import ErreurDonnees, Rapport
+
+__all__ = [
+    "COLONNES",
+    "COLONNES_EXTRA",
+    "NIVEAUX",
+    "poids_appartenance",
+    "indicateurs_comptages",
+    "indicateurs_taux",
+    "consolider",
+    "table_vide",
+]
+
+#: Columns of the long indicator table (shared contract).
+COLONNES = [
+    "territoire_code",
+    "territoire_nom",
+    "niveau",
+    "indicateur",
+    "sexe",
+    "annee",
+    "valeur",
+    "numerateur",
+    "denominateur",
+    "unite",
+    "methode",
+    "statut",
+    "source",
+]
+#: Extra columns carried for traceability.
+COLONNES_EXTRA = [
+    "origine",
+    "formule",
+    "n_iris",
+    "n_iris_absents",
+    "population_couverte",
+    "population_non_couverte",
+    "note",
+]
+#: Known levels, from the finest to the coarsest.
+NIVEAUX = ("iris", "qpv", "veille", "commune", "epci", "departement", "france")
+
+
+def table_vide() -> pd.DataFrame:
+    """Return an empty long indicator table with the right columns and dtypes."""
+    df = pd.DataFrame({c: pd.Series(dtype="object") for c in COLONNES + COLONNES_EXTRA})
+    for c in (
+        "valeur",
+        "numerateur",
+        "denominateur",
+        "population_couverte",
+        "population_non_couverte",
+    ):
+        df[c] = df[c].astype("float64")
+    for c in ("annee", "n_iris", "n_iris_absents"):
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+def _normaliser(df: pd.DataFrame) -> pd.DataFrame:
+    out = table_vide() if df is None or df.empty else df
+    for c in COLONNES + COLONNES_EXTRA:
+        if c not in out.columns:
+            out[c] = np.nan
+    out = out[COLONNES + COLONNES_EXTRA].copy()
+    for c in (
+        "valeur",
+        "numerateur",
+        "denominateur",
+        "population_couverte",
+        "population_non_couverte",
+    ):
+        out[c] = out[c].astype("float64")
+    for c in ("annee", "n_iris", "n_iris_absents"):
+        out[c] = pd.to_numeric(out[c]).astype("Int64")
+    for c in (
+        "territoire_code",
+        "territoire_nom",
+        "niveau",
+        "indicateur",
+        "sexe",
+        "unite",
+        "methode",
+        "statut",
+        "source",
+        "origine",
+        "formule",
+        "note",
+    ):
+        out[c] = out[c].astype("object")
+    return out
+
+
+def poids_appartenance(
+    appartenance: pd.DataFrame,
+    *,
+    code_iris: str = "code_iris",
+    code_zone: str = "code_commune",
+) -> pd.DataFrame:
+    """Weights table for levels made of whole IRIS (commune, EPCI, département...).
+
+    Parameters
+    ----------
+    appartenance : DataFrame
+        One row per IRIS with the code of the territory it belongs to.
+    code_iris, code_zone : str
+        Column names in ``appartenance``.
+
+    Returns
+    -------
+    DataFrame
+        ``code_zone, code_iris, poids`` (= 1) and ``methode = "appartenance"``.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"code_iris": ["1", "2", "3"], "code_commune": ["A", "A", "B"]})
+    >>> poids_appartenance(a)["poids"].tolist()
+    [1.0, 1.0, 1.0]
+    """
+    for c in (code_iris, code_zone):
+        if c not in appartenance.columns:
+            raise ErreurDonnees(
+                f"poids_appartenance: column {c!r} missing (columns: {list(appartenance.columns)})"
+            )
+    out = (
+        pd.DataFrame(
+            {
+                "code_zone": appartenance[code_zone].astype("object").to_numpy(),
+                "code_iris": appartenance[code_iris].astype("object").to_numpy(),
+            }
+        )
+        .dropna()
+        .drop_duplicates()
+    )
+    out["poids"] = 1.0
+    out["methode"] = "appartenance"
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _statut_zone(poids: pd.DataFrame) -> tuple[str, str]:
+    """(statut, methode) of an IRIS aggregate for this weights table."""
+    meth = poids["methode"].astype(str) if "methode" in poids.columns else pd.Series([], dtype=str)
+    corrige = bool(meth.str.contains("calib|corrig|dasym", case=False, regex=True).any())
+    if len(poids) and np.allclose(poids["poids"].to_numpy(dtype="float64"), 1.0):
+        return "estime", "somme_iris"
+    methode = "ventilation_iris"
+    if len(meth):
+        methode += "(" + ",".join(sorted(set(meth))) + ")"
+    return ("estime_corrige" if corrige else "estime"), methode
+
+
+def _verifier_poids(niveau: str, poids: pd.DataFrame) -> pd.DataFrame:
+    manquantes = [c for c in ("code_zone", "code_iris", "poids") if c not in poids.columns]
+    if manquantes:
+        raise ErreurDonnees(
+            f"weights table of level {niveau!r}: column(s) {manquantes} missing "
+            f"(columns: {list(poids.columns)})"
+        )
+    p = poids.copy()
+    p["code_zone"] = p["code_zone"].astype("object")
+    p["code_iris"] = p["code_iris"].astype("object")
+    p["poids"] = p["poids"].astype("float64")
+    hors = (p["poids"] < 0) | (p["poids"] > 1 + 1e-9) | p["poids"].isna()
+    if hors.any():
+        raise ErreurDonnees(
+            f"weights table of level {niveau!r}: {int(hors.sum())} weight(s) outside [0, 1] "
+            f"(e.g. zone {p.loc[hors, 'code_zone'].iloc[0]!r}, "
+            f"IRIS {p.loc[hors, 'code_iris'].iloc[0]!r})"
+        )
+    return p[p["poids"] > 0]
+
+
+def _noms(noms, niveau: str) -> Mapping:
+    if not noms or niveau not in noms or noms[niveau] is None:
+        return {}
+    n = noms[niveau]
+    if isinstance(n, pd.DataFrame):
+        return dict(zip(n.iloc[:, 0].astype(str), n.iloc[:, 1], strict=True))
+    if isinstance(n, pd.Series):
+        return n.to_dict()
+    return dict(n)
+
+
+def _fusionner(tables: Sequence[pd.DataFrame] | pd.DataFrame | None) -> pd.DataFrame | None:
+    """Merge several IRIS tables (code_iris, annee, variables...) into one."""
+    if tables is None:
+        return None
+    if isinstance(tables, pd.DataFrame):
+        tables = [tables]
+    out = None
+    for t in tables:
+        for c in ("code_iris", "annee"):
+            if c not in t.columns:
+                raise ErreurDonnees(
+                    f"IRIS count table: column {c!r} missing (columns: {list(t.columns)[:12]}...)"
+                )
+        t = t.copy()
+        t["code_iris"] = t["code_iris"].astype("object")
+        t["annee"] = t["annee"].astype("int64")
+        if out is None:
+            out = t
+            continue
+        communes = [c for c in t.columns if c in out.columns and c not in ("code_iris", "annee")]
+        doublons = [c for c in communes if c not in ("type_iris", "code_commune")]
+        if doublons:
+            raise ErreurDonnees(f"IRIS count tables share variable column(s) {doublons[:10]}")
+        out = out.merge(t.drop(columns=communes), on=["code_iris", "annee"], how="outer")
+    return out
+
+
+def _population(population: pd.DataFrame | None, annee: int) -> pd.Series | None:
+    """IRIS population of ``annee`` (Series indexed by code_iris) or None."""
+    if population is None:
+        return None
+    col = "population" if "population" in population.columns else "p_pop"
+    if col not in population.columns:
+        raise ErreurDonnees("population table: needs code_iris, annee and population (or p_pop)")
+    code = "code_iris" if "code_iris" in population.columns else "code"
+    sel = population[population["annee"].astype(int) == int(annee)]
+    if sel.empty:
+        return None
+    return sel.set_index(sel[code].astype("object"))[col].astype("float64")
+
+
+def _lignes_zone(
+    poids: pd.DataFrame,
+    iris_table: pd.DataFrame,
+    colonnes: list[str],
+    pop: pd.Series | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apportion ``colonnes`` of ``iris_table`` (indexed by code_iris) to zones.
+
+    IRIS absent from the table (e.g. non-residential IRIS absent from type-H tables) are
+    left out and reported with their population; IRIS present with NaN give NaN.
+    """
+    presents = poids["code_iris"].isin(iris_table.index)
+    couverture = pd.DataFrame({"code_zone": poids["code_zone"].unique()}).set_index("code_zone")
+    absents = poids[~presents]
+    couverture["n_iris_absents"] = absents.groupby("code_zone")["code_iris"].nunique()
+    couverture["n_iris_absents"] = couverture["n_iris_absents"].fillna(0).astype("int64")
+    if pop is not None:
+        wpop = poids["poids"] * poids["code_iris"].map(pop)
+        couverture["population_couverte"] = (
+            wpop[presents].groupby(poids["code_zone"][presents]).sum()
+        )
+        couverture["population_non_couverte"] = (
+            wpop[~presents].groupby(poids["code_zone"][~presents]).sum(min_count=1)
+        )
+        couverture["population_non_couverte"] = couverture["population_non_couverte"].fillna(0.0)
+    if not colonnes:
+        return pd.DataFrame(index=couverture.index), couverture
+    table = iris_table[colonnes].reset_index()
+    table = table.rename(columns={table.columns[0]: "code_iris"})
+    res = ventiler(poids[presents], table, colonnes)
+    res = res.set_index("code_zone")
+    couverture["n_iris"] = res["n_iris"]
+    return res[colonnes], couverture
+
+
+def _source_texte(ind: Indicateur, annee: int, origine: str, colonne: str | None = None) -> str:
+    if origine == "ptod":
+        return (
+            f"ptod-observatoire-territorial, colonne {colonne}_{str(annee)[-2:]} "
+            f"(taux calculés par un tiers d'après {ind.source}), millésime {annee}"
+        )
+    return f"{ind.source}, millésime {annee}"
+
+
+# --------------------------------------------------------------------------- INSEE counts
+
+
+def indicateurs_comptages(
+    comptages: pd.DataFrame | Sequence[pd.DataFrame],
+    niveaux: Mapping[str, pd.DataFrame | Iterable[str] | None],
+    *,
+    codebook: Codebook | None = None,
+    noms: Mapping | None = None,
+    population: pd.DataFrame | None = None,
+    annees: Iterable[int] | None = None,
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    r"""Compute indicators from INSEE IRIS counts for each level (method of record).
+
+    Parameters
+    ----------
+    comptages : DataFrame or list of DataFrame
+        IRIS tables from :func:`observatoire.chargement.lire_table_iris`
+        (``code_iris, annee`` and normalised variables); several tables are merged.
+    niveaux : mapping
+        Level name → weights table (``code_zone, code_iris, poids[, methode]``). The
+        ``"iris"`` level takes ``None`` (every IRIS of the tables) or a list of codes.
+    codebook : Codebook, optional
+        Default: the packaged codebook.
+    noms : mapping, optional
+        Level → {code: name} (dict, Series, or two-column DataFrame).
+    population : DataFrame, optional
+        ``code_iris, annee, population`` (or ``p_pop``): used to report the population
+        of IRIS missing from the count tables.
+    annees : iterable of int, optional
+        Vintages to keep (default: all in the tables).
+    rapport : Rapport, optional
+
+    Returns
+    -------
+    DataFrame
+        Long indicator table. IRIS rows are ``officiel`` (INSEE publishes them);
+        zone rows are ``estime`` (``estime_corrige`` with corrected weights), method
+        ``somme_iris`` (whole IRIS) or ``ventilation_iris``.
+
+    Notes
+    -----
+    .. math:: \hat{t}_z = f \, \frac{\sum_i w_{zi} N_i}{\sum_i w_{zi} D_i}
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"code_iris": ["1", "2"], "annee": [2016, 2016],
+    ...                   "p_chom1564": [10.0, 30.0], "p_act1564": [100.0, 100.0]})
+    >>> p = pd.DataFrame({"code_zone": ["Z", "Z"], "code_iris": ["1", "2"],
+    ...                   "poids": [1.0, 0.5]})
+    >>> cb = charger_codebook().selection(["taux_chomage_1564"])
+    >>> r = indicateurs_comptages(t, {"qpv": p}, codebook=cb)
+    >>> r[["territoire_code", "numerateur", "denominateur", "valeur"]].values.tolist()
+    [['Z', 25.0, 150.0, 16.666666666666668]]
+    """
+    codebook = codebook or charger_codebook()
+    table = _fusionner(comptages)
+    if table is None or table.empty:
+        return table_vide()
+    annees_dispo = sorted(table["annee"].unique())
+    if annees is not None:
+        annees_dispo = [a for a in annees_dispo if a in set(int(x) for x in annees)]
+    morceaux = []
+    for annee in annees_dispo:
+        t = table[table["annee"] == annee].drop_duplicates("code_iris").set_index("code_iris")
+        dispo = t.columns
+        cols: dict[str, pd.Series] = {}
+        specs = []
+        for ind in codebook:
+            if ind.insee is None:
+                continue
+            if not ind.est_additif:
+                if ind.insee.valeur and ind.insee.valeur in dispo:
+                    specs.append((ind, None, None, ind.insee.valeur))
+                continue
+            num, den = ind.expressions_insee(annee, dispo)
+            if num is None:
+                continue
+            k = f"{ind.id}|{ind.sexe}"
+            cols[f"n|{k}"] = num.evaluer(t)
+            if den is not None:
+                cols[f"d|{k}"] = den.evaluer(t)
+            specs.append((ind, num, den, None))
+        if not specs:
+            continue
+        if rapport is not None:
+            rapport.info(
+                "indicateurs",
+                "comptages INSEE",
+                f"millésime {annee}: {len(specs)} indicateur(s) calculable(s)",
+                n=len(specs),
+            )
+        iris_vals = pd.DataFrame(cols, index=t.index)
+        pop = _population(population, annee)
+        for niveau, poids in niveaux.items():
+            noms_niv = _noms(noms, niveau)
+            if niveau == "iris":
+                codes = (
+                    t.index
+                    if poids is None
+                    else pd.Index(
+                        poids["code_iris"] if isinstance(poids, pd.DataFrame) else list(poids)
+                    ).intersection(t.index)
+                )
+                base = pd.DataFrame(index=codes)
+                vals = iris_vals.loc[codes]
+                statut, methode, couv = "officiel", "comptage_insee_iris", None
+                base["n_iris"] = 1
+                base["n_iris_absents"] = 0
+                if pop is not None:
+                    base["population_couverte"] = codes.map(pop)
+                    base["population_non_couverte"] = 0.0
+                couv = base
+            else:
+                p = _verifier_poids(niveau, poids)
+                statut, methode = _statut_zone(p)
+                vals, couv = _lignes_zone(p, iris_vals, list(iris_vals.columns), pop)
+            for ind, num, den, col_valeur in specs:
+                k = f"{ind.id}|{ind.sexe}"
+                if col_valeur is not None:  # non-additive published statistic
+                    if niveau == "iris":
+                        v = t.loc[couv.index, col_valeur].astype("float64")
+                        df = _lignes(
+                            couv,
+                            v,
+                            np.nan,
+                            np.nan,
+                            ind,
+                            niveau,
+                            annee,
+                            noms_niv,
+                            "officiel",
+                            "valeur_publiee_iris",
+                            "insee",
+                            col_valeur,
+                            _source_texte(ind, annee, "insee"),
+                        )
+                    else:
+                        df = _lignes(
+                            couv,
+                            np.nan,
+                            np.nan,
+                            np.nan,
+                            ind,
+                            niveau,
+                            annee,
+                            noms_niv,
+                            "manquant",
+                            "non_additif",
+                            "insee",
+                            col_valeur,
+                            _source_texte(ind, annee, "insee"),
+                            note="statistique non additive : jamais moyennée ; "
+                            "valeur officielle du territoire à utiliser si publiée",
+                        )
+                    morceaux.append(df)
+                    continue
+                n = vals[f"n|{k}"]
+                d = vals[f"d|{k}"] if den is not None else pd.Series(np.nan, index=n.index)
+                if den is None:
+                    v = n
+                else:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        v = ind.multiplicateur * n / d.where(d > 0)
+                formule = str(num) if den is None else f"{ind.multiplicateur:g} × ({num}) / ({den})"
+                df = _lignes(
+                    couv,
+                    v,
+                    n,
+                    d,
+                    ind,
+                    niveau,
+                    annee,
+                    noms_niv,
+                    statut,
+                    methode,
+                    "insee",
+                    formule,
+                    _source_texte(ind, annee, "insee"),
+                )
+                morceaux.append(df)
+    if not morceaux:
+        return table_vide()
+    return _normaliser(pd.concat(morceaux, ignore_index=True))
+
+
+def _lignes(
+    couv,
+    valeur,
+    num,
+    den,
+    ind,
+    niveau,
+    annee,
+    noms_niv,
+    statut,
+    methode,
+    origine,
+    formule,
+    source,
+    note=None,
+) -> pd.DataFrame:
+    codes = couv.index.astype("object")
+    df = pd.DataFrame(
+        {
+            "territoire_code": codes,
+            "territoire_nom": [noms_niv.get(c, None) for c in codes],
+            "niveau": niveau,
+            "indicateur": ind.id,
+            "sexe": ind.sexe,
+            "annee": int(annee),
+            "valeur": _aligner(valeur, codes),
+            "numerateur": _aligner(num, codes),
+            "denominateur": _aligner(den, codes),
+            "unite": ind.unite,
+            "methode": methode,
+            "statut": statut,
+            "source": source,
+            "origine": origine,
+            "formule": formule,
+        }
+    )
+    for c in ("n_iris", "n_iris_absents", "population_couverte", "population_non_couverte"):
+        df[c] = couv[c].to_numpy() if c in couv.columns else np.nan
+    df["note"] = note
+    manque = df["valeur"].isna() & (df["statut"] != "manquant")
+    df.loc[manque, "statut"] = "manquant"
+    if (df["n_iris_absents"].fillna(0) > 0).any():
+        absent = df["n_iris_absents"].fillna(0) > 0
+        txt = "IRIS absents de la table (non publiés pour ce type d'IRIS) : " + df.loc[
+            absent, "n_iris_absents"
+        ].astype(int).astype(str)
+        if "population_non_couverte" in couv.columns:
+            txt = (
+                txt
+                + ", population non couverte "
+                + df.loc[absent, "population_non_couverte"].round(0).astype(int).astype(str)
+                + " sur "
+                + (
+                    df.loc[absent, "population_couverte"]
+                    + df.loc[absent, "population_non_couverte"]
+                )
+                .round(0)
+                .astype(int)
+                .astype(str)
+            )
+        df.loc[absent, "note"] = txt
+    return df
+
+
+def _aligner(v, codes) -> np.ndarray:
+    if isinstance(v, pd.Series):
+        return v.reindex(codes).to_numpy(dtype="float64")
+    return np.full(len(codes), np.nan if v is None else v, dtype="float64")
+
+
+# --------------------------------------------------------------------------- ptod rates
+
+
+def indicateurs_taux(
+    taux: pd.DataFrame,
+    niveaux: Mapping[str, pd.DataFrame | Iterable[str] | None],
+    *,
+    codebook: Codebook | None = None,
+    noms: Mapping | None = None,
+    annees: Iterable[int] | None = None,
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """Compute indicators from IRIS rates published without counts (``ptod`` IRIS file).
+
+    At IRIS level the published rate is given as is (``officiel``, method
+    ``taux_publie``). For zones, a rate is consolidated with the codebook's
+    approximate denominator ``D`` (a count of the same table, e.g. the population):
+    ``Σ w·t·D / Σ w·D`` — status ``approximation``. Counts of the table (population,
+    households) are apportioned (``estime``). Non-additive statistics give
+    ``manquant`` zone rows.
+
+    Parameters
+    ----------
+    taux : DataFrame
+        From :func:`observatoire.chargement.lire_indicateurs_ptod` (``niveau="iris"``):
+        ``code, annee`` and indicator columns.
+    niveaux, codebook, noms, annees, rapport
+        As in :func:`indicateurs_comptages`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"code": ["1", "2"], "annee": [2022, 2022],
+    ...                   "soc_txchom_1564": [10.0, 20.0], "p_pop": [300.0, 100.0]})
+    >>> p = pd.DataFrame({"code_zone": ["Z", "Z"], "code_iris": ["1", "2"], "poids": [1.0, 1.0]})
+    >>> cb = charger_codebook().selection(["taux_chomage_1564"])
+    >>> r = indicateurs_taux(t, {"commune": p}, codebook=cb)
+    >>> r[["valeur", "statut"]].values.tolist()
+    [[12.5, 'approximation']]
+    """
+    codebook = codebook or charger_codebook()
+    code = "code" if "code" in taux.columns else "code_iris"
+    for c in (code, "annee"):
+        if c not in taux.columns:
+            raise ErreurDonnees(
+                f"rate table: column {c!r} missing (columns: {list(taux.columns)[:12]}...)"
+            )
+    morceaux = []
+    annees_dispo = sorted(int(a) for a in taux["annee"].unique())
+    if annees is not None:
+        annees_dispo = [a for a in annees_dispo if a in set(int(x) for x in annees)]
+    for annee in annees_dispo:
+        t = taux[taux["annee"].astype(int) == annee].drop_duplicates(code)
+        t = t.set_index(t[code].astype("object"))
+        specs = []
+        cols = {}
+        for ind in codebook:
+            sp = ind.ptod
+            if sp is None or sp.colonne not in t.columns or t[sp.colonne].isna().all():
+                continue
+            if sp.annees is not None and annee not in sp.annees:
+                continue
+            rate = pd.to_numeric(t[sp.colonne], errors="coerce").astype("float64")
+            k = f"{ind.id}|{ind.sexe}"
+            if not ind.est_additif:
+                specs.append((ind, "non_additif", None))
+            elif ind.type == "effectif":
+                cols[f"n|{k}"] = rate
+                specs.append((ind, "effectif", None))
+            else:
+                dcol = sp.denominateur_approche
+                if dcol is None or dcol not in t.columns:
+                    specs.append((ind, "iris_seulement", None))
+                    continue
+                d = pd.to_numeric(t[dcol], errors="coerce").astype("float64")
+                cols[f"n|{k}"] = rate / ind.multiplicateur * d
+                cols[f"d|{k}"] = d
+                specs.append((ind, "taux", dcol))
+            cols[f"t|{k}"] = rate
+        if not specs:
+            continue
+        iris_vals = pd.DataFrame(cols, index=t.index)
+        for niveau, poids in niveaux.items():
+            noms_niv = _noms(noms, niveau)
+            if niveau == "iris":
+                codes = (
+                    t.index
+                    if poids is None
+                    else pd.Index(
+                        poids["code_iris"] if isinstance(poids, pd.DataFrame) else list(poids)
+                    ).intersection(t.index)
+                )
+                couv = pd.DataFrame({"n_iris": 1, "n_iris_absents": 0}, index=codes)
+                vals = iris_vals.loc[codes]
+            else:
+                p = _verifier_poids(niveau, poids)
+                statut_z, methode_z = _statut_zone(p)
+                zcols = [c for c in iris_vals.columns if not c.startswith("t|")]
+                vals, couv = _lignes_zone(p, iris_vals, zcols, None)
+            for ind, genre, dcol in specs:
+                k = f"{ind.id}|{ind.sexe}"
+                col = ind.ptod.colonne
+                src = _source_texte(ind, annee, "ptod", col)
+                if niveau == "iris":
+                    df = _lignes(
+                        couv,
+                        vals[f"t|{k}"],
+                        np.nan,
+                        np.nan,
+                        ind,
+                        niveau,
+                        annee,
+                        noms_niv,
+                        "officiel",
+                        "taux_publie",
+                        "ptod",
+                        col,
+                        src,
+                    )
+                elif genre in ("non_additif", "iris_seulement"):
+                    note = (
+                        "statistique non additive : jamais moyennée"
+                        if genre == "non_additif"
+                        else "taux publié sans dénominateur utilisable"
+                    )
+                    df = _lignes(
+                        couv,
+                        np.nan,
+                        np.nan,
+                        np.nan,
+                        ind,
+                        niveau,
+                        annee,
+                        noms_niv,
+                        "manquant",
+                        genre,
+                        "ptod",
+                        col,
+                        src,
+                        note=note,
+                    )
+                elif genre == "effectif":
+                    n = vals[f"n|{k}"]
+                    df = _lignes(
+                        couv,
+                        n,
+                        n,
+                        np.nan,
+                        ind,
+                        niveau,
+                        annee,
+                        noms_niv,
+                        statut_z,
+                        methode_z,
+                        "ptod",
+                        col,
+                        src,
+                    )
+                else:
+                    n, d = vals[f"n|{k}"], vals[f"d|{k}"]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        v = ind.multiplicateur * n / d.where(d > 0)
+                    df = _lignes(
+                        couv,
+                        v,
+                        n,
+                        d,
+                        ind,
+                        niveau,
+                        annee,
+                        noms_niv,
+                        "approximation",
+                        f"taux_iris_pondere_par_{dcol}",
+                        "ptod",
+                        f"Σ w·{col}·{dcol} / Σ w·{dcol}",
+                        src,
+                        note=f"approximation : taux IRIS pondérés par {dcol} "
+                        "(pas de comptages dans la source)",
+                    )
+                morceaux.append(df)
+    if not morceaux:
+        return table_vide()
+    return _normaliser(pd.concat(morceaux, ignore_index=True))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def consolider(
+    niveaux: Mapping[str, pd.DataFrame | Iterable[str] | None],
+    *,
+    comptages: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
+    taux: pd.DataFrame | None = None,
+    officiels: Sequence[pd.DataFrame] = (),
+    codebook: Codebook | None = None,
+    noms: Mapping | None = None,
+    population: pd.DataFrame | None = None,
+    annees: Iterable[int] | None = None,
+    secret: bool = True,
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """Consolidate every codebook indicator for every level into one long table.
+
+    Parameters
+    ----------
+    niveaux : mapping
+        Level → weights table (``code_zone, code_iris, poids``); ``"iris"`` → None or
+        a list of IRIS codes. Whole-IRIS levels (commune, EPCI, département) take a
+        :func:`poids_appartenance` table. The weights are computed elsewhere (weights
+        engine); this function never touches geometry.
+    comptages : DataFrame or list, optional
+        INSEE IRIS count tables (method of record), see :func:`indicateurs_comptages`.
+    taux : DataFrame, optional
+        IRIS rates without counts (ptod), see :func:`indicateurs_taux`.
+    officiels : sequence of DataFrame
+        Rows of official values already in the long format
+        (:mod:`observatoire.indicateurs.officiel`), appended as they are.
+    codebook, noms, population, annees, rapport
+        See :func:`indicateurs_comptages`.
+    secret : bool
+        Apply the publication threshold and complement suppression
+        (:func:`observatoire.indicateurs.secret.appliquer_secret`).
+
+    Returns
+    -------
+    DataFrame
+        Long indicator table (:data:`COLONNES` + :data:`COLONNES_EXTRA`).
+    """
+    codebook = codebook or charger_codebook()
+    morceaux = []
+    if comptages is not None:
+        morceaux.append(
+            indicateurs_comptages(
+                comptages,
+                niveaux,
+                codebook=codebook,
+                noms=noms,
+                population=population,
+                annees=annees,
+                rapport=rapport,
+            )
+        )
+    if taux is not None:
+        morceaux.append(
+            indicateurs_taux(
+                taux, niveaux, codebook=codebook, noms=noms, annees=annees, rapport=rapport
+            )
+        )
+    out = _normaliser(
+        pd.concat([m for m in morceaux if len(m)], ignore_index=True)
+        if any(len(m) for m in morceaux)
+        else table_vide()
+    )
+    if secret:
+        from observatoire.indicateurs.secret import appliquer_secret
+
+        out = appliquer_secret(out, niveaux, codebook=codebook, rapport=rapport)
+    offs = [o for o in officiels if o is not None and len(o)]
+    if offs:
+        out = pd.concat([out, *[_normaliser(o) for o in offs]], ignore_index=True)
+    return out.sort_values(
+        ["niveau", "territoire_code", "indicateur", "sexe", "annee", "origine"],
+        kind="stable",
+        ignore_index=True,
+    )
