@@ -220,7 +220,9 @@ def grille_depuis_raster(
     lignes, colonnes = np.nonzero(np.isfinite(donnees) & (donnees > 0))
     coins = []
     for dl, dc in ((0, 0), (0, 1), (1, 1), (1, 0), (0, 0)):
-        x, y = transform * (colonnes + dc, lignes + dl)
+        c, r = colonnes + dc, lignes + dl
+        x = transform.a * c + transform.b * r + transform.c
+        y = transform.d * c + transform.e * r + transform.f
         coins.append(np.column_stack([x, y]))
     anneaux = np.stack(coins, axis=1)
     geoms = shapely.polygons(anneaux)
