@@ -16,7 +16,9 @@ from shapely import box
 
 from observatoire.ponderation import (
     calibrer,
+    chevauchements,
     grille_depuis_raster,
+    poids_iris_moins_zones,
     poids_liste_iris,
     table_poids,
     ventiler,
@@ -214,3 +216,23 @@ def test_zone_depuis_iris_moins_qpv(iris):
 def test_zone_depuis_iris_code_inconnu(iris):
     with pytest.raises(ErreurDonnees, match="130019999"):
         zone_depuis_iris(iris, ["130019999"], code="V")
+
+
+def test_iris_moins_zones_partitionne_les_iris(iris, pop3):
+    qpv = gpd.GeoDataFrame({"code_zone": ["Q"]}, geometry=[box(50, 50, 150, 100)], crs=CRS)
+    pq = table_poids(iris, qpv)  # 0.25 of I1, 0.25 of I2
+    r = Rapport()
+    v = poids_iris_moins_zones(["130010101", "130010102", "130010103"], pq, code="V",
+                               moins=["Q"], rapport=r)
+    assert v["poids"].tolist() == [0.75, 0.75, 1.0]
+    assert v["poids_retire"].tolist() == [0.25, 0.25, 0.0]
+    tout = pd.concat([pq, v], ignore_index=True)
+    est = ventiler(tout, pop3, ["population"])
+    assert est["population"].sum() == pytest.approx(250.0, rel=1e-12)  # the three IRIS, once
+    assert "25.0% of its population is in Q" in " ".join(r.to_frame()["message"])
+    ch = chevauchements(poids_liste_iris(pd.DataFrame({"code_zone": ["W"],
+                                                       "code_iris": ["130010102"]})), pq)
+    assert ch[["code_zone", "code_iris", "code_zone_autre", "poids_autre"]].values.tolist() == [
+        ["W", "130010102", "Q", 0.25]]
+    with pytest.raises(ErreurDonnees, match="ABSENT"):
+        poids_iris_moins_zones(["130010101"], pq, code="V", moins=["ABSENT"])

@@ -15,7 +15,12 @@ from observatoire.ponderation.dasymetrie import (
     poids_dasymetriques,
 )
 from observatoire.ponderation.intersection import intersecter
-from observatoire.ponderation.liste_iris import poids_liste_iris, zone_depuis_iris
+from observatoire.ponderation.liste_iris import (
+    chevauchements,
+    poids_iris_moins_zones,
+    poids_liste_iris,
+    zone_depuis_iris,
+)
 from observatoire.ponderation.poids import COLONNES_POIDS, METHODES, table_poids
 from observatoire.ponderation.qualite import (
     comparer_parts,
@@ -40,6 +45,8 @@ __all__ = [
     "facteurs_calibration",
     "poids_liste_iris",
     "zone_depuis_iris",
+    "poids_iris_moins_zones",
+    "chevauchements",
     "population_iris",
     "rapport_qualite",
     "resumer",

@@ -18,7 +18,7 @@ from observatoire.chargement.codes import normaliser_code
 from observatoire.ponderation.intersection import harmoniser_crs, polygones_seuls
 from observatoire.rapport import ErreurDonnees, Rapport
 
-__all__ = ["poids_liste_iris", "zone_depuis_iris"]
+__all__ = ["poids_liste_iris", "poids_iris_moins_zones", "chevauchements", "zone_depuis_iris"]
 
 ETAPE = "ponderation"
 
@@ -100,6 +100,113 @@ def poids_liste_iris(
         rapport.avertir(ETAPE, "IRIS list", f"{len(trop)} IRIS given more than their whole "
                         f"population across zones: {trop.index[:20].tolist()}", n=len(trop))
     return out.sort_values(["code_zone", "code_iris"], kind="stable").reset_index(drop=True)
+
+
+def chevauchements(liste: pd.DataFrame, poids_zones: pd.DataFrame) -> pd.DataFrame:
+    """Where zones declared as IRIS lists share IRIS with other (weighted) zones.
+
+    Parameters
+    ----------
+    liste : DataFrame
+        Weights of the listed zones (``code_zone, code_iris, poids``).
+    poids_zones : DataFrame
+        Weights table of the other zones (e.g. QPV).
+
+    Returns
+    -------
+    DataFrame
+        ``code_zone, code_iris, poids, code_zone_autre, poids_autre``: the share of the
+        IRIS's population the other zone also counts.
+
+    Examples
+    --------
+    >>> l = pd.DataFrame({"code_zone": ["V"], "code_iris": ["1"], "poids": [1.0]})
+    >>> q = pd.DataFrame({"code_zone": ["Q", "R"], "code_iris": ["1", "2"], "poids": [0.04, 0.5]})
+    >>> chevauchements(l, q).values.tolist()
+    [['V', '1', 1.0, 'Q', 0.04]]
+    """
+    a = liste[["code_zone", "code_iris", "poids"]]
+    b = poids_zones[["code_zone", "code_iris", "poids"]].rename(
+        columns={"code_zone": "code_zone_autre", "poids": "poids_autre"}
+    )
+    out = a.merge(b, on="code_iris", how="inner")
+    out = out[(out["poids_autre"] > 0) & (out["code_zone"] != out["code_zone_autre"])]
+    return out.sort_values(["code_zone", "code_iris", "code_zone_autre"]).reset_index(drop=True)
+
+
+def poids_iris_moins_zones(
+    codes_iris,
+    poids_zones: pd.DataFrame,
+    *,
+    code: str,
+    moins,
+    parts=None,
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """Weights of a zone declared as IRIS minus the population weighted into other zones.
+
+    E.g. "Molières 1 = La Rousse 1–3 outside QPV La Maille": for each listed IRIS,
+    ``poids = part − Σ poids(excluded zones, IRIS)`` (floored at 0), whatever method
+    produced ``poids_zones``; the zone and the excluded zones then partition the IRIS.
+
+    Parameters
+    ----------
+    codes_iris : iterable of str
+        IRIS of the zone.
+    poids_zones : DataFrame
+        Weights table holding the excluded zones (``code_zone, code_iris, poids, methode``).
+    code : str
+        Code of the new zone.
+    moins : iterable of str
+        Codes of the zones to take out (must be in ``poids_zones``).
+    parts : iterable of float, optional
+        Declared share of each IRIS (default 1).
+    rapport : Rapport, optional
+        Receives, per IRIS, the share taken out (the overlap).
+
+    Returns
+    -------
+    DataFrame
+        ``code_zone, code_iris, surface_m2, part_zone, part_iris`` (NaN), ``poids``,
+        ``methode = "iris_list"``, ``poids_retire`` and ``methode_retrait`` (method of the
+        excluded zones' weights).
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"code_zone": ["Q", "Q"], "code_iris": ["130630102", "130630103"],
+    ...                   "poids": [0.98, 0.25], "methode": "surface"})
+    >>> v = poids_iris_moins_zones(["130630102", "130630103", "130630105"], q, code="V",
+    ...                            moins=["Q"])
+    >>> v["poids"].round(2).tolist()
+    [0.02, 0.75, 1.0]
+    """
+    rapport = rapport if rapport is not None else Rapport()
+    moins = [str(m) for m in moins]
+    absents = sorted(set(moins) - set(poids_zones["code_zone"].astype(str)))
+    if absents:
+        raise ErreurDonnees(f"zone {code}: zone(s) to take out {absents} not in the weights table")
+    codes = list(codes_iris)
+    liste = pd.DataFrame({"code_zone": code, "code_iris": codes,
+                          "part": list(parts) if parts is not None else 1.0})
+    out = poids_liste_iris(liste, rapport=rapport)
+    retire = (
+        poids_zones[poids_zones["code_zone"].astype(str).isin(moins)]
+        .groupby("code_iris")["poids"].sum()
+    )
+    r = retire.reindex(out["code_iris"]).fillna(0.0).to_numpy()
+    brut = out["poids"].to_numpy() - r
+    if (brut < -1e-9).any():
+        rapport.avertir(ETAPE, f"zone {code}", "the zones taken out hold more than the declared "
+                        "share of some IRIS: weights floored at 0", n=int((brut < -1e-9).sum()))
+    out["poids"] = np.clip(brut, 0.0, 1.0)
+    out["poids_retire"] = r
+    methodes = poids_zones.loc[poids_zones["code_zone"].astype(str).isin(moins), "methode"]
+    out["methode_retrait"] = ",".join(sorted(methodes.astype(str).unique()))
+    for i, v in zip(out["code_iris"], r, strict=True):
+        if v > 0:
+            rapport.info(ETAPE, f"zone {code}", f"IRIS {i}: {v:.1%} of its population is in "
+                         f"{', '.join(moins)} and is taken out")
+    return out
 
 
 def zone_depuis_iris(
