@@ -78,6 +78,12 @@ def data() -> None:
     help="Catalogue of the --from store (default: DIR/catalogue.yaml, else the packaged "
     "catalogue of ../shared/data).",
 )
+@click.option(
+    "--registre",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Registry of official sources (default: the packaged observatoire/sources/registre.yaml).",
+)
 @_OPTION_CACHE
 @click.option("--force", is_flag=True, help="Fetch again even if the cache holds the source.")
 @click.option(
@@ -89,7 +95,16 @@ def data() -> None:
     help="Accept a new publication: forget the sha256 recorded at the first download.",
 )
 def fetch(
-    territoire, config, ids, depuis, catalogue, cache_dir, force, essais, renouveler_empreinte
+    territoire,
+    config,
+    ids,
+    depuis,
+    catalogue,
+    registre,
+    cache_dir,
+    force,
+    essais,
+    renouveler_empreinte,
 ):
     """Fetch a territory's sources into the cache (official downloads, or --from a local store).
 
@@ -117,6 +132,7 @@ def fetch(
                 [sid],
                 depuis=depuis,
                 catalogue=catalogue,
+                registre=registre,
                 cache=cache_dir,
                 terr=terr,
                 forcer=force,

@@ -68,6 +68,7 @@ class Resultat:
     sha256: str
     taille: int
     secondes: float
+    reprises: int = 0
 
 
 def catalogue_pour(
@@ -416,7 +417,13 @@ def _telecharger_officiel(
         c.noter_empreinte(source.id, res.sha256, url=res.url, taille=res.taille)
         rapport.info("acquisition", source.id, f"first download: sha256 {res.sha256} recorded")
     return Resultat(
-        source.id, "telecharge", chemin, res.sha256, res.taille, time.perf_counter() - t0
+        source.id,
+        "telecharge",
+        chemin,
+        res.sha256,
+        res.taille,
+        time.perf_counter() - t0,
+        res.reprises,
     )
 
 

@@ -27,6 +27,8 @@ __all__ = ["ErreurTelechargement", "ErreurSomme", "Telechargement", "sha256_fich
 log = logging.getLogger(__name__)
 
 _BLOC = 1024 * 1024
+#: Network read size: what arrived before an interruption is kept, up to one block.
+_BLOC_RESEAU = 64 * 1024
 _INTERRUPTIONS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ConnectionError,
@@ -168,7 +170,7 @@ def telecharger(
                     else None
                 )
                 with open(partiel, mode) as f:
-                    for bloc in r.iter_content(_BLOC):
+                    for bloc in r.iter_content(_BLOC_RESEAU):
                         f.write(bloc)
         except _INTERRUPTIONS as exc:
             derniere_erreur = f"transfer interrupted ({type(exc).__name__})"
