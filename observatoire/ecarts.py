@@ -1,0 +1,357 @@
+"""Gaps (*écarts*) between zones and their references, and their evolution across years.
+
+For each zone, indicator, sex, vintage and value row (official value and IRIS
+estimate are both kept, told apart by ``methode``/``origine``), the reference
+value of record of each reference territory (commune(s), EPCI, département,
+France) is taken — official first, then corrected estimate, estimate,
+approximation — and the gap is given in points (``valeur − référence``) and as a
+ratio, with a direction-aware reading from the codebook.
+
+Across years, each gap is followed between two vintages of the same origin.
+INSEE IRIS census figures are five-year rolling surveys: by default only vintages
+at least five years apart are compared; closer pairs can be asked for and are
+flagged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from observatoire.indicateurs.codebook import Codebook, charger_codebook
+from observatoire.indicateurs.officiel import PRIORITE_STATUT
+from observatoire.rapport import ErreurDonnees
+
+__all__ = [
+    "COLONNES_ECARTS",
+    "COLONNES_EVOLUTION",
+    "valeurs_de_reference",
+    "lecture_ecart",
+    "calculer_ecarts",
+    "calculer_evolutions",
+]
+
+COLONNES_ECARTS = [
+    "territoire_code",
+    "niveau",
+    "indicateur",
+    "sexe",
+    "annee",
+    "valeur",
+    "reference_niveau",
+    "reference_code",
+    "reference_valeur",
+    "reference_statut",
+    "ecart_points",
+    "ratio",
+    "lecture",
+    "statut",
+]
+_EXTRA_ECARTS = [
+    "territoire_nom",
+    "unite",
+    "methode",
+    "origine",
+    "valeur_statut",
+    "reference_methode",
+    "reference_note",
+]
+COLONNES_EVOLUTION = [
+    "territoire_code",
+    "territoire_nom",
+    "niveau",
+    "indicateur",
+    "sexe",
+    "origine",
+    "methode",
+    "reference_niveau",
+    "reference_code",
+    "annee_debut",
+    "annee_fin",
+    "ecart_annees",
+    "valeur_debut",
+    "valeur_fin",
+    "evolution_valeur",
+    "ecart_debut",
+    "ecart_fin",
+    "evolution_ecart",
+    "lecture",
+    "comparable",
+    "avertissement",
+    "statut",
+]
+_ORDRE_GRAVITE = ["secret", "manquant", "approximation", "estime_corrige", "estime", "officiel"]
+
+
+def valeurs_de_reference(table: pd.DataFrame) -> pd.DataFrame:
+    """Value of record per territory × indicator × sex × vintage.
+
+    Official values win over corrected estimates, estimates and approximations; a
+    row with a value wins over a secret or missing one.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"territoire_code": ["13047"] * 2, "niveau": ["commune"] * 2,
+    ...     "indicateur": ["x"] * 2, "sexe": ["ensemble"] * 2, "annee": [2022] * 2,
+    ...     "valeur": [11.4, 11.12], "statut": ["approximation", "officiel"],
+    ...     "methode": ["a", "b"], "note": [None, None]})
+    >>> valeurs_de_reference(t)["valeur"].tolist()
+    [11.12]
+    """
+    cles = ["niveau", "territoire_code", "indicateur", "sexe", "annee"]
+    t = table.assign(
+        _rang=table["statut"].map(PRIORITE_STATUT).fillna(9)
+        + np.where(
+            table["valeur"].isna()
+            & table["statut"].isin(["officiel", "estime", "estime_corrige", "approximation"]),
+            10,
+            0,
+        )
+    )
+    t = t.sort_values([*cles, "_rang"], kind="stable").drop_duplicates(cles, keep="first")
+    garder = [*cles, "valeur", "statut", "methode"] + (["note"] if "note" in t.columns else [])
+    return t[garder].reset_index(drop=True)
+
+
+def lecture_ecart(ecart: pd.Series, direction: pd.Series) -> pd.Series:
+    """Direction-aware reading of a gap.
+
+    Examples
+    --------
+    >>> lecture_ecart(pd.Series([2.0, -1.0, 0.0, 3.0]),
+    ...               pd.Series(["hausse_defavorable", "hausse_defavorable",
+    ...                          "baisse_defavorable", "neutre"])).str[:12].tolist()
+    ['moins favora', 'plus favorab', 'égal à la ré', 'supérieur à ']
+    """
+    e = ecart.to_numpy(dtype="float64")
+    d = direction.astype(str).to_numpy()
+    out = np.full(len(e), "non calculable", dtype=object)
+    ok = ~np.isnan(e)
+    egal = ok & (np.abs(e) < 1e-9)
+    haut = ok & ~egal & (e > 0)
+    bas = ok & ~egal & (e < 0)
+    out[egal] = "égal à la référence"
+    hd, bd, ne = (
+        d == "hausse_defavorable",
+        d == "baisse_defavorable",
+        ~np.isin(d, ["hausse_defavorable", "baisse_defavorable"]),
+    )
+    out[haut & hd] = out[bas & bd] = "moins favorable que la référence"
+    out[bas & hd] = out[haut & bd] = "plus favorable que la référence"
+    out[haut & ne] = "supérieur à la référence"
+    out[bas & ne] = "inférieur à la référence"
+    return pd.Series(out, index=ecart.index)
+
+
+def _statut_combine(a: pd.Series, b: pd.Series) -> np.ndarray:
+    rang = {s: i for i, s in enumerate(_ORDRE_GRAVITE)}
+    ra = a.map(rang).fillna(1).to_numpy()
+    rb = b.map(rang).fillna(1).to_numpy()
+    return np.array(_ORDRE_GRAVITE, dtype=object)[np.minimum(ra, rb).astype(int)]
+
+
+def calculer_ecarts(
+    indicateurs: pd.DataFrame,
+    references: pd.DataFrame,
+    *,
+    codebook: Codebook | None = None,
+    ecart_min_annees: int = 5,
+    inclure_rapprochees: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute the écarts table and the evolution table.
+
+    Parameters
+    ----------
+    indicateurs : DataFrame
+        Long indicator table (zones and reference territories).
+    references : DataFrame
+        ``territoire_code, niveau, reference_niveau, reference_code``
+        (:func:`observatoire.indicateurs.references.references_territoires`).
+    codebook : Codebook, optional
+        Gives each indicator's direction.
+    ecart_min_annees : int
+        Smallest vintage difference compared by default (5: census rolling surveys).
+    inclure_rapprochees : bool
+        Also compare closer vintages (flagged ``comparable = False``).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        Écarts (:data:`COLONNES_ECARTS` + extras) and evolution
+        (:data:`COLONNES_EVOLUTION`).
+
+    Examples
+    --------
+    >>> ind = pd.DataFrame({
+    ...     "territoire_code": ["Q", "Q", "K", "K"], "territoire_nom": ["q", "q", "k", "k"],
+    ...     "niveau": ["qpv", "qpv", "commune", "commune"],
+    ...     "indicateur": ["taux_chomage_1564"] * 4, "sexe": ["ensemble"] * 4,
+    ...     "annee": [2011, 2016, 2011, 2016], "valeur": [30.0, 25.0, 12.0, 11.0],
+    ...     "unite": ["%"] * 4, "methode": ["m"] * 4, "statut": ["estime"] * 4,
+    ...     "origine": ["insee"] * 4})
+    >>> refs = pd.DataFrame({"territoire_code": ["Q"], "niveau": ["qpv"],
+    ...                      "reference_niveau": ["commune"], "reference_code": ["K"]})
+    >>> e, ev = calculer_ecarts(ind, refs)
+    >>> e["ecart_points"].tolist(), e["lecture"].iloc[0]
+    ([18.0, 14.0], 'moins favorable que la référence')
+    >>> ev[["ecart_debut", "ecart_fin", "evolution_ecart", "lecture"]].values.tolist()
+    [[18.0, 14.0, -4.0, 'écart réduit']]
+    """
+    codebook = codebook or charger_codebook()
+    for c in ("territoire_code", "niveau", "reference_niveau", "reference_code"):
+        if c not in references.columns:
+            raise ErreurDonnees(f"references table: column {c!r} missing")
+    direction = {(i.id, i.sexe): i.direction for i in codebook}
+    zones = indicateurs.merge(
+        references[["territoire_code", "niveau"]].drop_duplicates(),
+        on=["territoire_code", "niveau"],
+    )
+    # A median or poverty rate left missing on purpose is not a gap to compute.
+    zones = zones[
+        ~(
+            (zones["statut"] == "manquant")
+            & zones["methode"].isin(["non_additif", "iris_seulement"])
+        )
+    ]
+    if "territoire_nom" not in zones.columns:
+        zones = zones.assign(territoire_nom=None)
+    for c in ("origine", "unite"):
+        if c not in zones.columns:
+            zones = zones.assign(**{c: None})
+    ref_val = valeurs_de_reference(indicateurs).rename(
+        columns={
+            "niveau": "reference_niveau",
+            "territoire_code": "reference_code",
+            "valeur": "reference_valeur",
+            "statut": "reference_statut",
+            "methode": "reference_methode",
+            "note": "reference_note",
+        }
+    )
+    if "reference_note" not in ref_val.columns:
+        ref_val["reference_note"] = None
+    e = zones.merge(references, on=["territoire_code", "niveau"])
+    e = e.merge(
+        ref_val,
+        on=["reference_niveau", "reference_code", "indicateur", "sexe", "annee"],
+        how="left",
+    )
+    e["reference_statut"] = e["reference_statut"].fillna("manquant")
+    e["ecart_points"] = e["valeur"] - e["reference_valeur"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e["ratio"] = e["valeur"] / e["reference_valeur"].where(e["reference_valeur"] != 0)
+    dirs = pd.Series(
+        [direction.get(k, "neutre") for k in zip(e["indicateur"], e["sexe"], strict=True)],
+        index=e.index,
+    )
+    e["lecture"] = lecture_ecart(e["ecart_points"], dirs)
+    e["valeur_statut"] = e["statut"]
+    e["statut"] = _statut_combine(e["statut"], e["reference_statut"])
+    e = e[COLONNES_ECARTS + [c for c in _EXTRA_ECARTS if c not in COLONNES_ECARTS]]
+    e = e.sort_values(
+        [
+            "niveau",
+            "territoire_code",
+            "indicateur",
+            "sexe",
+            "reference_niveau",
+            "reference_code",
+            "origine",
+            "methode",
+            "annee",
+        ],
+        kind="stable",
+    )
+    e = e.reset_index(drop=True)
+    ev = calculer_evolutions(
+        e, ecart_min_annees=ecart_min_annees, inclure_rapprochees=inclure_rapprochees
+    )
+    return e, ev
+
+
+def calculer_evolutions(
+    ecarts: pd.DataFrame, *, ecart_min_annees: int = 5, inclure_rapprochees: bool = False
+) -> pd.DataFrame:
+    """Evolution of each value and gap between two vintages of the same origin and method.
+
+    Parameters
+    ----------
+    ecarts : DataFrame
+        Output of :func:`calculer_ecarts`.
+    ecart_min_annees : int
+        Pairs closer than this are dropped (or kept and flagged with
+        ``inclure_rapprochees``).
+    inclure_rapprochees : bool
+
+    Returns
+    -------
+    DataFrame
+        :data:`COLONNES_EVOLUTION`.
+    """
+    cles = [
+        "territoire_code",
+        "niveau",
+        "indicateur",
+        "sexe",
+        "origine",
+        "methode",
+        "reference_niveau",
+        "reference_code",
+    ]
+    e = ecarts.copy()
+    e["origine"] = e["origine"].fillna("")
+    e["methode"] = e["methode"].fillna("")
+    gauche = e[[*cles, "territoire_nom", "annee", "valeur", "ecart_points", "statut"]]
+    droite = e[[*cles, "annee", "valeur", "ecart_points", "statut"]]
+    j = gauche.merge(droite, on=cles, suffixes=("_d", "_f"))
+    j = j[j["annee_f"] > j["annee_d"]]
+    j["ecart_annees"] = j["annee_f"] - j["annee_d"]
+    j["comparable"] = j["ecart_annees"] >= ecart_min_annees
+    if not inclure_rapprochees:
+        j = j[j["comparable"]]
+    out = pd.DataFrame(
+        {
+            **{c: j[c] for c in cles},
+            "territoire_nom": j["territoire_nom"],
+            "annee_debut": j["annee_d"],
+            "annee_fin": j["annee_f"],
+            "ecart_annees": j["ecart_annees"],
+            "valeur_debut": j["valeur_d"],
+            "valeur_fin": j["valeur_f"],
+            "evolution_valeur": j["valeur_f"] - j["valeur_d"],
+            "ecart_debut": j["ecart_points_d"],
+            "ecart_fin": j["ecart_points_f"],
+            "evolution_ecart": j["ecart_points_f"] - j["ecart_points_d"],
+            "comparable": j["comparable"],
+        }
+    )
+    a_d, a_f = out["ecart_debut"].abs(), out["ecart_fin"].abs()
+    lecture = np.where(
+        a_f < a_d - 1e-9, "écart réduit", np.where(a_f > a_d + 1e-9, "écart accru", "écart stable")
+    )
+    lecture = np.where(out["evolution_ecart"].isna(), "non calculable", lecture)
+    out["lecture"] = lecture
+    out["avertissement"] = np.where(
+        out["comparable"],
+        None,
+        "millésimes à moins de "
+        + str(ecart_min_annees)
+        + " ans d'écart : enquêtes annuelles de recensement en partie communes, "
+        "comparaison déconseillée par l'INSEE",
+    )
+    out["statut"] = _statut_combine(j["statut_d"], j["statut_f"]) if len(j) else []
+    out = out[COLONNES_EVOLUTION].sort_values(
+        [
+            "niveau",
+            "territoire_code",
+            "indicateur",
+            "sexe",
+            "reference_niveau",
+            "reference_code",
+            "origine",
+            "annee_debut",
+            "annee_fin",
+        ],
+        kind="stable",
+    )
+    return out.reset_index(drop=True)

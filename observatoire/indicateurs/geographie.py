@@ -1,0 +1,103 @@
+"""IRIS geography changes: codes present on one side only, never silently dropped.
+
+Statistics of vintage Y must be matched with the IRIS geography of the same
+edition. When they are not (or when editions differ), the IRIS codes present only
+in the statistics or only in the geometry are listed with their population.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from observatoire.rapport import Rapport
+
+__all__ = ["comparer_codes_iris"]
+
+
+def comparer_codes_iris(
+    statistiques: pd.DataFrame,
+    geographie: pd.DataFrame,
+    *,
+    annee: int | None = None,
+    edition: str | int | None = None,
+    colonne_population: str | None = None,
+    code_stats: str = "code_iris",
+    code_geo: str = "code_iris",
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """List IRIS codes present in only one of a statistics table and an IRIS layer.
+
+    Parameters
+    ----------
+    statistiques : DataFrame
+        Table with IRIS codes (and optionally a population column).
+    geographie : DataFrame or GeoDataFrame
+        IRIS layer (``code_iris``).
+    annee : int, optional
+        Vintage of the statistics (for the report).
+    edition : str or int, optional
+        Edition of the IRIS geography (for the report).
+    colonne_population : str, optional
+        Population column of ``statistiques`` (default ``population``/``p_pop`` if present).
+    code_stats, code_geo : str
+        Code columns.
+    rapport : Rapport, optional
+        Receives one warning per side with codes on that side only.
+
+    Returns
+    -------
+    DataFrame
+        ``code_iris, cote`` (``statistiques_seulement`` or ``geographie_seulement``),
+        ``population`` (NaN for geometry-only codes), ``annee``, ``edition``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"code_iris": ["1", "2"], "annee": [2016, 2016], "p_pop": [10., 20.]})
+    >>> g = pd.DataFrame({"code_iris": ["2", "3"]})
+    >>> comparer_codes_iris(s, g, annee=2016)[["code_iris", "cote", "population"]].values.tolist()
+    [['1', 'statistiques_seulement', 10.0], ['3', 'geographie_seulement', nan]]
+    """
+    st = statistiques
+    if annee is not None and "annee" in st.columns:
+        st = st[st["annee"].astype(int) == int(annee)]
+    if colonne_population is None:
+        colonne_population = next((c for c in ("population", "p_pop") if c in st.columns), None)
+    codes_s = st[code_stats].astype(str)
+    codes_g = set(geographie[code_geo].astype(str))
+    seul_s = st[~codes_s.isin(codes_g)]
+    pop = (
+        seul_s[colonne_population].astype("float64").to_numpy()
+        if colonne_population
+        else float("nan")
+    )
+    a = pd.DataFrame(
+        {
+            "code_iris": seul_s[code_stats].astype(str).to_numpy(),
+            "cote": "statistiques_seulement",
+            "population": pop,
+        }
+    )
+    seul_g = sorted(codes_g - set(codes_s))
+    b = pd.DataFrame(
+        {"code_iris": seul_g, "cote": "geographie_seulement", "population": float("nan")}
+    )
+    out = pd.concat([a, b], ignore_index=True) if len(b) else a
+    out["annee"] = annee
+    out["edition"] = edition
+    if rapport is not None:
+        if len(a):
+            rapport.avertir(
+                "indicateurs",
+                f"IRIS {edition}",
+                f"{len(a)} code(s) IRIS des statistiques {annee or ''} absents de la "
+                f"géographie (population {a['population'].sum():.0f})",
+                n=len(a),
+            )
+        if len(b):
+            rapport.avertir(
+                "indicateurs",
+                f"IRIS {edition}",
+                f"{len(b)} code(s) IRIS de la géographie absents des statistiques {annee or ''}",
+                n=len(b),
+            )
+    return out.drop_duplicates("code_iris").reset_index(drop=True)

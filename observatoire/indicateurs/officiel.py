@@ -1,0 +1,324 @@
+"""Official values of record: communes, départements, France, QPV.
+
+Where a value is published for a territory (commune/département tables, official
+QPV tables), it is the value of record (status ``officiel``). The IRIS-based
+estimate of the same indicator stays in the table as a separate row (told apart
+by ``methode``/``statut``/``origine``); :func:`comparer_officiel_estime` puts the
+two side by side with their difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from observatoire.indicateurs.codebook import Codebook, charger_codebook
+from observatoire.indicateurs.consolidation import _normaliser, table_vide
+from observatoire.rapport import ErreurDonnees, Rapport
+
+__all__ = [
+    "valeurs_officielles_ptod",
+    "valeurs_officielles_qpv",
+    "comparer_officiel_estime",
+    "PRIORITE_STATUT",
+]
+
+#: Rank of each status when one value of record is chosen (lower wins).
+PRIORITE_STATUT = {
+    "officiel": 0,
+    "estime_corrige": 1,
+    "estime": 2,
+    "approximation": 3,
+    "secret": 4,
+    "manquant": 5,
+}
+
+
+def valeurs_officielles_ptod(
+    table: pd.DataFrame,
+    *,
+    codebook: Codebook | None = None,
+    codes: list[str] | None = None,
+    code_france: str = "FR",
+    noms: Mapping[str, str] | None = None,
+    source: str = "ptod-observatoire-territorial",
+) -> pd.DataFrame:
+    """Official commune, département and France values from a ``ptod`` table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`observatoire.chargement.lire_indicateurs_ptod` with ``niveau``
+        ``"commune"`` or ``"departement"`` (the row ``00FR`` becomes level ``france``
+        with code ``code_france``).
+    codebook : Codebook, optional
+    codes : list of str, optional
+        Keep only these territory codes (``00FR`` or ``code_france`` for France).
+    code_france : str
+        Code given to France.
+    noms : mapping, optional
+        Code → name (default: the table's ``nom``).
+    source : str
+        Label of the source.
+
+    Returns
+    -------
+    DataFrame
+        Long indicator rows, status ``officiel``, method ``valeur_publiee``, origin
+        ``ptod_officiel`` (no numerator/denominator: rates are published alone).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"code": ["13047"], "niveau": ["commune"], "nom": ["Istres"],
+    ...                   "annee": [2022], "soc_txchom_1564": [11.12]})
+    >>> cb = charger_codebook().selection(["taux_chomage_1564"])
+    >>> r = valeurs_officielles_ptod(t, codebook=cb)
+    >>> r[["territoire_code", "niveau", "valeur", "statut"]].values.tolist()
+    [['13047', 'commune', 11.12, 'officiel']]
+    """
+    codebook = codebook or charger_codebook()
+    for c in ("code", "niveau", "annee"):
+        if c not in table.columns:
+            raise ErreurDonnees(f"ptod official table: column {c!r} missing")
+    t = table.copy()
+    t["code"] = t["code"].astype("object")
+    france = t["code"].isin(["00FR", "FR", "FRA", "FRM"])
+    t["_niveau"] = np.where(france, "france", t["niveau"].astype(str))
+    t.loc[france, "code"] = code_france
+    if codes is not None:
+        garder = set(codes) | ({code_france} if {"00FR", code_france} & set(codes) else set())
+        t = t[t["code"].isin(garder)]
+    morceaux = []
+    for ind in codebook:
+        sp = ind.ptod
+        if sp is None or sp.colonne not in t.columns:
+            continue
+        sel = t[pd.to_numeric(t[sp.colonne], errors="coerce").notna()]
+        if sp.annees is not None:
+            sel = sel[sel["annee"].astype(int).isin(sp.annees)]
+        if sel.empty:
+            continue
+        nom = sel["nom"] if "nom" in sel.columns else pd.Series(None, index=sel.index)
+        if noms:
+            nom = sel["code"].map(noms).fillna(nom)
+        morceaux.append(
+            pd.DataFrame(
+                {
+                    "territoire_code": sel["code"].to_numpy(),
+                    "territoire_nom": nom.to_numpy(),
+                    "niveau": sel["_niveau"].to_numpy(),
+                    "indicateur": ind.id,
+                    "sexe": ind.sexe,
+                    "annee": sel["annee"].astype(int).to_numpy(),
+                    "valeur": pd.to_numeric(sel[sp.colonne], errors="coerce").to_numpy(
+                        dtype="float64"
+                    ),
+                    "numerateur": np.nan,
+                    "denominateur": np.nan,
+                    "unite": ind.unite,
+                    "methode": "valeur_publiee",
+                    "statut": "officiel",
+                    "source": [
+                        f"{source}, colonne {sp.colonne}_{str(a)[-2:]} ({ind.source}), "
+                        f"millésime {a}"
+                        for a in sel["annee"].astype(int)
+                    ],
+                    "origine": "ptod_officiel",
+                    "formule": sp.colonne,
+                }
+            )
+        )
+    if not morceaux:
+        return table_vide()
+    return _normaliser(pd.concat(morceaux, ignore_index=True))
+
+
+def valeurs_officielles_qpv(
+    table: pd.DataFrame,
+    *,
+    codebook: Codebook | None = None,
+    annee: int | None = None,
+    codes: list[str] | None = None,
+    source: str = "ANCT/INSEE, données QPV",
+    rapport: Rapport | None = None,
+) -> pd.DataFrame:
+    """Official QPV values of record from an official QPV table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`observatoire.chargement.lire_qpv_officiel`.
+    codebook : Codebook, optional
+    annee : int, optional
+        Vintage of the values when the table has no ``annee_source`` column (the
+        QPV 2024 table does not state it; its population is the RP 2020 one).
+    codes : list of str, optional
+        Keep only these QPV.
+    source : str
+        Label of the source.
+    rapport : Rapport, optional
+
+    Returns
+    -------
+    DataFrame
+        Long rows, level ``qpv``, status ``officiel``, method ``valeur_publiee_qpv``,
+        origin ``qpv_officiel``. Empty cells (secret or missing in the source) give
+        ``manquant`` rows, never 0.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"code_qpv": ["QN01365M"], "nom_qpv": ["Le Prépaou"],
+    ...                   "generation": [2024], "pop_mun": [3027.0]})
+    >>> r = valeurs_officielles_qpv(t, codebook=charger_codebook().selection(["population"]),
+    ...                             annee=2020)
+    >>> r[["territoire_code", "valeur", "annee", "statut"]].values.tolist()
+    [['QN01365M', 3027.0, 2020, 'officiel']]
+    """
+    codebook = codebook or charger_codebook()
+    if "code_qpv" not in table.columns:
+        raise ErreurDonnees("official QPV table: column 'code_qpv' missing")
+    t = table if codes is None else table[table["code_qpv"].isin(codes)]
+    if "annee_source" in t.columns and t["annee_source"].notna().any():
+        annees = pd.to_numeric(t["annee_source"], errors="coerce")
+        if annee is not None:
+            annees = annees.fillna(annee)
+    elif annee is not None:
+        annees = pd.Series(annee, index=t.index)
+    else:
+        raise ErreurDonnees(
+            "official QPV table has no 'annee_source' column: pass annee= (vintage of its values)"
+        )
+    if annees.isna().any():
+        raise ErreurDonnees("official QPV table: vintage unknown for some rows; pass annee=")
+    morceaux = []
+    for ind in codebook:
+        sq = ind.qpv_officiel
+        if sq is None or sq.colonne not in t.columns:
+            continue
+        v = pd.to_numeric(t[sq.colonne], errors="coerce").astype("float64")
+        gen = t["generation"].astype(str) if "generation" in t.columns else "?"
+        morceaux.append(
+            pd.DataFrame(
+                {
+                    "territoire_code": t["code_qpv"].to_numpy(),
+                    "territoire_nom": t["nom_qpv"].to_numpy() if "nom_qpv" in t.columns else None,
+                    "niveau": "qpv",
+                    "indicateur": ind.id,
+                    "sexe": ind.sexe,
+                    "annee": annees.astype(int).to_numpy(),
+                    "valeur": v.to_numpy(),
+                    "numerateur": np.nan,
+                    "denominateur": np.nan,
+                    "unite": ind.unite,
+                    "methode": "valeur_publiee_qpv",
+                    "statut": np.where(v.isna(), "manquant", "officiel"),
+                    "source": (
+                        f"{source} (QPV "
+                        + pd.Series(gen, index=t.index).astype(str)
+                        + f"), colonne {sq.colonne}"
+                    ).to_numpy(),
+                    "origine": "qpv_officiel",
+                    "formule": sq.colonne,
+                    "note": np.where(
+                        v.isna(), "vide dans la table officielle (secret ou non disponible)", None
+                    ),
+                }
+            )
+        )
+    if not morceaux:
+        return table_vide()
+    out = _normaliser(pd.concat(morceaux, ignore_index=True))
+    if rapport is not None:
+        rapport.info(
+            "indicateurs",
+            source,
+            f"{int((out['statut'] == 'officiel').sum())} valeurs "
+            f"officielles QPV ({out['territoire_code'].nunique()} QPV)",
+            n=len(out),
+        )
+    return out
+
+
+def comparer_officiel_estime(table: pd.DataFrame, *, tolerance_annees: int = 2) -> pd.DataFrame:
+    """Put each official value beside the IRIS-based estimate of the same indicator.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Long indicator table with official and estimated rows.
+    tolerance_annees : int
+        Largest vintage difference accepted between the official value and the
+        estimate (the nearest vintage is taken; ties go to the later one).
+
+    Returns
+    -------
+    DataFrame
+        ``territoire_code, territoire_nom, niveau, indicateur, sexe, annee_officielle,
+        valeur_officielle, source_officielle, annee_estimation, valeur_estimee,
+        statut_estimation, methode_estimation, difference`` (estimate − official),
+        ``difference_relative`` (difference / official).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"territoire_code": ["13047"] * 2, "territoire_nom": ["Istres"] * 2,
+    ...     "niveau": ["commune"] * 2, "indicateur": ["taux_chomage_1564"] * 2,
+    ...     "sexe": ["ensemble"] * 2, "annee": [2022, 2022], "valeur": [11.12, 11.4],
+    ...     "statut": ["officiel", "approximation"], "methode": ["valeur_publiee", "x"],
+    ...     "source": ["ptod", "ptod"]})
+    >>> round(float(comparer_officiel_estime(t)["difference"].iloc[0]), 2)
+    0.28
+    """
+    cles = ["territoire_code", "niveau", "indicateur", "sexe"]
+    off = table[(table["statut"] == "officiel") & (table["niveau"] != "iris")]
+    est = table[table["statut"].isin(["estime", "estime_corrige", "approximation"])]
+    colonnes = [
+        "territoire_code",
+        "territoire_nom",
+        "niveau",
+        "indicateur",
+        "sexe",
+        "annee_officielle",
+        "valeur_officielle",
+        "source_officielle",
+        "annee_estimation",
+        "valeur_estimee",
+        "statut_estimation",
+        "methode_estimation",
+        "difference",
+        "difference_relative",
+    ]
+    if off.empty or est.empty:
+        return pd.DataFrame(columns=colonnes)
+    j = off[[*cles, "territoire_nom", "annee", "valeur", "source"]].merge(
+        est[[*cles, "annee", "valeur", "statut", "methode"]], on=cles, suffixes=("_o", "_e")
+    )
+    j["_dist"] = (j["annee_o"].astype(int) - j["annee_e"].astype(int)).abs()
+    j = j[j["_dist"] <= tolerance_annees]
+    j = j.sort_values(
+        [*cles, "annee_o", "methode", "_dist", "annee_e"], ascending=[True] * 7 + [False]
+    )
+    j = j.drop_duplicates([*cles, "annee_o", "methode", "statut"], keep="first")
+    out = pd.DataFrame(
+        {
+            "territoire_code": j["territoire_code"],
+            "territoire_nom": j["territoire_nom"],
+            "niveau": j["niveau"],
+            "indicateur": j["indicateur"],
+            "sexe": j["sexe"],
+            "annee_officielle": j["annee_o"].astype(int),
+            "valeur_officielle": j["valeur_o"],
+            "source_officielle": j["source"],
+            "annee_estimation": j["annee_e"].astype(int),
+            "valeur_estimee": j["valeur_e"],
+            "statut_estimation": j["statut"],
+            "methode_estimation": j["methode"],
+        }
+    )
+    out["difference"] = out["valeur_estimee"] - out["valeur_officielle"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["difference_relative"] = out["difference"] / out["valeur_officielle"].where(
+            out["valeur_officielle"] != 0
+        )
+    return out.reset_index(drop=True)[colonnes]
