@@ -24,6 +24,7 @@ from observatoire.ponderation.liste_iris import (
 from observatoire.ponderation.poids import COLONNES_POIDS, METHODES, table_poids
 from observatoire.ponderation.qualite import (
     comparer_parts,
+    parts_reference_2015,
     population_iris,
     rapport_qualite,
     resumer,
@@ -51,6 +52,7 @@ __all__ = [
     "rapport_qualite",
     "resumer",
     "comparer_parts",
+    "parts_reference_2015",
     "CachePoids",
     "cle_poids",
     "empreinte_fichier",

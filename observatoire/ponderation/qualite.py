@@ -26,6 +26,7 @@ __all__ = [
     "resumer",
     "rapport_qualite",
     "comparer_parts",
+    "parts_reference_2015",
     "AGES_RP",
 ]
 
@@ -317,3 +318,28 @@ def comparer_parts(
     out = p.merge(reference, on=["code_zone", "code_iris"], how="outer")
     out["ecart_points"] = 100.0 * (out["part_zone"] - out[colonne_reference])
     return out.sort_values(["code_zone", "code_iris"]).reset_index(drop=True)
+
+
+def parts_reference_2015() -> pd.DataFrame:
+    """Shares of the 2015 QPV areas by IRIS published in the SAN Ouest Provence Contrat de Ville.
+
+    Keyed by the 2024 code of the same QPV (their 2015 perimeters differ for the ``M``
+    codes, so the 2024 shares are expected to differ there).
+
+    Returns
+    -------
+    DataFrame
+        ``code_zone, nom_zone, code_iris, nom_iris, part_zone_reference,
+        perimetre_reference, source`` (shares as fractions).
+
+    Examples
+    --------
+    >>> r = parts_reference_2015()
+    >>> r.groupby("code_zone")["part_zone_reference"].sum().round(3).to_dict()
+    {'QN01365M': 1.0, 'QN01366I': 1.0, 'QN01367M': 0.999}
+    """
+    from importlib.resources import files
+
+    chemin = files("observatoire") / "donnees" / "parts_iris_contrat_de_ville_2015.csv"
+    with chemin.open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, dtype={"code_iris": str, "code_zone": str})
