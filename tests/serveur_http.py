@@ -7,6 +7,7 @@ path, or to ignore ranges. Every request (path with query, Range header) is jour
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,8 +40,13 @@ class _Gestionnaire(BaseHTTPRequestHandler):
             self.end_headers()
             return
         donnees = fichier.read_bytes()
+        etag = '"' + hashlib.sha256(donnees).hexdigest()[:16] + '"'
         debut = 0
         rng = self.headers.get("Range")
+        si = self.headers.get("If-Range")
+        srv.journal[-1]["if_range"] = si
+        if si is not None and si != etag:  # RFC 9110: changed representation → whole file
+            rng = None
         if rng and srv.accepter_range and rng.startswith("bytes=") and rng.endswith("-"):
             debut = int(rng[6:-1])
             if debut >= len(donnees):
@@ -54,6 +60,7 @@ class _Gestionnaire(BaseHTTPRequestHandler):
             self.send_response(200)
         corps = donnees[debut:]
         self.send_header("Content-Length", str(len(corps)))
+        self.send_header("ETag", etag)
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
         if srv.coupures.get(chemin, 0) > 0:

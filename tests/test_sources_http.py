@@ -145,6 +145,38 @@ def test_interruption_persistante_aucun_fichier_complet_puis_reprise(serveur, tm
     assert not list(cache.rglob("*.part"))
 
 
+def test_reprise_apres_republication_ne_melange_pas_deux_versions(serveur, tmp_path, donnees):
+    """If-Range: a partial file of the old version is not completed with the new one."""
+    reg = _registre(tmp_path, serveur.url, iris_test={"chemin": IRIS})
+    cache = tmp_path / "cache"
+    serveur.couper(IRIS, fois=10)
+    with pytest.raises(ErreurTelechargement):
+        recuperer(["iris_test"], registre=reg, cache=cache, essais=1)
+    assert next(cache.rglob("*.part")).stat().st_size > 0
+    nouveau = donnees / "admin" / "communes-13-bouches-du-rhone.geojson"
+    serveur.remplacer(IRIS, nouveau)
+    serveur.couper(IRIS, fois=0)
+    (r,) = recuperer(["iris_test"], registre=reg, cache=cache)
+    # the client asked to resume, but only if unchanged: the server sent the whole new file
+    assert serveur.journal[-1]["range"] is not None and serveur.journal[-1]["if_range"]
+    assert chemin_source("iris_test", cache=cache).read_bytes() == nouveau.read_bytes()
+    assert r.reprises == 0
+
+
+def test_partiel_d_une_autre_url_jete(serveur, tmp_path):
+    reg = _registre(tmp_path, serveur.url, iris_test={"chemin": IRIS, "sha256": SHA_IRIS})
+    cache = tmp_path / "cache"
+    serveur.couper(IRIS, fois=10)
+    with pytest.raises(ErreurTelechargement):
+        recuperer(["iris_test"], registre=reg, cache=cache, essais=1)
+    (part,) = cache.rglob("*.part")
+    etat = part.with_name(part.name + ".json")
+    etat.write_text(etat.read_text().replace("/iris/", "/ancienne/"))
+    serveur.couper(IRIS, fois=0)
+    (r,) = recuperer(["iris_test"], registre=reg, cache=cache)
+    assert serveur.journal[-1]["range"] is None and r.sha256 == SHA_IRIS
+
+
 def test_serveur_sans_range_telechargement_recommence(serveur, tmp_path):
     serveur.httpd.accepter_range = False
     reg = _registre(tmp_path, serveur.url, iris_test={"chemin": IRIS, "sha256": SHA_IRIS})

@@ -10,6 +10,7 @@ checksum mismatch the ``.part`` file is deleted and :class:`ErreurSomme` raised.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -71,6 +72,22 @@ def sha256_fichier(chemin: str | os.PathLike) -> str:
         for bloc in iter(lambda: f.read(_BLOC), b""):
             h.update(bloc)
     return h.hexdigest()
+
+
+def _etat(partiel: Path) -> Path:
+    return partiel.with_name(partiel.name + ".json")
+
+
+def _lire_etat(partiel: Path) -> dict:
+    """URL and validator (ETag / Last-Modified) of the response a ``.part`` file comes from."""
+    try:
+        return json.loads(_etat(partiel).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _ecrire_etat(partiel: Path, etat: dict) -> None:
+    _etat(partiel).write_text(json.dumps(etat), encoding="utf-8")
 
 
 def _debut_content_range(valeur: str | None) -> int | None:
@@ -135,7 +152,14 @@ def telecharger(
         deja = partiel.stat().st_size if partiel.exists() else 0
         entetes = dict(entetes_base)
         if deja and not params:
-            entetes["Range"] = f"bytes={deja}-"
+            etat = _lire_etat(partiel)
+            if etat.get("url") != url:  # a partial file of another URL: never mix contents
+                partiel.unlink()
+                deja = 0
+            else:
+                entetes["Range"] = f"bytes={deja}-"
+                if etat.get("validateur"):  # the server sends the whole file if it changed
+                    entetes["If-Range"] = etat["validateur"]
         try:
             with session.get(
                 url, params=params, headers=entetes, stream=True, timeout=timeout
@@ -148,6 +172,7 @@ def telecharger(
                     message = f"{url}: HTTP {r.status_code} {r.reason}"
                     if r.status_code < 500:
                         partiel.unlink(missing_ok=True)
+                        _etat(partiel).unlink(missing_ok=True)
                         raise ErreurTelechargement(message)
                     derniere_erreur = message
                     time.sleep(pause)
@@ -162,6 +187,8 @@ def telecharger(
                         rapport.info("acquisition", url, f"download resumed at byte {deja}")
                 else:
                     mode, debut = "wb", 0
+                    validateur = r.headers.get("ETag") or r.headers.get("Last-Modified")
+                    _ecrire_etat(partiel, {"url": url, "validateur": validateur})
                 longueur = r.headers.get("Content-Length")
                 code = r.headers.get("Content-Encoding", "identity").lower()
                 attendu = (
@@ -190,11 +217,13 @@ def telecharger(
         somme = sha256_fichier(partiel)
         if sha256 is not None and somme != sha256:
             partiel.unlink(missing_ok=True)
+            _etat(partiel).unlink(missing_ok=True)
             raise ErreurSomme(
                 f"{url}: sha256 mismatch: expected {sha256}, got {somme} ({recu} bytes); "
                 "the file was discarded"
             )
         os.replace(partiel, destination)
+        _etat(partiel).unlink(missing_ok=True)
         return Telechargement(destination, somme, recu, url, reprises)
     raise ErreurTelechargement(
         f"{url}: download failed after {essais} attempt(s): {derniere_erreur}; "
