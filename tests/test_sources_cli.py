@@ -99,3 +99,12 @@ def test_summary_cli_depuis_le_cache_puis_cache_vide(donnees, tmp_path):
 def test_chemin_source_absent_du_cache_message(tmp_path):
     with pytest.raises(ErreurDonnees, match="--sources ptod_iris_dep13 --from DIR"):
         chemin_source("ptod_iris_dep13", cache=tmp_path)
+
+
+def test_cli_sources_registre_et_catalogue(donnees):
+    run = CliRunner().invoke(main, ["data", "sources"])
+    assert run.exit_code == 0
+    assert "ign_contours_iris_wfs" in run.output and "https://data.geopf.fr/wfs/ows" in run.output
+    run = CliRunner().invoke(main, ["data", "sources", "--from", str(donnees)])
+    assert run.exit_code == 0
+    assert run.output.count(" ok ") == 33 and "MISSING" not in run.output

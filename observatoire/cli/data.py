@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from observatoire.rapport import ErreurDonnees, Rapport
-from observatoire.sources import Cache, recuperer, territoire
+from observatoire.sources import (
+    Cache,
+    catalogue_pour,
+    charger_registre,
+    recuperer,
+    territoire,
+)
 from observatoire.sources.resume import resumer_territoire
 
 __all__ = ["COMMANDES", "data"]
@@ -218,6 +224,10 @@ def summary(territoire, config, depuis, cache_dir):
         )
         click.echo(com.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
         click.echo(
+            "  pop_rp2016_iris_h: Σ age groups of the type-H IRIS (RP 2016); NaN = no type-H IRIS "
+            "(undivided commune, IRIS type Z). pop_YYYY: Σ P<YY>_POP of the IRIS (ptod table)."
+        )
+        click.echo(
             "  total: " + ", ".join(f"{k} {v:,.1f}" for k, v in total.items() if pd.notna(v)) + "\n"
         )
         q = res.qpv.copy()
@@ -232,6 +242,40 @@ def summary(territoire, config, depuis, cache_dir):
     for ev in res.rapport.evenements:
         if ev.niveau == "avertissement":
             click.echo(f"  attention: {ev.source}: {ev.message}")
+
+
+@data.command(name="sources")
+@click.option(
+    "--from",
+    "depuis",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Show the catalogue of this local store instead of the registry of official sources.",
+)
+@click.option(
+    "--registre",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Registry file (default: the packaged one).",
+)
+def sources_cmd(depuis, registre):
+    """Show the source ids: the official registry, or a local store's catalogue (--from)."""
+    if depuis is not None:
+        cat = catalogue_pour(depuis)
+        click.echo(f"Catalogue {cat.nom} ({cat.chemin}) for {depuis}")
+        for sid, e in sorted(cat.sources.items()):
+            etat = "ok" if (depuis / e.chemin).is_file() else "MISSING"
+            click.echo(f"  {sid:<36} {e.millesime or '?':<5} {etat:<7} {e.chemin}")
+        return
+    reg = charger_registre(registre)
+    click.echo(f"Registry {reg.chemin}: {len(reg)} official sources")
+    for sid, src in sorted(reg.sources.items()):
+        verifie = "verified" if src.verifie else "unverified"
+        click.echo(
+            f"  {sid:<36} {src.millesime or '-':<5} {src.acces.type:<8} {verifie:<10} "
+            f"{src.producteur} — {src.jeu}"
+        )
+        click.echo(f"      {src.acces.url or src.page or ''}")
 
 
 COMMANDES = [data]
