@@ -1,0 +1,251 @@
+"""Gap maps: QPV and veille zones filled by their gap to one reference level.
+
+For one reference level (commune, EPCI, département, France) and one year, each
+zone is filled with a diverging palette centred on 0. For indicators with a
+direction in the codebook (``hausse_defavorable`` / ``baisse_defavorable``) the
+colour says whether the zone is in a more favourable (blue) or less favourable
+(red) position than its reference; for neutral indicators (age structure...) a
+purple/orange palette only says above / below. Bounds of |gap| are shared across
+years.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from observatoire.cartes.choroplethe import NOMS_NIVEAUX, TUILES, _texte
+from observatoire.cartes.classes import affecter_classes_ecarts, bornes_ecarts
+from observatoire.cartes.couches import CouchesWeb, contour, contours_standard, legende_contours
+from observatoire.cartes.entrees import (
+    COLONNES_ECARTS,
+    filtrer_sexe,
+    metadonnees_indicateurs,
+    signe_favorable,
+    verifier_colonnes,
+)
+from observatoire.cartes.legende import (
+    LIBELLES_STATUT,
+    STYLE_MANQUANT,
+    STYLE_SECRET,
+    formater_ecart,
+    formater_nombre,
+    formater_valeur,
+    legende_ecarts,
+    palette_divergente,
+)
+from observatoire.cartes.pages import rendre_page
+from observatoire.cartes.simplification import json_html, vers_geojson
+
+__all__ = ["REFERENCES", "carte_ecarts", "favorabilite"]
+
+REFERENCES = ("commune", "epci", "departement", "france")
+_NOMS_REF = {
+    "commune": "la commune",
+    "epci": "l'EPCI",
+    "departement": "le département",
+    "france": "la France",
+}
+
+
+def favorabilite(ecart_points, direction: str) -> np.ndarray:
+    """Gap signed so that positive = more favourable than the reference (neutral: the gap itself).
+
+    Examples
+    --------
+    >>> favorabilite([5.0, -2.0], "hausse_defavorable").tolist()
+    [-5.0, 2.0]
+    >>> favorabilite([5.0], "neutre").tolist()
+    [5.0]
+    """
+    s = signe_favorable(direction)
+    e = np.asarray(ecart_points, dtype="float64")
+    return e * (1.0 if np.isnan(s) else s)
+
+
+def carte_ecarts(
+    ecarts: pd.DataFrame,
+    couches: CouchesWeb,
+    annee: int,
+    reference: str,
+    *,
+    indicateurs: pd.DataFrame | None = None,
+    codebook=None,
+    sexe: str = "ensemble",
+    k: int = 3,
+    tuiles: str | None = None,
+    liens: list | None = None,
+    titre: str | None = None,
+) -> str:
+    """Return the HTML gap map of the QPV/veille zones against ``reference`` for ``annee``.
+
+    Parameters
+    ----------
+    ecarts : DataFrame
+        Écarts table (``territoire_code, niveau, indicateur, annee, valeur, reference_niveau,
+        reference_code, reference_valeur, ecart_points`` + ``ratio, lecture, statut,
+        reference_statut`` when present).
+    indicateurs : DataFrame, optional
+        Indicator table: method/source of the zone values and reference names.
+    """
+    if reference not in REFERENCES:
+        raise ValueError(f"unknown reference level {reference!r}; valid: {', '.join(REFERENCES)}")
+    verifier_colonnes(ecarts, COLONNES_ECARTS, "ecarts")
+    e = filtrer_sexe(ecarts, sexe)
+    e = e[e["niveau"].isin(["qpv", "veille"]) & (e["reference_niveau"] == reference)]
+    e = e.assign(
+        territoire_code=e["territoire_code"].astype(str),
+        indicateur=e["indicateur"].astype(str),
+        annee=e["annee"].astype("int64"),
+    )
+    codes_zones = set(couches.zones["code"])
+    e = e[e["territoire_code"].isin(codes_zones)]
+    ea = e[e["annee"] == annee]
+    base_meta = indicateurs if indicateurs is not None and len(indicateurs) else e
+    meta = metadonnees_indicateurs(
+        base_meta[base_meta["indicateur"].astype(str).isin(set(ea["indicateur"]))], codebook, sexe
+    )
+    noms_ref, methodes = {}, {}
+    if indicateurs is not None and len(indicateurs):
+        ia = filtrer_sexe(indicateurs, sexe)
+        if "territoire_nom" in ia:
+            noms_ref = dict(
+                zip(ia["territoire_code"].astype(str), ia["territoire_nom"], strict=True)
+            )
+        if "methode" in ia:
+            z = ia[ia["niveau"].isin(["qpv", "veille"]) & (ia["annee"].astype("int64") == annee)]
+            methodes = {
+                (str(c), str(i)): m
+                for c, i, m in zip(z["territoire_code"], z["indicateur"], z["methode"], strict=True)
+            }
+    zones = couches.zones
+    specs, legendes, tables = [], [], []
+    _, idents = contours_standard(couches)
+    for _, m in meta.iterrows():
+        ind, unite, direction = m["indicateur"], m["unite"], m["direction"]
+        neutre = np.isnan(signe_favorable(direction))
+        tous = e[e["indicateur"] == ind]
+        b = bornes_ecarts(favorabilite(tous["ecart_points"], direction), k=k)
+        sous = ea[ea["indicateur"] == ind].drop_duplicates("territoire_code", keep="first")
+        sous = sous.set_index("territoire_code")
+        valeurs, lignes_table = {}, []
+        for code, nom, niveau in zones[["code", "nom", "niveau"]].itertuples(index=False):
+            if code not in sous.index:
+                valeurs[code] = [-100, [["Écart", "manquant"]]]
+                lignes_table.append(
+                    [code, nom, NOMS_NIVEAUX[niveau], "manquant", "", "", "manquant"]
+                )
+                continue
+            r = sous.loc[code]
+            st = _texte(r.get("statut")) or "estime"
+            ep = float(r["ecart_points"]) if pd.notna(r["ecart_points"]) else np.nan
+            secret = st == "secret"
+            if not secret and np.isnan(ep):
+                st = "manquant"
+            cl = int(affecter_classes_ecarts(favorabilite([ep], direction), b, secret=[secret])[0])
+            rcode = _texte(r["reference_code"])
+            rnom = _texte(noms_ref.get(rcode)) or rcode
+            val = formater_valeur(r["valeur"], unite, st)
+            refv = formater_valeur(r["reference_valeur"], unite, _texte(r.get("reference_statut")))
+            ecart_txt = "secret statistique" if secret else formater_ecart(ep, unite)
+            lignes = [["Valeur", val], ["Statut", LIBELLES_STATUT.get(st, st)]]
+            if methodes.get((code, ind)):
+                lignes.append(["Méthode", _texte(methodes[(code, ind)])])
+            lignes.append([f"Référence : {NOMS_NIVEAUX[reference].lower()} ({rnom})", refv])
+            lignes.append(["Écart", ecart_txt])
+            if "ratio" in r and pd.notna(r["ratio"]) and not secret:
+                lignes.append(["Ratio", formater_nombre(float(r["ratio"]), 2)])
+            if _texte(r.get("lecture")) and not secret:
+                lignes.append(["Lecture", _texte(r["lecture"])])
+            valeurs[code] = [cl, lignes]
+            lignes_table.append(
+                [code, nom, NOMS_NIVEAUX[niveau], val, refv, ecart_txt, LIBELLES_STATUT.get(st, st)]
+            )
+        couleurs = {
+            str(c): v
+            for c, v in palette_divergente(max(len(b), 1), "PuOr" if neutre else "RdBu").items()
+        }
+        couleurs["-100"] = STYLE_MANQUANT["fill"]
+        couleurs["-101"] = STYLE_SECRET["fill"]
+        source = _texte(m["source"])
+        specs.append(
+            {
+                "id": ind,
+                "libelle": m["libelle"],
+                "couleurs": couleurs,
+                "commun": [
+                    ["Source", f"{source} — millésime {annee}" if source else f"millésime {annee}"]
+                ],
+                "valeurs": {c: [v[0], v[1]] for c, v in valeurs.items()},
+            }
+        )
+        sens = (
+            "indicateur sans sens favorable défini : au-dessus / en dessous"
+            if neutre
+            else "hausse défavorable"
+            if direction == "hausse_defavorable"
+            else "baisse défavorable"
+        )
+        legendes.append(
+            {
+                "titre": f"{m['libelle']} — écart à {_NOMS_REF[reference]} ({annee})",
+                "entrees": legende_ecarts(b, unite, neutre=neutre),
+                "contours": legende_contours([i for i in idents if i != "iris"]),
+                "sens": sens,
+            }
+        )
+        tables.append(
+            {
+                "titre": f"{m['libelle']} — écart à {_NOMS_REF[reference]}, {annee}",
+                "colonnes": [
+                    {"texte": "Zone"},
+                    {"texte": "Type"},
+                    {"texte": "Valeur", "nombre": True},
+                    {"texte": "Référence", "nombre": True},
+                    {"texte": "Écart", "nombre": True},
+                    {"texte": "Statut"},
+                ],
+                "lignes": lignes_table,
+                "note": f"Sens de lecture : {sens}. "
+                "Bornes des classes communes à tous les millésimes.",
+            }
+        )
+    contours, _ = contours_standard(couches)
+    contours = [
+        contour("iris", vers_geojson(couches.iris, []), libelle="IRIS (fond)"),
+        *[c for c in contours if c["id"] in ("communes", "epci")],
+        *[{**c, "visible": False} for c in contours if c["id"] not in ("communes", "epci")],
+    ]
+    donnees = {
+        "zones": {
+            "geojson": couches.geojson_zones(),
+            "classe": "obs-zone obs-zone-ecart",
+            "opacite": 0.85,
+            "epaisseur": 1.5,
+        },
+        "contours": contours,
+        "indicateurs": specs,
+        "actif": 0,
+        "tuiles": TUILES.get(tuiles) if tuiles else None,
+    }
+    sources = sorted({_texte(s) for s in meta["source"] if _texte(s)})
+    sources.append(
+        "Écart = valeur de la zone − valeur de référence (en points pour les taux et "
+        "parts) ; le sens favorable vient du codebook des indicateurs."
+    )
+    titre = titre or (f"{couches.nom_territoire} — écarts à {_NOMS_REF[reference]}, {annee}")
+    return rendre_page(
+        "carte.html.j2",
+        titre=titre,
+        sous_titres=[
+            f"{len(specs)} indicateur(s) ; {len(zones)} zone(s) (QPV et territoires de "
+            "veille) ; bleu = plus favorable que la référence, rouge = moins favorable."
+        ],
+        liens=liens or [],
+        legendes=legendes,
+        tableaux=tables,
+        actif=0,
+        donnees_json=json_html(donnees),
+        sources=sources,
+        classe_page="obs-page-ecarts",
+    )

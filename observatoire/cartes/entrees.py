@@ -1,0 +1,275 @@
+"""Inputs of maps and sheets: geometry layers, indicator metadata, one row per value.
+
+Maps read three long tables produced upstream (schemas in the developers' brief):
+the indicator table (``territoire_code, territoire_nom, niveau, indicateur, sexe,
+annee, valeur, ..., unite, methode, statut, source``), the écarts table and the
+weights table. This module validates what maps need from them and picks one row
+per territory × indicator × year when several methods coexist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from observatoire.rapport import ErreurDonnees
+
+__all__ = [
+    "Geometries",
+    "COLONNES_INDICATEURS",
+    "COLONNES_ECARTS",
+    "PRIORITE_STATUT",
+    "verifier_colonnes",
+    "geometries_depuis",
+    "metadonnees_indicateurs",
+    "une_ligne_par_valeur",
+    "filtrer_sexe",
+    "signe_favorable",
+]
+
+COLONNES_INDICATEURS = ["territoire_code", "niveau", "indicateur", "annee", "valeur", "statut"]
+COLONNES_ECARTS = [
+    "territoire_code",
+    "niveau",
+    "indicateur",
+    "annee",
+    "valeur",
+    "reference_niveau",
+    "reference_code",
+    "reference_valeur",
+    "ecart_points",
+]
+#: When a territory has several rows for one indicator and year (official value and
+#: IRIS-based estimate), the map shows the first status of this list.
+PRIORITE_STATUT = ["officiel", "estime_corrige", "estime", "approximation", "secret", "manquant"]
+_SEXES_ENSEMBLE = {"ensemble", "t", "total", "tous", ""}
+
+
+@dataclass
+class Geometries:
+    """Geometry layers of a territory (any CRS; each is reprojected and simplified for the web).
+
+    Attributes
+    ----------
+    iris : GeoDataFrame
+        :func:`observatoire.chargement.lire_iris` schema (``code_iris, nom_iris, code_commune,
+        nom_commune, ...``). Required: the choropleth layer and the source of commune/EPCI outlines.
+    qpv : GeoDataFrame, optional
+        :func:`observatoire.chargement.lire_qpv` schema (``code_qpv, nom_qpv, generation``).
+    veille : GeoDataFrame, optional
+        Veille territories: ``code_zone`` (or ``code``), ``nom_zone`` (or ``nom``), geometry.
+    communes, epci : GeoDataFrame, optional
+        Outlines; by default dissolved from the IRIS (so they fall exactly on IRIS borders).
+    nom_territoire : str
+        Name of the territory (titles, EPCI outline label).
+    """
+
+    iris: gpd.GeoDataFrame
+    qpv: gpd.GeoDataFrame | None = None
+    veille: gpd.GeoDataFrame | None = None
+    communes: gpd.GeoDataFrame | None = None
+    epci: gpd.GeoDataFrame | None = None
+    nom_territoire: str = "Territoire"
+    extras: dict = field(default_factory=dict)
+
+    def zones(self) -> gpd.GeoDataFrame:
+        """QPV and veille zones in one layer: ``code, nom, niveau, generation, geometry``."""
+        parties = []
+        if self.qpv is not None and len(self.qpv):
+            q = self.qpv
+            parties.append(
+                gpd.GeoDataFrame(
+                    {
+                        "code": q["code_qpv"].astype(str).to_numpy(),
+                        "nom": q["nom_qpv"]
+                        .astype(object)
+                        .where(q["nom_qpv"].notna(), q["code_qpv"])
+                        .astype(str)
+                        .to_numpy()
+                        if "nom_qpv" in q
+                        else q["code_qpv"].astype(str).to_numpy(),
+                        "niveau": "qpv",
+                        "generation": q["generation"].to_numpy() if "generation" in q else 2024,
+                    },
+                    geometry=q.geometry.to_numpy(),
+                    crs=q.crs,
+                ).to_crs("EPSG:2154")
+            )
+        if self.veille is not None and len(self.veille):
+            v = self.veille
+            c_code = _colonne(v, ["code_zone", "code", "code_veille"], "veille")
+            c_nom = _colonne(v, ["nom_zone", "nom", "nom_veille"], "veille", requis=False)
+            parties.append(
+                gpd.GeoDataFrame(
+                    {
+                        "code": v[c_code].astype(str).to_numpy(),
+                        "nom": (v[c_nom] if c_nom else v[c_code]).astype(str).to_numpy(),
+                        "niveau": "veille",
+                        "generation": pd.NA,
+                    },
+                    geometry=v.geometry.to_numpy(),
+                    crs=v.crs,
+                ).to_crs("EPSG:2154")
+            )
+        if not parties:
+            return gpd.GeoDataFrame(
+                {"code": [], "nom": [], "niveau": [], "generation": []},
+                geometry=[],
+                crs="EPSG:2154",
+            )
+        return pd.concat(parties, ignore_index=True)
+
+
+def _colonne(df, variantes, source, requis=True):
+    for v in variantes:
+        if v in df.columns:
+            return v
+    if requis:
+        raise ErreurDonnees(
+            f"{source}: none of the columns {variantes} found; got {list(df.columns)}"
+        )
+    return None
+
+
+def geometries_depuis(objet) -> Geometries:
+    """Accept a :class:`Geometries` or a mapping with the same keys."""
+    if isinstance(objet, Geometries):
+        return objet
+    if isinstance(objet, Mapping):
+        inconnues = set(objet) - {"iris", "qpv", "veille", "communes", "epci", "nom_territoire"}
+        if inconnues:
+            raise ErreurDonnees(f"geometries: unknown layer(s) {sorted(inconnues)}")
+        if "iris" not in objet:
+            raise ErreurDonnees("geometries: the 'iris' layer is required")
+        return Geometries(**objet)
+    raise ErreurDonnees(f"geometries: expected Geometries or a dict, got {type(objet).__name__}")
+
+
+def verifier_colonnes(df: pd.DataFrame, colonnes, source: str) -> None:
+    """Raise :class:`ErreurDonnees` naming the table and the missing columns."""
+    manquantes = [c for c in colonnes if c not in df.columns]
+    if manquantes:
+        raise ErreurDonnees(f"{source}: missing column(s) {manquantes}; got {list(df.columns)}")
+
+
+def filtrer_sexe(df: pd.DataFrame, sexe: str = "ensemble") -> pd.DataFrame:
+    """Rows of one sex (``"ensemble"`` also matches an absent or empty ``sexe``).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"sexe": ["ensemble", "F", None]})
+    >>> filtrer_sexe(d).index.tolist(), filtrer_sexe(d, "F").index.tolist()
+    ([0, 2], [1])
+    """
+    if "sexe" not in df.columns:
+        return df
+    s = df["sexe"].astype(object).where(df["sexe"].notna(), "").astype(str).str.strip().str.lower()
+    if sexe.lower() in _SEXES_ENSEMBLE:
+        return df[s.isin(_SEXES_ENSEMBLE)]
+    return df[s == sexe.lower()]
+
+
+def une_ligne_par_valeur(
+    df: pd.DataFrame,
+    cles=("niveau", "territoire_code", "indicateur", "annee"),
+) -> pd.DataFrame:
+    """Keep one row per key: the best status of :data:`PRIORITE_STATUT` (official first).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"niveau": ["qpv"] * 2, "territoire_code": ["Q"] * 2,
+    ...                   "indicateur": ["pop"] * 2, "annee": [2016] * 2,
+    ...                   "valeur": [1620.0, 3027.0], "statut": ["estime", "officiel"]})
+    >>> une_ligne_par_valeur(d)["valeur"].tolist()
+    [3027.0]
+    """
+    cles = [c for c in cles if c in df.columns]
+    rang = (
+        df["statut"].map({s: i for i, s in enumerate(PRIORITE_STATUT)}).fillna(len(PRIORITE_STATUT))
+    )
+    out = df.assign(_rang=rang.to_numpy()).sort_values([*cles, "_rang"], kind="stable")
+    return out.drop_duplicates(cles, keep="first").drop(columns="_rang")
+
+
+def _codebook_frame(codebook) -> pd.DataFrame | None:
+    if codebook is None:
+        try:
+            from observatoire.indicateurs.codebook import charger_codebook
+        except ImportError:  # pragma: no cover - indicators module absent
+            return None
+        codebook = charger_codebook()
+    if hasattr(codebook, "to_frame"):
+        codebook = codebook.to_frame()
+    if not isinstance(codebook, pd.DataFrame):
+        raise ErreurDonnees("codebook: expected a Codebook or a DataFrame")
+    cb = codebook.copy()
+    if "indicateur" not in cb.columns and "id" in cb.columns:
+        cb = cb.rename(columns={"id": "indicateur"})
+    return cb
+
+
+def metadonnees_indicateurs(
+    indicateurs: pd.DataFrame,
+    codebook=None,
+    sexe: str = "ensemble",
+) -> pd.DataFrame:
+    """One row per indicator present in ``indicateurs``: label, pillar, unit, direction, source.
+
+    Values come from the codebook (default: the packaged one) and fall back on the
+    indicator table (``unite``, ``source``) and the id itself for the label. The
+    order is the codebook's, then the table's.
+
+    Returns
+    -------
+    DataFrame
+        ``indicateur, libelle, pilier, unite, direction, source``; ``direction`` is
+        ``hausse_defavorable``, ``baisse_defavorable`` or ``neutre``.
+    """
+    ids = list(dict.fromkeys(indicateurs["indicateur"].astype(str)))
+    cb = _codebook_frame(codebook)
+    lignes = []
+    if cb is not None and len(cb):
+        cbs = filtrer_sexe(cb, sexe) if "sexe" in cb.columns else cb
+        cbs = cbs.drop_duplicates("indicateur").set_index("indicateur")
+    else:
+        cbs = pd.DataFrame()
+    ordre = [i for i in cbs.index if i in ids] + [i for i in ids if i not in cbs.index]
+    for ind in ordre:
+        sous = indicateurs[indicateurs["indicateur"].astype(str) == ind]
+        d = cbs.loc[ind].to_dict() if ind in cbs.index else {}
+
+        def _premier(col, _sous=sous):
+            if col in _sous.columns:
+                v = _sous[col].dropna()
+                if len(v):
+                    return str(v.iloc[0])
+            return None
+
+        lignes.append(
+            {
+                "indicateur": ind,
+                "libelle": d.get("libelle") or ind,
+                "pilier": d.get("pilier") or "autres indicateurs",
+                "unite": d.get("unite") or _premier("unite") or "",
+                "direction": d.get("direction") or "neutre",
+                "source": d.get("source") or _premier("source") or "",
+            }
+        )
+    return pd.DataFrame(
+        lignes, columns=["indicateur", "libelle", "pilier", "unite", "direction", "source"]
+    )
+
+
+def signe_favorable(direction: str) -> float:
+    """+1 if a higher value is favourable, -1 if unfavourable, NaN when neutral.
+
+    Examples
+    --------
+    >>> signe_favorable("hausse_defavorable"), signe_favorable("baisse_defavorable")
+    (-1.0, 1.0)
+    """
+    return {"hausse_defavorable": -1.0, "baisse_defavorable": 1.0}.get(direction, np.nan)

@@ -1,0 +1,324 @@
+"""Neighbourhood sheets (fiches quartier): one printable HTML page per QPV and veille territory.
+
+A sheet holds the zone's identity (communes, IRIS composition with weights,
+population and how it was obtained), its key indicators by pillar with the
+reference values and gaps, small bar charts against the references, evolution
+charts over the years, a locator map and a methods-and-sources block. It prints
+on A4 (print CSS); charts are inline SVG.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from observatoire.cartes.choroplethe import NOMS_NIVEAUX, _texte
+from observatoire.cartes.couches import CouchesWeb, contour
+from observatoire.cartes.entrees import (
+    COLONNES_INDICATEURS,
+    filtrer_sexe,
+    metadonnees_indicateurs,
+    une_ligne_par_valeur,
+    verifier_colonnes,
+)
+from observatoire.cartes.graphiques import barres_references, courbes_evolution
+from observatoire.cartes.legende import (
+    LIBELLES_STATUT,
+    formater_ecart,
+    formater_nombre,
+    formater_valeur,
+)
+from observatoire.cartes.pages import rendre_page
+from observatoire.cartes.simplification import json_html, vers_geojson
+
+__all__ = ["fiche_quartier", "INDICATEUR_POPULATION"]
+
+INDICATEUR_POPULATION = "population"
+_REFS = ("commune", "epci", "departement", "france")
+_METHODES_POIDS = {
+    "surface": "surface (part de la surface de l'IRIS)",
+    "dasymetric": "dasymétrique (population carroyée)",
+    "calibrated": "calée sur la population officielle",
+    "iris_list": "liste d'IRIS déclarée",
+}
+
+
+def _pct(v) -> str:
+    return "—" if v is None or pd.isna(v) else formater_nombre(100 * float(v), 1) + "\u202f%"
+
+
+def fiche_quartier(
+    code: str,
+    indicateurs: pd.DataFrame,
+    couches: CouchesWeb,
+    annee: int,
+    *,
+    ecarts: pd.DataFrame | None = None,
+    poids: pd.DataFrame | None = None,
+    codebook=None,
+    sexe: str = "ensemble",
+    liens: list | None = None,
+    notes: list[str] | None = None,
+) -> str:
+    """Return the HTML sheet of zone ``code`` (QPV or veille) for ``annee``.
+
+    Parameters
+    ----------
+    code : str
+        ``code`` of a zone of ``couches.zones``.
+    indicateurs, ecarts : DataFrame
+        Long tables (all years: the evolution charts use them all).
+    poids : DataFrame, optional
+        Weights table (``code_zone, code_iris, part_zone, part_iris, poids, methode``).
+    notes : list of str, optional
+        Extra method notes (IRIS edition used, approximations declared by the configuration...).
+    """
+    verifier_colonnes(indicateurs, COLONNES_INDICATEURS, "indicateurs")
+    zones = couches.zones
+    if code not in set(zones["code"]):
+        raise ValueError(f"zone {code!r} not in the map layers; known: {sorted(zones['code'])}")
+    z = zones[zones["code"] == code].iloc[0]
+    nom, niveau = str(z["nom"]), str(z["niveau"])
+    tout = une_ligne_par_valeur(filtrer_sexe(indicateurs, sexe))
+    tout = tout.assign(
+        territoire_code=tout["territoire_code"].astype(str),
+        indicateur=tout["indicateur"].astype(str),
+        annee=tout["annee"].astype("int64"),
+    )
+    propre = tout[(tout["territoire_code"] == code) & (tout["niveau"] == niveau)]
+    meta = metadonnees_indicateurs(propre, codebook, sexe).set_index("indicateur")
+
+    # references: from the écarts table (the zone's own reference codes), else by level
+    refs_e = pd.DataFrame()
+    if ecarts is not None and len(ecarts):
+        refs_e = filtrer_sexe(ecarts, sexe)
+        refs_e = refs_e[
+            (refs_e["territoire_code"].astype(str) == code) & (refs_e["niveau"] == niveau)
+        ]
+        refs_e = refs_e.assign(
+            indicateur=refs_e["indicateur"].astype(str), annee=refs_e["annee"].astype("int64")
+        )
+    noms = dict(
+        zip(
+            tout["territoire_code"],
+            tout.get("territoire_nom", tout["territoire_code"]),
+            strict=True,
+        )
+    )
+
+    def ref(ind, an, niv):
+        if len(refs_e):
+            r = refs_e[
+                (refs_e["indicateur"] == ind)
+                & (refs_e["annee"] == an)
+                & (refs_e["reference_niveau"] == niv)
+            ]
+            if len(r):
+                r = r.iloc[0]
+                return (
+                    r["reference_valeur"],
+                    _texte(r.get("reference_statut")),
+                    str(r["reference_code"]),
+                    r["ecart_points"],
+                )
+        return None
+
+    # identity
+    communes_codes = sorted(
+        set(couches.iris.loc[couches.iris.intersects(z.geometry), "code_commune"])
+    )
+    comp_rows = []
+    methodes_poids = set()
+    if poids is not None and len(poids):
+        p = poids[poids["code_zone"].astype(str) == code]
+        iris_noms = couches.iris.set_index("code")
+        for _, r in p.sort_values("code_iris").iterrows():
+            ci = str(r["code_iris"])
+            methodes_poids.add(_texte(r.get("methode")))
+            comp_rows.append(
+                [
+                    ci,
+                    _texte(iris_noms["nom"].get(ci)) if ci in iris_noms.index else "",
+                    _texte(iris_noms["sous"].get(ci)) if ci in iris_noms.index else "",
+                    _pct(r.get("part_zone")),
+                    _pct(r.get("part_iris")),
+                    formater_nombre(float(r["poids"]), 3) if pd.notna(r.get("poids")) else "—",
+                    _METHODES_POIDS.get(_texte(r.get("methode")), _texte(r.get("methode"))),
+                ]
+            )
+        communes_codes = sorted(set(communes_codes) | {c[:5] for c in p["code_iris"].astype(str)})
+    noms_com = dict(zip(couches.communes["code"].astype(str), couches.communes["nom"], strict=True))
+    identite = [
+        ["Code", code],
+        ["Type", str(z["sous"])],
+        ["Commune(s)", ", ".join(f"{noms_com.get(c, c)} ({c})" for c in communes_codes)],
+    ]
+    pop = tout[
+        (tout["territoire_code"] == code)
+        & (tout["indicateur"] == INDICATEUR_POPULATION)
+        & (tout["annee"] == annee)
+    ]
+    pop_all = filtrer_sexe(indicateurs, sexe)
+    pop_all = pop_all[
+        (pop_all["territoire_code"].astype(str) == code)
+        & (pop_all["indicateur"].astype(str) == INDICATEUR_POPULATION)
+        & (pop_all["annee"].astype("int64") == annee)
+    ]
+    if len(pop_all):
+        for _, r in pop_all.iterrows():
+            identite.append(
+                [
+                    f"Population {annee} ({LIBELLES_STATUT.get(r['statut'], r['statut'])})",
+                    f"{formater_valeur(r['valeur'], 'habitants', r['statut'])} — "
+                    f"méthode : {_texte(r.get('methode')) or 'non précisée'}",
+                ]
+            )
+    elif len(pop) == 0:
+        identite.append([f"Population {annee}", "manquante"])
+    if methodes_poids:
+        identite.append(
+            [
+                "Pondération IRIS → zone",
+                ", ".join(_METHODES_POIDS.get(m, m) for m in sorted(methodes_poids) if m),
+            ]
+        )
+
+    # key indicators by pillar
+    an = propre[propre["annee"] == annee]
+    piliers: dict[str, list] = {}
+    barres, evolutions = [], []
+    for ind, m in meta.iterrows():
+        lignes = an[an["indicateur"] == ind]
+        if lignes.empty:
+            continue
+        r = lignes.iloc[0]
+        unite = m["unite"]
+        refs_txt, barres_ind = (
+            [],
+            [
+                (
+                    "zone",
+                    nom,
+                    float(r["valeur"]) if pd.notna(r["valeur"]) else float("nan"),
+                    r["statut"],
+                )
+            ],
+        )
+        for niv in _REFS:
+            x = ref(ind, annee, niv)
+            if x is None:
+                refs_txt.append({"valeur": "—", "ecart": ""})
+                continue
+            v, st, rc, ep = x
+            ecart = "" if r["statut"] == "secret" else formater_ecart(ep, unite)
+            refs_txt.append(
+                {
+                    "valeur": formater_valeur(v, unite, st or None),
+                    "ecart": ecart if ecart != "—" else "",
+                }
+            )
+            barres_ind.append(
+                (
+                    niv,
+                    f"{NOMS_NIVEAUX[niv]} {noms.get(rc, rc)}",
+                    float(v) if pd.notna(v) else float("nan"),
+                    st,
+                )
+            )
+        piliers.setdefault(m["pilier"], []).append(
+            {
+                "libelle": m["libelle"],
+                "valeur": formater_valeur(r["valeur"], unite, r["statut"]),
+                "statut": LIBELLES_STATUT.get(r["statut"], r["statut"]),
+                "refs": refs_txt,
+            }
+        )
+        if unite == "%" and len(barres_ind) > 1:
+            barres.append(
+                {"titre": m["libelle"], "svg": barres_references(m["libelle"], barres_ind, unite)}
+            )
+        serie = propre[propre["indicateur"] == ind]
+        if serie["annee"].nunique() > 1:
+            series = [
+                (
+                    "zone",
+                    nom,
+                    {
+                        int(a): float(v)
+                        for a, v, s in zip(
+                            serie["annee"], serie["valeur"], serie["statut"], strict=True
+                        )
+                        if s != "secret" and pd.notna(v)
+                    },
+                )
+            ]
+            for niv in ("commune", "departement"):
+                d, nm = {}, NOMS_NIVEAUX[niv]
+                for a in sorted(serie["annee"].unique()):
+                    x = ref(ind, int(a), niv)
+                    if x is not None and pd.notna(x[0]):
+                        d[int(a)] = float(x[0])
+                        nm = f"{NOMS_NIVEAUX[niv]} {noms.get(x[2], x[2])}"
+                if d:
+                    series.append((niv, nm, d))
+            svg = courbes_evolution(m["libelle"], series, unite)
+            if svg:
+                evolutions.append({"titre": m["libelle"], "svg": svg})
+
+    # locator map: the zone filled, its IRIS and the communes as outlines
+    codes_comp = {c[0] for c in comp_rows}
+    iris_comp = (
+        couches.iris[couches.iris["code"].isin(codes_comp)]
+        if codes_comp
+        else couches.iris[couches.iris.intersects(z.geometry)]
+    )
+    contours = [
+        contour(
+            "iris",
+            vers_geojson(iris_comp, ["code", "nom"]),
+            libelle="IRIS de la composition",
+            recherche=False,
+        ),
+        contour("communes", vers_geojson(couches.communes, [])),
+        contour("epci", vers_geojson(couches.epci, [])),
+    ]
+    zone_gdf = zones[zones["code"] == code]
+    donnees = {
+        "zones": {
+            "geojson": vers_geojson(zone_gdf, ["code", "nom", "sous"]),
+            "classe": "obs-zone obs-zone-fiche",
+            "couleur": "#c51b7d",
+            "opacite": 0.45,
+            "trait": "#c51b7d",
+            "epaisseur": 2.5,
+            "lignes": {code: [[k, v] for k, v in identite[1:4]]},
+        },
+        "contours": contours,
+        "indicateurs": [],
+        "recherche": False,
+        "replie": True,
+    }
+    sources = sorted({_texte(s) for s in meta["source"] if _texte(s)})
+    sources.append(
+        "Valeurs de zone obtenues par pondération des IRIS (voir composition) sauf "
+        "valeur officielle ; statuts : officiel, estimé, estimé (corrigé), approximation, "
+        "secret statistique, manquant."
+    )
+    sources.extend(notes or [])
+    return rendre_page(
+        "fiche.html.j2",
+        impression=True,
+        titre=f"{nom} — fiche quartier {annee}",
+        sous_titres=[f"{z['sous']} — {code}"],
+        liens=liens or [],
+        nom=nom,
+        annee=annee,
+        identite=identite,
+        composition=comp_rows,
+        piliers=[{"nom": k, "lignes": v} for k, v in piliers.items()],
+        references=[NOMS_NIVEAUX[n] for n in _REFS],
+        barres=barres,
+        evolutions=evolutions,
+        donnees_json=json_html(donnees),
+        sources=sources,
+        classe_page="obs-page-fiche",
+    )

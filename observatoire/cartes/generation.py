@@ -1,0 +1,222 @@
+"""Public entry points: write every map, sheet and the index of a territory into a folder.
+
+Layout written under ``dossier`` (the yearly run passes its vintage folders' parent)::
+
+    index.html
+    <année>/carte_indicateurs.html        IRIS choropleth, every indicator
+    <année>/ecarts_<référence>.html       gap maps (commune, epci, departement)
+    <année>/fiches/<code zone>.html       one sheet per QPV and veille territory
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.cartes.carte_ecarts import carte_ecarts
+from observatoire.cartes.choroplethe import carte_indicateurs
+from observatoire.cartes.couches import CouchesWeb, preparer_couches
+from observatoire.cartes.entrees import filtrer_sexe
+from observatoire.cartes.fiches import fiche_quartier
+from observatoire.cartes.index import generer_index
+from observatoire.cartes.pages import ecrire_page
+from observatoire.rapport import Rapport
+
+__all__ = [
+    "generer_cartes",
+    "generer_fiches",
+    "generer_index",
+    "couches_web",
+    "REFERENCES_CARTES",
+    "nom_fichier_fiche",
+]
+
+REFERENCES_CARTES = ("commune", "epci", "departement")
+_NOMS_CARTES = {
+    "carte_indicateurs": "Indicateurs par IRIS",
+    "ecarts_commune": "Écarts à la commune",
+    "ecarts_epci": "Écarts à l'EPCI",
+    "ecarts_departement": "Écarts au département",
+    "ecarts_france": "Écarts à la France",
+}
+
+
+def couches_web(geometries, *, rapport: Rapport | None = None) -> CouchesWeb:
+    """Return the prepared web layers (simplified once, reused by every page)."""
+    if isinstance(geometries, CouchesWeb):
+        return geometries
+    return preparer_couches(geometries, rapport=rapport)
+
+
+def nom_fichier_fiche(code: str) -> str:
+    """File name of a zone's sheet (codes are kept, unsafe characters replaced).
+
+    Examples
+    --------
+    >>> nom_fichier_fiche("QN01365M"), nom_fichier_fiche("../x y")
+    ('QN01365M.html', '___x_y.html')
+    """
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(code)) + ".html"
+
+
+def _annees(df: pd.DataFrame, niveaux: Iterable[str], annees) -> list[int]:
+    if annees is not None:
+        return sorted({int(a) for a in annees})
+    if df is None or df.empty:
+        return []
+    return sorted({int(a) for a in df.loc[df["niveau"].isin(list(niveaux)), "annee"].dropna()})
+
+
+def _liens(dossier: Path, annee: int, nom: str, annees: list[int], noms: list[str]) -> list[dict]:
+    liens = [{"href": "../index.html", "texte": "Sommaire"}]
+    liens += [
+        {"href": f"{n}.html", "texte": _NOMS_CARTES.get(n, n), "actuel": n == nom} for n in noms
+    ]
+    liens += [{"href": f"../{a}/{nom}.html", "texte": str(a), "actuel": a == annee} for a in annees]
+    return liens
+
+
+def generer_cartes(
+    indicateurs: pd.DataFrame,
+    ecarts: pd.DataFrame | None,
+    geometries,
+    dossier: str | os.PathLike,
+    *,
+    annees: Iterable[int] | None = None,
+    references: Iterable[str] = REFERENCES_CARTES,
+    codebook=None,
+    sexe: str = "ensemble",
+    schema: str = "fisher_jenks",
+    k: int = 5,
+    bornes: dict | None = None,
+    bornes_par_annee: bool = False,
+    tuiles: str | None = None,
+    rapport: Rapport | None = None,
+) -> list[Path]:
+    """Write the IRIS choropleth and the gap maps of every year; return the written paths.
+
+    Parameters
+    ----------
+    indicateurs, ecarts : DataFrame
+        Long tables of issue 4 (schemas in ``docs/cartes.md``); ``ecarts`` may be None.
+    geometries : Geometries, dict or CouchesWeb
+        IRIS (required), QPV, veille, optional communes/EPCI.
+    dossier : path
+        Output root; pages go to ``<dossier>/<année>/``.
+    annees : iterable of int, optional
+        Default: every year with IRIS values.
+    references : iterable of str
+        Reference levels of the gap maps.
+    schema, k, bornes, bornes_par_annee
+        Classification; breaks pooled over all years by default.
+    tuiles : {"osm", "ign"}, optional
+        Online basemap offered in the layer control (off by default; maps never need it).
+    """
+    dossier = Path(dossier)
+    couches = couches_web(geometries, rapport=rapport)
+    ecrits: list[Path] = []
+    ans = _annees(indicateurs, ["iris"], annees)
+    refs = [
+        r
+        for r in references
+        if ecarts is not None and len(ecarts) and (ecarts["reference_niveau"] == r).any()
+    ]
+    noms = ["carte_indicateurs"] + [f"ecarts_{r}" for r in refs]
+    for annee in ans:
+        html = carte_indicateurs(
+            indicateurs,
+            couches,
+            annee,
+            ecarts=ecarts,
+            codebook=codebook,
+            sexe=sexe,
+            schema=schema,
+            k=k,
+            bornes=bornes,
+            bornes_par_annee=bornes_par_annee,
+            tuiles=tuiles,
+            liens=_liens(dossier, annee, "carte_indicateurs", ans, noms),
+        )
+        ecrits.append(ecrire_page(dossier / str(annee) / "carte_indicateurs.html", html))
+        for ref in refs:
+            e = filtrer_sexe(ecarts, sexe)
+            if not ((e["reference_niveau"] == ref) & (e["annee"].astype("int64") == annee)).any():
+                if rapport is not None:
+                    rapport.info("cartes", f"ecarts_{ref}", f"no gap for {annee}: map not written")
+                continue
+            html = carte_ecarts(
+                ecarts,
+                couches,
+                annee,
+                ref,
+                indicateurs=indicateurs,
+                codebook=codebook,
+                sexe=sexe,
+                tuiles=tuiles,
+                liens=_liens(dossier, annee, f"ecarts_{ref}", ans, noms),
+            )
+            ecrits.append(ecrire_page(dossier / str(annee) / f"ecarts_{ref}.html", html))
+    if rapport is not None:
+        rapport.info("cartes", str(dossier), f"{len(ecrits)} map page(s) written", n=len(ecrits))
+    return ecrits
+
+
+def generer_fiches(
+    indicateurs: pd.DataFrame,
+    ecarts: pd.DataFrame | None,
+    geometries,
+    dossier: str | os.PathLike,
+    *,
+    poids: pd.DataFrame | None = None,
+    annees: Iterable[int] | None = None,
+    codes: Iterable[str] | None = None,
+    codebook=None,
+    sexe: str = "ensemble",
+    notes: list[str] | None = None,
+    rapport: Rapport | None = None,
+) -> list[Path]:
+    """Write one sheet per QPV/veille zone and year into ``<dossier>/<année>/fiches/``.
+
+    ``codes`` restricts the zones (default: every zone of the geometries). Years
+    default to those with zone values. Returns the written paths.
+    """
+    dossier = Path(dossier)
+    couches = couches_web(geometries, rapport=rapport)
+    zones = list(couches.zones["code"]) if codes is None else [str(c) for c in codes]
+    ans = _annees(indicateurs, ["qpv", "veille"], annees)
+    ecrits = []
+    for annee in ans:
+        for code in zones:
+            liens = [
+                {"href": "../../index.html", "texte": "Sommaire"},
+                {"href": "../carte_indicateurs.html", "texte": "Carte des indicateurs"},
+            ]
+            liens += [
+                {
+                    "href": f"../../{a}/fiches/{nom_fichier_fiche(code)}",
+                    "texte": str(a),
+                    "actuel": a == annee,
+                }
+                for a in ans
+            ]
+            html = fiche_quartier(
+                code,
+                indicateurs,
+                couches,
+                annee,
+                ecarts=ecarts,
+                poids=poids,
+                codebook=codebook,
+                sexe=sexe,
+                liens=liens,
+                notes=notes,
+            )
+            ecrits.append(
+                ecrire_page(dossier / str(annee) / "fiches" / nom_fichier_fiche(code), html)
+            )
+    if rapport is not None:
+        rapport.info("cartes", str(dossier), f"{len(ecrits)} sheet(s) written", n=len(ecrits))
+    return ecrits
