@@ -20,6 +20,7 @@ from observatoire.chargement.codes import (
 )
 from observatoire.chargement.validation import (
     CRS_TRAVAIL,
+    filtrer_par_masque,
     lire_vecteur,
     preparer_geometries,
     trouver_colonne,
@@ -50,8 +51,13 @@ def lire_iris(
     *,
     crs: str = CRS_TRAVAIL,
     rapport: Rapport | None = None,
+    masque: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Read an IRIS contour layer (IGN/INSEE CONTOURS-IRIS, any edition).
+
+    ``masque`` (optional, any CRS): keep only the IRIS whose bounding box comes within
+    1 km of a masque feature's bounding box, *before* reprojection and validation (a
+    national layer read for local zones; see :func:`filtrer_par_masque`).
 
     Accepts ``CODE_IRIS`` / ``DCOMIRIS`` / ``code_iris`` (9-character code) or
     ``INSEE_COM``/``DEPCOM`` + ``IRIS`` (4-character suffix, as in geometry layers).
@@ -65,6 +71,12 @@ def lire_iris(
     """
     src = _source(chemin, couche)
     brut = lire_vecteur(chemin, couche)
+    if masque is not None:
+        n_avant = len(brut)
+        brut = filtrer_par_masque(brut, masque)
+        if rapport is not None:
+            rapport.info("chargement", src, f"{len(brut)} of {n_avant} IRIS kept near the "
+                         "zones (masque) before reprojection", n=len(brut))
     c_com = trouver_colonne(
         brut,
         ["INSEE_COM", "DEPCOM", "CODE_COM", "code_commune", "COM"],

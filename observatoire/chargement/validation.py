@@ -25,6 +25,7 @@ __all__ = [
     "trouver_colonne",
     "preparer_geometries",
     "verifier_codes_uniques",
+    "filtrer_par_masque",
 ]
 
 #: Working CRS for metropolitan France (Lambert-93). Areas are only ever computed in it.
@@ -200,3 +201,36 @@ def preparer_geometries(
             out = out.loc[~autres]
     verifier_codes_uniques(out[code], source=source, role=code)
     return out.reset_index(drop=True)
+
+
+def filtrer_par_masque(
+    gdf: gpd.GeoDataFrame, masque, *, marge: float = 1000.0, crs_metrique: str = CRS_TRAVAIL
+) -> gpd.GeoDataFrame:
+    """Keep the features of ``gdf`` that may touch ``masque``, in ``gdf``'s own CRS.
+
+    A cheap, conservative pre-selection before reprojection: each masque feature's
+    bounding box, widened by ``marge`` metres in ``crs_metrique``, is reprojected to
+    ``gdf``'s CRS and queried against ``gdf``'s spatial index.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame({"c": ["a", "b"]}, geometry=[box(0, 0, 10, 10),
+    ...                      box(5000, 0, 5010, 10)], crs="EPSG:2154")
+    >>> m = gpd.GeoSeries([box(20, 0, 30, 10)], crs="EPSG:2154")
+    >>> filtrer_par_masque(g, m)["c"].tolist()
+    ['a']
+    """
+    if masque is None or len(gdf) == 0:
+        return gdf
+    m = masque.geometry if isinstance(masque, gpd.GeoDataFrame) else masque
+    if m.crs is None or gdf.crs is None:
+        raise ErreurDonnees("filtrer_par_masque: both layers need a CRS")
+    m = m.to_crs(crs_metrique)
+    b = m.bounds.to_numpy()
+    boites = gpd.GeoSeries(
+        shapely.box(b[:, 0] - marge, b[:, 1] - marge, b[:, 2] + marge, b[:, 3] + marge),
+        crs=m.crs,
+    ).to_crs(gdf.crs)
+    _, idx = gdf.sindex.query(boites.to_numpy(), predicate="intersects")
+    return gdf.iloc[np.unique(idx)]
