@@ -197,3 +197,14 @@ def test_marseille_dasymetrique(donnees, dep13, artefacts):
     # dense social housing: the grid puts 70 % more people in the median QPV than surface does
     assert diff.median() == pytest.approx(69.7, abs=0.1)
     assert ed.sum() / es.sum() == pytest.approx(1.553, abs=0.001)
+
+
+@pytest.mark.slow
+def test_masque_ne_change_rien(donnees, national):
+    r = Rapport()
+    iris = lire_iris(donnees / "iris/iris_2020_france_generalise_z9.parquet",
+                     masque=national["qpv"], rapport=r)
+    assert len(iris) < len(national["iris"]) / 10
+    complet = table_poids(national["iris"], national["qpv"], code_zone="code_qpv", part_min=0)
+    masque = table_poids(iris, national["qpv"], code_zone="code_qpv", part_min=0)
+    pd.testing.assert_frame_equal(masque, complet)

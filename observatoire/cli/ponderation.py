@@ -133,14 +133,16 @@ def weights(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
     rapport = Rapport()
     try:
         def calculer():
-            couche_iris = lire_iris(iris, iris_layer, rapport=rapport) if iris else None
             if methode == "iris_list":
+                couche_iris = lire_iris(iris, iris_layer, rapport=rapport) if iris else None
                 z = lire_table(zones)
                 code = zone_id or "code_zone"
             else:
-                if couche_iris is None:
+                if not iris:
                     raise ErreurDonnees(f"--method {methode} needs --iris")
                 z = lire_zones(zones, zones_layer, code=zone_id, rapport=rapport)
+                # only the IRIS near the zones are reprojected and validated
+                couche_iris = lire_iris(iris, iris_layer, rapport=rapport, masque=z)
                 code = "code_zone"
             off, id_off = _officiel(official, official_id, [official_column])
             return table_poids(
@@ -207,8 +209,8 @@ def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
     if not (iris and official and population):
         raise click.UsageError("quality needs --iris, --official and --population")
     try:
-        couche_iris = lire_iris(iris, iris_layer, rapport=rapport)
         z = lire_zones(zones, zones_layer, code=zone_id, rapport=rapport)
+        couche_iris = lire_iris(iris, iris_layer, rapport=rapport, masque=z)
         off, id_off = _officiel(official, official_id, [official_column, *autres.values()])
         table_iris = lire_table_iris(population)
         pop = population_iris(table_iris, annee=year, colonne=population_column)
