@@ -274,7 +274,7 @@
     L.control.scale({imperial: false}).addTo(carte);
 
     // Select box in the page (keyboard-friendly twin of the layer control).
-    var sel = bloc.querySelector('.obs-choix-indicateur');
+    var sel = document.querySelector('.obs-choix-indicateur');
     if (sel) {
       sel.addEventListener('change', function () {
         var i = parseInt(sel.value, 10);
