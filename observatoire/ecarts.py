@@ -29,6 +29,7 @@ __all__ = [
     "lecture_ecart",
     "calculer_ecarts",
     "calculer_evolutions",
+    "lecture_evolution",
 ]
 
 COLONNES_ECARTS = [
@@ -50,6 +51,7 @@ COLONNES_ECARTS = [
 _EXTRA_ECARTS = [
     "territoire_nom",
     "unite",
+    "direction",
     "methode",
     "origine",
     "valeur_statut",
@@ -79,6 +81,8 @@ COLONNES_EVOLUTION = [
     "comparable",
     "avertissement",
     "statut",
+    "reference_statut_debut",
+    "reference_statut_fin",
 ]
 _ORDRE_GRAVITE = ["secret", "manquant", "approximation", "estime_corrige", "estime", "officiel"]
 
@@ -143,6 +147,37 @@ def lecture_ecart(ecart: pd.Series, direction: pd.Series) -> pd.Series:
     return pd.Series(out, index=ecart.index)
 
 
+def lecture_evolution(
+    ecart_debut: pd.Series, ecart_fin: pd.Series, direction: pd.Series
+) -> pd.Series:
+    """Read a gap's evolution: size (réduit / accru / inversé) and relative position.
+
+    Examples
+    --------
+    >>> lecture_evolution(pd.Series([5.0, -2.0]), pd.Series([3.0, 1.0]),
+    ...                   pd.Series(["hausse_defavorable"] * 2)).tolist()
+    ['écart réduit ; situation relative améliorée', 'écart inversé ; situation relative dégradée']
+    """
+    d0 = ecart_debut.to_numpy(dtype="float64")
+    d1 = ecart_fin.to_numpy(dtype="float64")
+    a0, a1 = np.abs(d0), np.abs(d1)
+    ampleur = np.where(
+        a1 < a0 - 1e-9, "écart réduit", np.where(a1 > a0 + 1e-9, "écart accru", "écart stable")
+    )
+    ampleur = np.where((np.sign(d0) * np.sign(d1)) < 0, "écart inversé", ampleur)
+    delta = d1 - d0
+    dirs = direction.astype(str).to_numpy()
+    rel = np.full(len(d0), "", dtype=object)
+    hd, bd = dirs == "hausse_defavorable", dirs == "baisse_defavorable"
+    pire = (hd & (delta > 1e-9)) | (bd & (delta < -1e-9))
+    mieux = (hd & (delta < -1e-9)) | (bd & (delta > 1e-9))
+    rel[pire] = " ; situation relative dégradée"
+    rel[mieux] = " ; situation relative améliorée"
+    out = np.char.add(ampleur.astype(str), rel.astype(str)).astype(object)
+    out[np.isnan(delta)] = "non calculable"
+    return pd.Series(out, index=ecart_debut.index)
+
+
 def _statut_combine(a: pd.Series, b: pd.Series) -> np.ndarray:
     rang = {s: i for i, s in enumerate(_ORDRE_GRAVITE)}
     ra = a.map(rang).fillna(1).to_numpy()
@@ -195,7 +230,7 @@ def calculer_ecarts(
     >>> e["ecart_points"].tolist(), e["lecture"].iloc[0]
     ([18.0, 14.0], 'moins favorable que la référence')
     >>> ev[["ecart_debut", "ecart_fin", "evolution_ecart", "lecture"]].values.tolist()
-    [[18.0, 14.0, -4.0, 'écart réduit']]
+    [[18.0, 14.0, -4.0, 'écart réduit ; situation relative améliorée']]
     """
     codebook = codebook or charger_codebook()
     for c in ("territoire_code", "niveau", "reference_niveau", "reference_code"):
@@ -245,6 +280,7 @@ def calculer_ecarts(
         index=e.index,
     )
     e["lecture"] = lecture_ecart(e["ecart_points"], dirs)
+    e["direction"] = dirs
     e["valeur_statut"] = e["statut"]
     e["statut"] = _statut_combine(e["statut"], e["reference_statut"])
     e = e[COLONNES_ECARTS + [c for c in _EXTRA_ECARTS if c not in COLONNES_ECARTS]]
@@ -301,8 +337,23 @@ def calculer_evolutions(
     e = ecarts.copy()
     e["origine"] = e["origine"].fillna("")
     e["methode"] = e["methode"].fillna("")
-    gauche = e[[*cles, "territoire_nom", "annee", "valeur", "ecart_points", "statut"]]
-    droite = e[[*cles, "annee", "valeur", "ecart_points", "statut"]]
+    if "direction" not in e.columns:
+        e["direction"] = "neutre"
+    if "reference_statut" not in e.columns:
+        e["reference_statut"] = None
+    gauche = e[
+        [
+            *cles,
+            "territoire_nom",
+            "direction",
+            "annee",
+            "valeur",
+            "ecart_points",
+            "statut",
+            "reference_statut",
+        ]
+    ]
+    droite = e[[*cles, "annee", "valeur", "ecart_points", "statut", "reference_statut"]]
     j = gauche.merge(droite, on=cles, suffixes=("_d", "_f"))
     j = j[j["annee_f"] > j["annee_d"]]
     j["ecart_annees"] = j["annee_f"] - j["annee_d"]
@@ -325,20 +376,24 @@ def calculer_evolutions(
             "comparable": j["comparable"],
         }
     )
-    a_d, a_f = out["ecart_debut"].abs(), out["ecart_fin"].abs()
-    lecture = np.where(
-        a_f < a_d - 1e-9, "écart réduit", np.where(a_f > a_d + 1e-9, "écart accru", "écart stable")
-    )
-    lecture = np.where(out["evolution_ecart"].isna(), "non calculable", lecture)
-    out["lecture"] = lecture
-    out["avertissement"] = np.where(
+    out["lecture"] = lecture_evolution(out["ecart_debut"], out["ecart_fin"], j["direction"])
+    proche = np.where(
         out["comparable"],
-        None,
-        "millésimes à moins de "
-        + str(ecart_min_annees)
-        + " ans d'écart : enquêtes annuelles de recensement en partie communes, "
-        "comparaison déconseillée par l'INSEE",
+        "",
+        f"millésimes à moins de {ecart_min_annees} ans d'écart : enquêtes annuelles de "
+        "recensement en partie communes, comparaison déconseillée par l'INSEE",
     )
+    out["reference_statut_debut"] = j["reference_statut_d"].to_numpy()
+    out["reference_statut_fin"] = j["reference_statut_f"].to_numpy()
+    rd = out["reference_statut_debut"].fillna("?").astype(str)
+    rf = out["reference_statut_fin"].fillna("?").astype(str)
+    ref = np.where(
+        rd != rf,
+        "référence de statut différent entre les deux millésimes (" + rd + " → " + rf + ")",
+        "",
+    )
+    avert = [" ; ".join(x for x in (a, b) if x) for a, b in zip(proche, ref, strict=True)]
+    out["avertissement"] = [a or None for a in avert]
     out["statut"] = _statut_combine(j["statut_d"], j["statut_f"]) if len(j) else []
     out = out[COLONNES_EVOLUTION].sort_values(
         [

@@ -359,7 +359,7 @@ def indicateurs_comptages(
     morceaux = []
     for annee in annees_dispo:
         t = table[table["annee"] == annee].drop_duplicates("code_iris").set_index("code_iris")
-        dispo = t.columns
+        dispo = [c for c in t.columns if t[c].notna().any()]
         cols: dict[str, pd.Series] = {}
         specs = []
         for ind in codebook:
@@ -477,7 +477,7 @@ def indicateurs_comptages(
                 morceaux.append(df)
     if not morceaux:
         return table_vide()
-    return _normaliser(pd.concat(morceaux, ignore_index=True))
+    return _statuts_zones(_normaliser(pd.concat(morceaux, ignore_index=True)), niveaux)
 
 
 def _lignes(
@@ -523,25 +523,57 @@ def _lignes(
     df.loc[manque, "statut"] = "manquant"
     if (df["n_iris_absents"].fillna(0) > 0).any():
         absent = df["n_iris_absents"].fillna(0) > 0
-        txt = "IRIS absents de la table (non publiés pour ce type d'IRIS) : " + df.loc[
-            absent, "n_iris_absents"
-        ].astype(int).astype(str)
-        if "population_non_couverte" in couv.columns:
-            txt = (
-                txt
-                + ", population non couverte "
-                + df.loc[absent, "population_non_couverte"].round(0).astype(int).astype(str)
-                + " sur "
-                + (
-                    df.loc[absent, "population_couverte"]
-                    + df.loc[absent, "population_non_couverte"]
-                )
-                .round(0)
-                .astype(int)
-                .astype(str)
+        sel = df[absent]
+
+        def _fmt(v) -> str:
+            return "?" if pd.isna(v) else f"{v:.0f}"
+
+        txt = [
+            f"{int(n)} IRIS absent(s) de la table (non publiés pour ce type d'IRIS)"
+            + (
+                f", population non couverte {_fmt(nc)} sur {_fmt(c + nc)}"
+                if not pd.isna(nc)
+                else ""
             )
+            for n, c, nc in zip(
+                sel["n_iris_absents"],
+                sel["population_couverte"],
+                sel["population_non_couverte"],
+                strict=True,
+            )
+        ]
         df.loc[absent, "note"] = txt
     return df
+
+
+def _statuts_zones(table: pd.DataFrame, niveaux) -> pd.DataFrame:
+    """Downgrade zone rows whose weights table flags the zone (column ``statut``).
+
+    A zone declared approximately (e.g. a veille territory given as whole IRIS) turns
+    its ``estime``/``estime_corrige`` rows into ``approximation``.
+    """
+    for niveau, poids in niveaux.items():
+        if not isinstance(poids, pd.DataFrame) or "statut" not in poids.columns:
+            continue
+        approx = set(poids.loc[poids["statut"] == "approximation", "code_zone"].astype(str))
+        if not approx:
+            continue
+        sel = (
+            (table["niveau"] == niveau)
+            & table["territoire_code"].astype(str).isin(approx)
+            & table["statut"].isin(["estime", "estime_corrige"])
+        )
+        table.loc[sel, "statut"] = "approximation"
+        table.loc[sel, "note"] = (
+            table.loc[sel, "note"]
+            .fillna("")
+            .map(
+                lambda n: (
+                    (n + " ; " if n else "") + "zone délimitée approximativement (configuration)"
+                )
+            )
+        )
+    return table
 
 
 def _aligner(v, codes) -> np.ndarray:
@@ -624,7 +656,9 @@ def indicateurs_taux(
                     specs.append((ind, "iris_seulement", None))
                     continue
                 d = pd.to_numeric(t[dcol], errors="coerce").astype("float64")
-                cols[f"n|{k}"] = rate / ind.multiplicateur * d
+                # An IRIS with no inhabitants (approximate denominator 0) has no rate in
+                # the source: it contributes nothing, which is not a missing value.
+                cols[f"n|{k}"] = (rate / ind.multiplicateur * d).mask(d == 0, 0.0)
                 cols[f"d|{k}"] = d
                 specs.append((ind, "taux", dcol))
             cols[f"t|{k}"] = rate
@@ -657,7 +691,7 @@ def indicateurs_taux(
                         couv,
                         vals[f"t|{k}"],
                         np.nan,
-                        np.nan,
+                        vals[f"d|{k}"] if genre == "taux" else np.nan,
                         ind,
                         niveau,
                         annee,
@@ -667,6 +701,11 @@ def indicateurs_taux(
                         "ptod",
                         col,
                         src,
+                        note=(
+                            f"dénominateur = {dcol} (approché : la source ne publie que le taux)"
+                            if genre == "taux"
+                            else None
+                        ),
                     )
                 elif genre in ("non_additif", "iris_seulement"):
                     note = (
@@ -731,7 +770,7 @@ def indicateurs_taux(
                 morceaux.append(df)
     if not morceaux:
         return table_vide()
-    return _normaliser(pd.concat(morceaux, ignore_index=True))
+    return _statuts_zones(_normaliser(pd.concat(morceaux, ignore_index=True)), niveaux)
 
 
 # --------------------------------------------------------------------------- entry point
