@@ -477,7 +477,7 @@ def indicateurs_comptages(
                 morceaux.append(df)
     if not morceaux:
         return table_vide()
-    return _statuts_zones(_normaliser(pd.concat(morceaux, ignore_index=True)), niveaux)
+    return _statuts_zones(_assembler(morceaux), niveaux)
 
 
 def _lignes(
@@ -495,55 +495,59 @@ def _lignes(
     formule,
     source,
     note=None,
-) -> pd.DataFrame:
-    codes = couv.index.astype("object")
-    df = pd.DataFrame(
-        {
-            "territoire_code": codes,
-            "territoire_nom": [noms_niv.get(c, None) for c in codes],
-            "niveau": niveau,
-            "indicateur": ind.id,
-            "sexe": ind.sexe,
-            "annee": int(annee),
-            "valeur": _aligner(valeur, codes),
-            "numerateur": _aligner(num, codes),
-            "denominateur": _aligner(den, codes),
-            "unite": ind.unite,
-            "methode": methode,
-            "statut": statut,
-            "source": source,
-            "origine": origine,
-            "formule": formule,
-        }
-    )
+) -> dict[str, np.ndarray]:
+    """Rows of one indicator × level × vintage, as column arrays (assembled later)."""
+    codes = np.asarray(couv.index.astype("object"), dtype=object)
+    n = len(codes)
+
+    def plein(v):
+        return np.full(n, v, dtype=object)
+
+    d = {
+        "territoire_code": codes,
+        "territoire_nom": np.array([noms_niv.get(c) for c in codes], dtype=object),
+        "niveau": plein(niveau),
+        "indicateur": plein(ind.id),
+        "sexe": plein(ind.sexe),
+        "annee": np.full(n, int(annee), dtype="int64"),
+        "valeur": _aligner(valeur, couv.index),
+        "numerateur": _aligner(num, couv.index),
+        "denominateur": _aligner(den, couv.index),
+        "unite": plein(ind.unite),
+        "methode": plein(methode),
+        "statut": plein(statut),
+        "source": plein(source),
+        "origine": plein(origine),
+        "formule": plein(formule),
+        "note": plein(note),
+    }
     for c in ("n_iris", "n_iris_absents", "population_couverte", "population_non_couverte"):
-        df[c] = couv[c].to_numpy() if c in couv.columns else np.nan
-    df["note"] = note
-    manque = df["valeur"].isna() & (df["statut"] != "manquant")
-    df.loc[manque, "statut"] = "manquant"
-    if (df["n_iris_absents"].fillna(0) > 0).any():
-        absent = df["n_iris_absents"].fillna(0) > 0
-        sel = df[absent]
+        d[c] = couv[c].to_numpy(dtype="float64") if c in couv.columns else np.full(n, np.nan)
+    d["statut"][np.isnan(d["valeur"])] = "manquant"
+    absents = np.nan_to_num(d["n_iris_absents"]) > 0
+    if absents.any():
 
         def _fmt(v) -> str:
-            return "?" if pd.isna(v) else f"{v:.0f}"
+            return "?" if np.isnan(v) else f"{v:.0f}"
 
-        txt = [
-            f"{int(n)} IRIS absent(s) de la table (non publiés pour ce type d'IRIS)"
-            + (
-                f", population non couverte {_fmt(nc)} sur {_fmt(c + nc)}"
-                if not pd.isna(nc)
-                else ""
+        for i in np.flatnonzero(absents):
+            c, nc = d["population_couverte"][i], d["population_non_couverte"][i]
+            txt = (
+                f"{int(d['n_iris_absents'][i])} IRIS absent(s) de la table "
+                "(non publiés pour ce type d'IRIS)"
             )
-            for n, c, nc in zip(
-                sel["n_iris_absents"],
-                sel["population_couverte"],
-                sel["population_non_couverte"],
-                strict=True,
-            )
-        ]
-        df.loc[absent, "note"] = txt
-    return df
+            if not np.isnan(nc):
+                txt += f", population non couverte {_fmt(nc)} sur {_fmt(c + nc)}"
+            d["note"][i] = txt
+    return d
+
+
+def _assembler(morceaux: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """One DataFrame from column-array chunks (cheaper than many small frames)."""
+    if not morceaux:
+        return table_vide()
+    cols = {c: np.concatenate([m[c] for m in morceaux]) for c in morceaux[0]}
+    return _normaliser(pd.DataFrame(cols))
 
 
 def _statuts_zones(table: pd.DataFrame, niveaux) -> pd.DataFrame:
@@ -770,7 +774,7 @@ def indicateurs_taux(
                 morceaux.append(df)
     if not morceaux:
         return table_vide()
-    return _statuts_zones(_normaliser(pd.concat(morceaux, ignore_index=True)), niveaux)
+    return _statuts_zones(_assembler(morceaux), niveaux)
 
 
 # --------------------------------------------------------------------------- entry point

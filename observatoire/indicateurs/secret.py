@@ -37,28 +37,29 @@ _ORIGINES_LINEAIRES = ("insee", "ptod")
 
 def vecteurs_territoires(
     niveaux: Mapping[str, pd.DataFrame | Iterable[str] | None],
-) -> dict[tuple[str, str], pd.Series]:
+) -> dict[tuple[str, str], dict[str, float]]:
     """Weight vector over IRIS of every territory, keyed by ``(niveau, code)``.
 
     Examples
     --------
     >>> p = pd.DataFrame({"code_zone": ["Z", "Z"], "code_iris": ["1", "2"], "poids": [1.0, .5]})
-    >>> vecteurs_territoires({"qpv": p})[("qpv", "Z")].to_dict()
+    >>> vecteurs_territoires({"qpv": p})[("qpv", "Z")]
     {'1': 1.0, '2': 0.5}
     """
-    out: dict[tuple[str, str], pd.Series] = {}
+    out: dict[tuple[str, str], dict[str, float]] = {}
     for niveau, poids in niveaux.items():
         if niveau == "iris" or poids is None or not isinstance(poids, pd.DataFrame):
             continue
         p = poids[poids["poids"] > 0]
-        for code, g in p.groupby("code_zone", sort=False):
-            out[(niveau, str(code))] = g.groupby(g["code_iris"].astype(str))["poids"].sum()
+        s = p.groupby([p["code_zone"].astype(str), p["code_iris"].astype(str)])["poids"].sum()
+        for (zone, iris), w in s.items():
+            out.setdefault((niveau, zone), {})[iris] = float(w)
     return out
 
 
-def _vecteur(niveau: str, code: str, vecteurs) -> pd.Series | None:
+def _vecteur(niveau: str, code: str, vecteurs) -> dict[str, float] | None:
     if niveau == "iris":
-        return pd.Series({str(code): 1.0})
+        return {str(code): 1.0}
     return vecteurs.get((niveau, str(code)))
 
 
@@ -153,11 +154,11 @@ def _complement(g: pd.DataFrame, vecteurs, tol: float, max_it: int, rapport) -> 
             cellules.append((idx, niv, v))
     if not cellules:
         return []
-    colonnes = sorted({c for _, _, v in cellules for c in v.index})
+    colonnes = sorted({c for _, _, v in cellules for c in v})
     pos = {c: i for i, c in enumerate(colonnes)}
     M = np.zeros((len(cellules), len(colonnes)))
     for r, (_, _, v) in enumerate(cellules):
-        M[r, [pos[c] for c in v.index]] = v.to_numpy(dtype="float64")
+        M[r, [pos[c] for c in v]] = list(v.values())
     index = np.array([c[0] for c in cellules])
     niv = np.array([c[1] for c in cellules])
     rang_niv = np.array(
