@@ -108,3 +108,14 @@ def test_cli_sources_registre_et_catalogue(donnees):
     run = CliRunner().invoke(main, ["data", "sources", "--from", str(donnees)])
     assert run.exit_code == 0
     assert run.output.count(" ok ") == 33 and "MISSING" not in run.output
+
+
+def test_fetch_et_summary_autre_territoire_par_config(donnees, tmp_path):
+    cache = tmp_path / "cache"
+    args = ["--config", "pays_de_martigues", "--cache-dir", str(cache)]
+    run = CliRunner().invoke(main, ["data", "fetch", "--from", str(donnees), *args])
+    assert run.exit_code == 0, run.output
+    run = CliRunner().invoke(main, ["data", "summary", *args])
+    assert run.exit_code == 0, run.output
+    assert "Pays de Martigues — 3 communes" in run.output
+    assert "Martigues" in run.output and "Istres" not in run.output

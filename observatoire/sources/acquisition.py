@@ -33,6 +33,7 @@ from observatoire.sources.registre import (
     charger_catalogue,
     charger_registre,
     charger_territoires,
+    sources_resume,
 )
 from observatoire.sources.telechargement import (
     ErreurSomme,
@@ -205,6 +206,7 @@ def territoire(nom: str | None = None, *, config: str | os.PathLike | None = Non
         raise ErreurDonnees(f"{chemin}: no communes (expected `epci.communes` or `communes`)")
     locales = list(base.sources_locales) if base is not None else []
     locales += [s for s in _ids_config(contenu) if s not in locales]
+    locales += [s for s in sources_resume().values() if s not in locales]
     try:
         return Territoire(
             id=code,

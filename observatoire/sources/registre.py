@@ -35,6 +35,7 @@ __all__ = [
     "charger_registre",
     "charger_catalogue",
     "charger_territoires",
+    "sources_resume",
     "DOSSIER_SOURCES",
 ]
 
@@ -323,3 +324,15 @@ def charger_territoires(chemin: str | os.PathLike | None = None) -> dict[str, Te
         except ValidationError as exc:
             raise ErreurDonnees(f"{chemin}: territory {tid!r}: {_message(exc)}") from None
     return out
+
+
+def sources_resume(chemin: str | os.PathLike | None = None) -> dict[str, str]:
+    """Return role → source id read by ``observatoire data summary``.
+
+    From the ``resume:`` key of ``territoires.yaml``.
+    """
+    chemin = Path(chemin) if chemin is not None else DOSSIER_SOURCES / "territoires.yaml"
+    resume = _lire_yaml(chemin).get("resume")
+    if not isinstance(resume, dict) or not all(isinstance(v, str) for v in resume.values()):
+        raise ErreurDonnees(f"{chemin}: key 'resume' must map roles to source ids")
+    return dict(resume)

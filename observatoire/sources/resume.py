@@ -15,21 +15,10 @@ import pandas as pd
 from observatoire.rapport import Rapport
 from observatoire.sources.acquisition import catalogue_pour, chemin_source
 from observatoire.sources.cache import Cache
-from observatoire.sources.registre import Territoire
+from observatoire.sources.registre import Territoire, sources_resume
 from observatoire.sources.telechargement import sha256_fichier
 
 __all__ = ["Resume", "resumer_territoire"]
-
-#: Source ids the summary reads (all in the territory's ``sources_locales``).
-SOURCES_RESUME = {
-    "communes": "communes_dep13",
-    "iris_2020": "iris_contours_2020_dep13",
-    "iris_2014": "iris_contours_2014_dep13",
-    "qpv": "qpv_2024_dep13",
-    "qpv_stats": "qpv2024_indicateurs_dep13",
-    "pop_2016": "rp2016_iris_population_dep13",
-    "ptod_iris": "ptod_iris_dep13",
-}
 
 _AGES_RP = ["p_pop0014", "p_pop1529", "p_pop3044", "p_pop4559", "p_pop6074", "p_pop75p"]
 
@@ -98,7 +87,8 @@ def resumer_territoire(
     )
 
     rapport = rapport if rapport is not None else Rapport()
-    chemins = {r: chemin_source(s, depuis=depuis, cache=cache) for r, s in SOURCES_RESUME.items()}
+    roles = sources_resume()
+    chemins = {r: chemin_source(s, depuis=depuis, cache=cache) for r, s in roles.items()}
     codes = list(terr.communes)
 
     communes = lire_communes(chemins["communes"], rapport=rapport)
@@ -146,7 +136,7 @@ def resumer_territoire(
                 "sha256": sha256_fichier(chemins[role]) if chemins[role].is_file() else None,
                 "millesime": _millesime(sid, depuis, cache),
             }
-            for role, sid in SOURCES_RESUME.items()
+            for role, sid in roles.items()
         ]
     )
     return Resume(terr, out.reset_index(), qpv_tab.reset_index(drop=True), sources, rapport)
