@@ -294,3 +294,23 @@ def test_cli_fetch_somme_fausse_code_retour(serveur, tmp_path):
     assert run.exit_code == 1
     assert "sha256 mismatch" in run.output and "1 source(s) failed: iris_test" in run.output
     _rien_dans_le_cache(tmp_path / "cache", "iris_test")
+
+
+def test_http_404_erreur_sans_nouvel_essai(serveur, tmp_path):
+    reg = _registre(tmp_path, serveur.url, absent={"chemin": "/iris/absent.geojson"})
+    with pytest.raises(ErreurTelechargement, match=r"absent.geojson: HTTP 404"):
+        recuperer(["absent"], registre=reg, cache=tmp_path / "cache", essais=3)
+    assert len([j for j in serveur.journal if j["chemin"] == "/iris/absent.geojson"]) == 1
+    _rien_dans_le_cache(tmp_path / "cache", "absent")
+
+
+def test_hote_injoignable_erreur_claire(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    reg = _registre(tmp_path, f"http://127.0.0.1:{port}", loin={"chemin": "/a.geojson"})
+    with pytest.raises(ErreurTelechargement, match="failed after 2 attempt.*ConnectionError"):
+        recuperer(["loin"], registre=reg, cache=tmp_path / "cache", essais=2)
+    _rien_dans_le_cache(tmp_path / "cache", "loin")

@@ -146,7 +146,7 @@ def fetch(
                 renouveler_empreinte=renouveler_empreinte,
                 rapport=rapport,
             )
-        except ErreurDonnees as exc:
+        except (ErreurDonnees, OSError) as exc:
             echecs.append(sid)
             click.echo(f"  ECHEC {sid}: {exc}", err=True)
             continue

@@ -209,6 +209,8 @@ def telecharger(
             log.info("%s: attempt %d interrupted: %s", url, essai, exc)
             time.sleep(pause)
             continue
+        except requests.exceptions.RequestException as exc:  # invalid URL, redirect loop...
+            raise ErreurTelechargement(f"{url}: request failed: {exc}") from exc
         recu = partiel.stat().st_size
         if attendu is not None and recu != attendu:
             derniere_erreur = f"incomplete body ({recu} of {attendu} bytes)"
