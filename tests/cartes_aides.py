@@ -227,3 +227,195 @@ def codebook():
             "source": ["INSEE RP (fixture)", "INSEE RP (fixture)"],
         }
     )
+
+
+# ---------------------------------------------------------------- default territory (real data)
+COMMUNES_SAN = ["13047", "13063", "13078", "13039", "13044", "13029"]
+VEILLE_SAN = {  # Contrat de Ville veille territories as IRIS sets (issue 6 defaults)
+    "V_ECHOPPES": ("Les Échoppes", ["130470106", "130470102"]),
+    "V_MIRAMAS_CV": ("Centre-ville (Miramas)", ["130630106"]),
+    "V_MOLIERES": ("Molières 1 / quartier nord", ["130630103", "130630104", "130630105"]),
+    "V_VAUBAN": ("Vauban", ["130780103"]),
+    "V_CROIZAT": ("Croizat / Jolivet / Allende (approximation : IRIS Centre)", ["130780102"]),
+}
+
+
+def territoire_defaut(donnees):
+    """Tables with the issue-4 schemas built from the ptod rates (a stand-in for the run).
+
+    IRIS rates are the ptod values; commune and département rows are ptod's; zone
+    values are population-weighted means of IRIS rates with surface weights, status
+    ``approximation`` (the indicators engine does better; this only feeds the maps).
+    """
+    import geopandas as gpd
+
+    from observatoire.chargement import lire_indicateurs_ptod, lire_iris, lire_qpv
+    from observatoire.indicateurs.codebook import charger_codebook
+
+    iris = lire_iris(donnees / "iris" / "iris_dep13_fullres_ign_circa2014.gpkg")
+    iris = iris[iris["code_commune"].isin(COMMUNES_SAN)].reset_index(drop=True)
+    qpv = lire_qpv(donnees / "qpv" / "qpv2024_istres_miramas_psl_anct_simplifie.geojson")
+    la_maille = qpv.loc[qpv["code_qpv"] == "QN01367M", "geometry"].iloc[0]
+    veille = []
+    for code, (nom, codes) in VEILLE_SAN.items():
+        g = iris.loc[iris["code_iris"].isin(codes), "geometry"].union_all()
+        if code == "V_MOLIERES":
+            g = g.difference(la_maille)
+        veille.append({"code_zone": code, "nom_zone": nom, "geometry": g})
+    veille = gpd.GeoDataFrame(veille, crs=iris.crs)
+    stats = donnees / "stats"
+    p_iris = lire_indicateurs_ptod(
+        stats / "ptod_iris_dep13_indicateurs_rp2011_2016_2022.csv", "iris"
+    )
+    p_com = lire_indicateurs_ptod(stats / "ptod_communes5k_dep13_indicateurs.csv", "commune")
+    p_dep = lire_indicateurs_ptod(stats / "ptod_departements_indicateurs.csv", "departement")
+    p_iris = p_iris[p_iris["code"].isin(iris["code_iris"])]
+    p_dep = p_dep[p_dep["code"] == "13"]
+    cb = [i for i in charger_codebook() if i.ptod is not None and i.sexe == "ensemble"]
+
+    zones = pd.concat(
+        [
+            gpd.GeoDataFrame(
+                {"code_zone": qpv["code_qpv"], "niveau": "qpv"}, geometry=qpv.geometry
+            ),
+            gpd.GeoDataFrame(
+                {"code_zone": veille["code_zone"], "niveau": "veille"}, geometry=veille.geometry
+            ),
+        ],
+        ignore_index=True,
+    )
+    inter = gpd.overlay(
+        iris[["code_iris", "geometry"]], zones, how="intersection", keep_geom_type=True
+    )
+    inter["surface_m2"] = inter.area
+    aires_i = iris.set_index("code_iris").area
+    aires_z = zones.set_index("code_zone").area
+    inter["part_iris"] = inter["surface_m2"] / inter["code_iris"].map(aires_i).to_numpy()
+    inter["part_zone"] = inter["surface_m2"] / inter["code_zone"].map(aires_z).to_numpy()
+    inter = inter[inter["part_zone"] > 0.005]
+    inter["poids"] = np.where(inter["niveau"] == "veille", 1.0, inter["part_iris"])
+    inter["poids"] = np.where(
+        (inter["niveau"] == "veille") & (inter["part_iris"] < 0.5),
+        inter["part_iris"],
+        inter["poids"],
+    )
+    inter["methode"] = np.where(inter["niveau"] == "veille", "iris_list", "surface")
+    poids = pd.DataFrame(inter.drop(columns="geometry"))
+    noms_zones = dict(zip(qpv["code_qpv"], qpv["nom_qpv"], strict=True)) | dict(
+        zip(veille["code_zone"], veille["nom_zone"], strict=True)
+    )
+
+    lignes = []
+    for ind in cb:
+        col = ind.ptod.colonne
+        for niveau, tab in (("iris", p_iris), ("commune", p_com), ("departement", p_dep)):
+            if col not in tab.columns:
+                continue
+            t = tab[["code", "nom", "annee", col]].dropna(subset=[col])
+            if ind.ptod.annees:
+                t = t[t["annee"].isin(ind.ptod.annees)]
+            for code, nom, annee, v in t.itertuples(index=False):
+                lignes.append(
+                    (
+                        code,
+                        nom,
+                        niveau,
+                        ind.id,
+                        int(annee),
+                        float(v),
+                        ind.unite,
+                        "ptod",
+                        "officiel" if niveau != "iris" else "estime",
+                        ind.source,
+                    )
+                )
+        if col not in p_iris.columns:
+            continue
+        denom = ind.ptod.denominateur_approche or "p_pop"
+        denom = denom if denom in p_iris else "p_pop"
+        base = pd.DataFrame(
+            {"code": p_iris["code"], "annee": p_iris["annee"], "v": p_iris[col], "d": p_iris[denom]}
+        )
+        m = poids.merge(base, left_on="code_iris", right_on="code")
+        m = m.dropna(subset=["v", "d"])
+        if ind.type == "effectif":
+            agg = m.assign(x=m["poids"] * m["v"]).groupby(["code_zone", "annee"])["x"].sum()
+        else:
+            m = m.assign(w=m["poids"] * m["d"], x=m["poids"] * m["d"] * m["v"])
+            g = m.groupby(["code_zone", "annee"])[["w", "x"]].sum()
+            agg = g["x"] / g["w"]
+        for (cz, annee), v in agg.items():
+            if ind.ptod.annees and annee not in ind.ptod.annees:
+                continue
+            niveau = "qpv" if cz.startswith("Q") else "veille"
+            lignes.append(
+                (
+                    cz,
+                    noms_zones[cz],
+                    niveau,
+                    ind.id,
+                    int(annee),
+                    float(v),
+                    ind.unite,
+                    "ponderation_surface_taux_ptod",
+                    "approximation",
+                    ind.source,
+                )
+            )
+    ind_df = pd.DataFrame(
+        lignes,
+        columns=[
+            "territoire_code",
+            "territoire_nom",
+            "niveau",
+            "indicateur",
+            "annee",
+            "valeur",
+            "unite",
+            "methode",
+            "statut",
+            "source",
+        ],
+    )
+    ind_df["sexe"] = "ensemble"
+    ind_df["numerateur"] = np.nan
+    ind_df["denominateur"] = np.nan
+
+    commune_zone = {
+        **{c: com[0] for c, com in zip(qpv["code_qpv"], qpv["communes"], strict=True)},
+        **{c: cs[0][:5] for c, (_, cs) in VEILLE_SAN.items()},
+    }
+    refs = ind_df[ind_df["niveau"].isin(["commune", "departement"])].set_index(
+        ["niveau", "territoire_code", "indicateur", "annee"]
+    )["valeur"]
+    e = []
+    for r in ind_df[ind_df["niveau"].isin(["qpv", "veille"])].itertuples(index=False):
+        for niv, code in (("commune", commune_zone[r.territoire_code]), ("departement", "13")):
+            rv = refs.get((niv, code, r.indicateur, r.annee))
+            if rv is None or not np.isfinite(rv):
+                continue
+            e.append(
+                {
+                    "territoire_code": r.territoire_code,
+                    "niveau": r.niveau,
+                    "indicateur": r.indicateur,
+                    "sexe": "ensemble",
+                    "annee": r.annee,
+                    "valeur": r.valeur,
+                    "reference_niveau": niv,
+                    "reference_code": code,
+                    "reference_valeur": rv,
+                    "reference_statut": "officiel",
+                    "ecart_points": r.valeur - rv,
+                    "ratio": r.valeur / rv if rv else np.nan,
+                    "lecture": "",
+                    "statut": r.statut,
+                }
+            )
+    geometries = {
+        "iris": iris,
+        "qpv": qpv,
+        "veille": veille,
+        "nom_territoire": "Ex-SAN Ouest Provence",
+    }
+    return ind_df, pd.DataFrame(e), geometries, poids

@@ -136,6 +136,7 @@ def carte_indicateurs(
     tuiles: str | None = None,
     liens: list | None = None,
     titre: str | None = None,
+    bornes_calculees: dict | None = None,
 ) -> str:
     """Return the HTML page of every IRIS indicator of ``annee`` (one switchable layer).
 
@@ -154,6 +155,8 @@ def carte_indicateurs(
         over every year of the table unless ``bornes_par_annee``.
     tuiles : {"osm", "ign"}, optional
         Adds an online basemap to the layer control (off by default).
+    bornes_calculees : dict, optional
+        Breaks from :func:`bornes_indicateurs` computed once for every year's page.
     """
     verifier_colonnes(indicateurs, COLONNES_INDICATEURS, "indicateurs")
     tout = une_ligne_par_valeur(filtrer_sexe(indicateurs, sexe))
@@ -172,9 +175,11 @@ def carte_indicateurs(
     iris_annee = iris[iris["annee"] == annee]
     presents = set(iris_annee["indicateur"])
     meta = meta[meta["indicateur"].isin(presents)].reset_index(drop=True)
-    toutes_bornes = bornes_indicateurs(
-        iris, schema=schema, k=k, bornes=bornes, par_annee=bornes_par_annee
-    )
+    if bornes_calculees is None:
+        bornes_calculees = bornes_indicateurs(
+            iris, schema=schema, k=k, bornes=bornes, par_annee=bornes_par_annee
+        )
+    toutes_bornes = bornes_calculees
     refs = references_par_niveau(tout, annee)
     code_epci = _code_unique(tout, "epci")
     code_france = _code_unique(tout, "france")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 import geopandas as gpd
 import numpy as np
@@ -195,13 +196,20 @@ def une_ligne_par_valeur(
     return out.drop_duplicates(cles, keep="first").drop(columns="_rang")
 
 
+@cache
+def _codebook_defaut() -> pd.DataFrame | None:
+    try:
+        from observatoire.indicateurs.codebook import charger_codebook
+    except ImportError:  # pragma: no cover - indicators module absent
+        return None
+    return charger_codebook().to_frame()
+
+
 def _codebook_frame(codebook) -> pd.DataFrame | None:
     if codebook is None:
-        try:
-            from observatoire.indicateurs.codebook import charger_codebook
-        except ImportError:  # pragma: no cover - indicators module absent
+        codebook = _codebook_defaut()
+        if codebook is None:  # pragma: no cover
             return None
-        codebook = charger_codebook()
     if hasattr(codebook, "to_frame"):
         codebook = codebook.to_frame()
     if not isinstance(codebook, pd.DataFrame):

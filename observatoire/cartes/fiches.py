@@ -105,22 +105,27 @@ def fiche_quartier(
         )
     )
 
+    index_refs = {}
+    if len(refs_e):
+        statuts = (
+            refs_e["reference_statut"]
+            if "reference_statut" in refs_e
+            else pd.Series([None] * len(refs_e), index=refs_e.index)
+        )
+        for ind_, an_, niv_, rv, rs, rc, ep in zip(
+            refs_e["indicateur"],
+            refs_e["annee"],
+            refs_e["reference_niveau"],
+            refs_e["reference_valeur"],
+            statuts,
+            refs_e["reference_code"],
+            refs_e["ecart_points"],
+            strict=True,
+        ):
+            index_refs.setdefault((ind_, int(an_), niv_), (rv, _texte(rs), str(rc), ep))
+
     def ref(ind, an, niv):
-        if len(refs_e):
-            r = refs_e[
-                (refs_e["indicateur"] == ind)
-                & (refs_e["annee"] == an)
-                & (refs_e["reference_niveau"] == niv)
-            ]
-            if len(r):
-                r = r.iloc[0]
-                return (
-                    r["reference_valeur"],
-                    _texte(r.get("reference_statut")),
-                    str(r["reference_code"]),
-                    r["ecart_points"],
-                )
-        return None
+        return index_refs.get((ind, int(an), niv))
 
     # identity
     communes_codes = sorted(

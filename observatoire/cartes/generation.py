@@ -125,6 +125,24 @@ def generer_cartes(
         if ecarts is not None and len(ecarts) and (ecarts["reference_niveau"] == r).any()
     ]
     noms = ["carte_indicateurs"] + [f"ecarts_{r}" for r in refs]
+    from observatoire.cartes.choroplethe import bornes_indicateurs
+    from observatoire.cartes.entrees import une_ligne_par_valeur
+
+    iris = une_ligne_par_valeur(filtrer_sexe(indicateurs, sexe))
+    iris = iris[
+        (iris["niveau"] == "iris")
+        & iris["territoire_code"].astype(str).isin(set(couches.iris["code"]))
+    ]
+    iris = iris.assign(
+        indicateur=iris["indicateur"].astype(str), annee=iris["annee"].astype("int64")
+    )
+    precalcul = bornes_indicateurs(
+        iris, schema=schema, k=k, bornes=bornes, par_annee=bornes_par_annee
+    )
+    if codebook is None:
+        from observatoire.cartes.entrees import _codebook_defaut
+
+        codebook = _codebook_defaut()
     for annee in ans:
         html = carte_indicateurs(
             indicateurs,
@@ -139,6 +157,7 @@ def generer_cartes(
             bornes_par_annee=bornes_par_annee,
             tuiles=tuiles,
             liens=_liens(dossier, annee, "carte_indicateurs", ans, noms),
+            bornes_calculees=precalcul,
         )
         ecrits.append(ecrire_page(dossier / str(annee) / "carte_indicateurs.html", html))
         for ref in refs:
@@ -186,6 +205,10 @@ def generer_fiches(
     dossier = Path(dossier)
     couches = couches_web(geometries, rapport=rapport)
     zones = list(couches.zones["code"]) if codes is None else [str(c) for c in codes]
+    if codebook is None:
+        from observatoire.cartes.entrees import _codebook_defaut
+
+        codebook = _codebook_defaut()
     ans = _annees(indicateurs, ["qpv", "veille"], annees)
     ecrits = []
     for annee in ans:
