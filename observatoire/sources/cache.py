@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,23 @@ __all__ = ["Cache", "NOM_INDEX"]
 
 NOM_INDEX = "index.json"
 _VERSION = 1
+
+
+@contextmanager
+def _verrou(racine: Path):
+    """Serialise read-modify-write of the index between processes (POSIX; no-op elsewhere)."""
+    racine.mkdir(parents=True, exist_ok=True)
+    with open(racine / ".index.lock", "a") as f:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _maintenant() -> str:
@@ -116,22 +134,28 @@ class Cache:
         """Return the pinned first-download checksum record of a source, or ``None``."""
         return self.lire_index()["empreintes"].get(cle)
 
+    @contextmanager
+    def _modifier_index(self):
+        """Yield the index for modification; written atomically, under a lock, on exit."""
+        with _verrou(self.racine):
+            idx = self.lire_index()
+            yield idx
+            self._ecrire_index(idx)
+
     def noter_empreinte(self, cle: str, sha256: str, *, url: str, taille: int) -> None:
         """Pin the sha256 of a source's first download."""
-        idx = self.lire_index()
-        idx["empreintes"][cle] = {
-            "sha256": sha256,
-            "url": url,
-            "taille": taille,
-            "date": _maintenant(),
-        }
-        self._ecrire_index(idx)
+        with self._modifier_index() as idx:
+            idx["empreintes"][cle] = {
+                "sha256": sha256,
+                "url": url,
+                "taille": taille,
+                "date": _maintenant(),
+            }
 
     def oublier_empreinte(self, cle: str) -> None:
         """Drop a pinned checksum (accept a new publication of the source)."""
-        idx = self.lire_index()
-        idx["empreintes"].pop(cle, None)
-        self._ecrire_index(idx)
+        with self._modifier_index() as idx:
+            idx["empreintes"].pop(cle, None)
 
     # -- installation -----------------------------------------------------------------------------
     @property
@@ -187,24 +211,22 @@ class Cache:
         else:
             os.replace(staging, final)
         cible = (final / fichier).resolve() if fichier != "." else final
-        idx = self.lire_index()
-        idx["sources"][source_id] = {
-            "id": source_id,
-            "rubrique": rubrique,
-            "chemin": cible.relative_to(self.racine).as_posix(),
-            "sha256": sha256,
-            "taille_fichier": cible.stat().st_size if cible.is_file() else None,
-            "provenance": provenance,
-            "date": _maintenant(),
-            **meta,
-        }
-        self._ecrire_index(idx)
+        with self._modifier_index() as idx:
+            idx["sources"][source_id] = {
+                "id": source_id,
+                "rubrique": rubrique,
+                "chemin": cible.relative_to(self.racine).as_posix(),
+                "sha256": sha256,
+                "taille_fichier": cible.stat().st_size if cible.is_file() else None,
+                "provenance": provenance,
+                "date": _maintenant(),
+                **meta,
+            }
         return cible
 
     def retirer(self, source_id: str) -> None:
         """Remove a source from the cache (files and index entry)."""
-        idx = self.lire_index()
-        e = idx["sources"].pop(source_id, None)
+        with self._modifier_index() as idx:
+            e = idx["sources"].pop(source_id, None)
         if e is not None:
             shutil.rmtree(self.racine / e["rubrique"] / source_id, ignore_errors=True)
-            self._ecrire_index(idx)
