@@ -256,7 +256,7 @@ def fiche_quartier(
                     },
                 )
             ]
-            for niv in ("commune", "departement"):
+            for niv in ("commune", "departement") if unite == "%" else ():
                 d, nm = {}, NOMS_NIVEAUX[niv]
                 for a in sorted(serie["annee"].unique()):
                     x = ref(ind, int(a), niv)
