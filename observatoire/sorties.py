@@ -44,7 +44,7 @@ def ecriture_atomique(chemin: str | os.PathLike):
     chemin = Path(chemin)
     chemin.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{chemin.name}.", suffix=chemin.suffix + ".tmp", dir=chemin.parent
+        prefix=f".{chemin.stem}.", suffix=".tmp" + chemin.suffix, dir=chemin.parent
     )
     os.close(fd)
     tmp = Path(tmp)
