@@ -21,6 +21,7 @@ def comparer_codes_iris(
     annee: int | None = None,
     edition: str | int | None = None,
     colonne_population: str | None = None,
+    population: pd.Series | None = None,
     code_stats: str = "code_iris",
     code_geo: str = "code_iris",
     rapport: Rapport | None = None,
@@ -39,6 +40,10 @@ def comparer_codes_iris(
         Edition of the IRIS geography (for the report).
     colonne_population : str, optional
         Population column of ``statistiques`` (default ``population``/``p_pop`` if present).
+    population : Series, optional
+        Population by IRIS code from another source (e.g. the IRIS rate table of the
+        geography's edition), used where the statistics give none — in particular
+        for codes present in the geometry only.
     code_stats, code_geo : str
         Code columns.
     rapport : Rapport, optional
@@ -48,7 +53,8 @@ def comparer_codes_iris(
     -------
     DataFrame
         ``code_iris, cote`` (``statistiques_seulement`` or ``geographie_seulement``),
-        ``population`` (NaN for geometry-only codes), ``annee``, ``edition``.
+        ``population`` (from ``colonne_population``, else ``population``; NaN when
+        unknown), ``annee``, ``edition``.
 
     Examples
     --------
@@ -82,22 +88,29 @@ def comparer_codes_iris(
         {"code_iris": seul_g, "cote": "geographie_seulement", "population": float("nan")}
     )
     out = pd.concat([a, b], ignore_index=True) if len(b) else a
+    if population is not None:
+        autre = out["code_iris"].map(population.rename(index=str))
+        out["population"] = out["population"].fillna(autre)
     out["annee"] = annee
     out["edition"] = edition
     if rapport is not None:
+        pop_cote = out.groupby("cote")["population"].sum(min_count=1)
+        pop_s = pop_cote.get("statistiques_seulement", float("nan"))
+        pop_g = pop_cote.get("geographie_seulement", float("nan"))
         if len(a):
             rapport.avertir(
                 "indicateurs",
                 f"IRIS {edition}",
                 f"{len(a)} code(s) IRIS des statistiques {annee or ''} absents de la "
-                f"géographie (population {a['population'].sum():.0f})",
+                f"géographie (population {pop_s:.0f})",
                 n=len(a),
             )
         if len(b):
             rapport.avertir(
                 "indicateurs",
                 f"IRIS {edition}",
-                f"{len(b)} code(s) IRIS de la géographie absents des statistiques {annee or ''}",
+                f"{len(b)} code(s) IRIS de la géographie absents des statistiques {annee or ''} "
+                f"(population {pop_g:.0f})",
                 n=len(b),
             )
     return out.drop_duplicates("code_iris").reset_index(drop=True)
