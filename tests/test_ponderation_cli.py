@@ -89,7 +89,11 @@ def test_quality(fichiers):
     d = fichiers
     res = _lance(["quality", "--iris", d / "iris.gpkg", "--zones", d / "qpv.geojson",
                   "--official", d / "officiel.csv", "--population", d / "pop.csv",
-                  "-o", d / "q.csv", "--summary", d / "s.csv"])
+                  "-o", d / "q.csv", "--summary", d / "s.csv", "--calibration", d / "k.csv"])
+    k = pd.read_csv(d / "k.csv")
+    assert k[["estimation_base", "estimation_calibree", "facteur_calibration"]].values.tolist(
+        ) == [[100.0, 150.0, 1.5]]
+    assert "1 of 1 zones calibrated; factor median 1.50" in res.output
     q = pd.read_csv(d / "q.csv")
     s = q[q["methode"] == "surface"].iloc[0]
     assert (s["estimation"], s["officiel"]) == (100.0, 150.0)

@@ -110,6 +110,7 @@ def test_qualite_4_qpv_2024(dep13):
         dep13["officiel"],
         code_zone="code_qpv",
         code_zone_officiel="code_qpv",
+        parts_reference=parts_reference_2015(),
     )
     d = res["detail"].set_index(["methode", "code_zone"])
     # official popMuniQPV (issue 3): 3,027, 1,709, 6,885, 1,093
@@ -124,6 +125,13 @@ def test_qualite_4_qpv_2024(dep13):
     assert cal["estimation"].tolist() == pytest.approx([3027, 1709, 6885, 1093], rel=1e-9)
     assert cal["exact_par_construction"].all()
     assert cal["facteur_calibration"].round(2).tolist() == [1.92, 2.02, 1.35, 13.57]
+    cal = res["calibration"].set_index("code_zone").reindex(QPV4)
+    assert cal["estimation_base"].round(1).tolist() == [1621.4, 847.0, 5708.5, 80.6]
+    assert cal["estimation_calibree"].tolist() == pytest.approx([3027, 1709, 6885, 1093])
+    # Le Prépaou: IRIS Le Prépaou capped at 1; La Maille: La Rousse 3 capped
+    assert cal["n_iris_plafonnes"].tolist() == [1, 0, 1, 0]
+    parts = res["parts"].set_index(["code_zone", "code_iris"])
+    assert parts.loc[("QN01367M", "130630105"), "ecart_points"] == pytest.approx(15.3, abs=0.05)
     r = res["resume"].set_index("methode")
     assert (
         r.loc["calibrated", "n_scorees"] == 0

@@ -16,6 +16,7 @@ from observatoire.ponderation import (
     CachePoids,
     cle_poids,
     grille_depuis_raster,
+    parts_reference_2015,
     population_iris,
     rapport_qualite,
     table_poids,
@@ -181,13 +182,23 @@ def weights(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
 @click.option("--compare", "comparaisons", multiple=True, metavar="IRISCOL=OFFICIALCOL",
               help="Another count variable scored for every method, e.g. "
                    "p_pop0014=pop_0014 (repeatable).")
+@click.option("--reference-shares", "parts_ref", default=None,
+              help="Reference area shares to show next to the computed part_zone: a CSV "
+                   "code_zone,code_iris,part_zone_reference, or 'cdv2015' for the shares of "
+                   "the SAN Ouest Provence Contrat de Ville 2015.")
 @click.option("-o", "--output", "sortie", required=True, type=click.Path(dir_okay=False),
               help="Detail CSV: one row per zone × method × variable.")
 @click.option("--summary", "resume_csv", type=click.Path(dir_okay=False), default=None,
               help="Summary CSV per method (median bias, median absolute error).")
+@click.option("--calibration", "calibration_csv", type=click.Path(dir_okay=False),
+              default=None, help="Per-zone CSV of what calibration changed (factor, capped "
+                                 "IRIS, residual).")
+@click.option("--shares-output", "parts_csv", type=click.Path(dir_okay=False), default=None,
+              help="CSV of computed vs reference shares (with --reference-shares).")
 def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, official,
             official_id, official_column, population, population_column, year, min_part,
-            fichier_rapport, methodes, comparaisons, sortie, resume_csv):
+            fichier_rapport, methodes, comparaisons, parts_ref, sortie, resume_csv,
+            calibration_csv, parts_csv):
     """Compare weighted estimates with official zone figures, per method.
 
     Prints the summary (median bias, median absolute error per method); the calibrated
@@ -220,22 +231,46 @@ def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
             if manque:
                 raise ErreurDonnees(f"{population}: no column(s) {manque}")
             pop = pop.merge(t[["code_iris", *autres]], on="code_iris", how="left")
+        if parts_ref is None:
+            reference = None
+        elif parts_ref == "cdv2015":
+            reference = parts_reference_2015()
+        else:
+            reference = pd.read_csv(parts_ref, dtype={"code_zone": str, "code_iris": str})
         res = rapport_qualite(
             couche_iris, z, pop, off, methodes=liste, code_zone_officiel=id_off,
             colonne_officielle=official_column, autres=autres,
-            grille=_grille(grid, grid_layer, rapport), part_min=min_part, rapport=rapport,
+            grille=_grille(grid, grid_layer, rapport), part_min=min_part,
+            parts_reference=reference, rapport=rapport,
         )
     except ErreurDonnees as exc:
         raise click.ClickException(str(exc)) from exc
     _ecrire_csv(res["detail"], sortie)
     if resume_csv:
         _ecrire_csv(res["resume"], resume_csv)
+    if calibration_csv:
+        _ecrire_csv(res["calibration"], calibration_csv)
+    if parts_csv:
+        _ecrire_csv(res["parts"], parts_csv)
     _afficher_rapport(rapport, fichier_rapport)
     r = res["resume"]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         click.echo(r.drop(columns=["note"]).round(2).to_string(index=False))
     for note in r.loc[r["note"] != "", ["methode", "variable", "note"]].itertuples(index=False):
         click.echo(f"{note.methode} / {note.variable}: {note.note}")
+    cal = res["calibration"]
+    if len(cal) and cal["calibre"].any():
+        f = cal.loc[cal["calibre"], "facteur_calibration"]
+        click.echo(
+            f"calibration: {int(cal['calibre'].sum())} of {len(cal)} zones calibrated; factor "
+            f"median {f.median():.2f} (p10 {f.quantile(0.1):.2f}, p90 {f.quantile(0.9):.2f}, "
+            f"max {f.max():.2f}); {int((cal['n_iris_plafonnes'] > 0).sum())} zones with a "
+            f"weight capped at 1; {int((cal['residu'] > 0).sum())} with a residual")
+    if len(res["parts"]):
+        with pd.option_context("display.width", 200):
+            click.echo(res["parts"][["code_zone", "code_iris", "part_zone",
+                                     "part_zone_reference", "ecart_points"]]
+                       .round(3).to_string(index=False))
 
 
 COMMANDES = [weights, quality]

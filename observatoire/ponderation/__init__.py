@@ -28,6 +28,7 @@ from observatoire.ponderation.qualite import (
     population_iris,
     rapport_qualite,
     resumer,
+    resumer_calibration,
 )
 from observatoire.ponderation.surface import poids_surface
 from observatoire.ponderation.ventilation import ventiler
@@ -51,6 +52,7 @@ __all__ = [
     "population_iris",
     "rapport_qualite",
     "resumer",
+    "resumer_calibration",
     "comparer_parts",
     "parts_reference_2015",
     "CachePoids",

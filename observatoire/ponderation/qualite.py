@@ -27,6 +27,7 @@ __all__ = [
     "rapport_qualite",
     "comparer_parts",
     "parts_reference_2015",
+    "resumer_calibration",
     "AGES_RP",
 ]
 
@@ -232,6 +233,7 @@ def rapport_qualite(
     autres: Mapping[str, str] | None = None,
     grille: gpd.GeoDataFrame | None = None,
     part_min: float = 0.005,
+    parts_reference: pd.DataFrame | None = None,
     rapport: Rapport | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Weights under several methods, estimates, errors against official figures.
@@ -248,13 +250,18 @@ def rapport_qualite(
         Methods to compare (``dasymetric`` needs ``grille``).
     autres : mapping IRIS column → official column, optional
         Other count variables scored for every method (including ``calibrated``).
+    parts_reference : DataFrame, optional
+        Reference area shares (``code_zone, code_iris, part_zone_reference``, e.g.
+        :func:`parts_reference_2015`) shown next to the computed ``part_zone``.
 
     Returns
     -------
     dict
         ``detail`` (one row per zone × method × variable, see :func:`evaluer`),
         ``resume`` (see :func:`resumer`), ``poids`` (all weights tables stacked),
-        ``rapport`` (events as a frame).
+        ``calibration`` (per zone: spatial estimate, official value, factor, capped IRIS,
+        residual — what ``calibrated`` changes; empty without it), ``parts`` (computed vs
+        reference shares; empty without ``parts_reference``), ``rapport`` (events).
     """
     rapport = rapport if rapport is not None else Rapport()
     code_zone_officiel = code_zone_officiel or code_zone
@@ -273,17 +280,61 @@ def rapport_qualite(
     detail = evaluer(est, officiel, {colonne_population: colonne_officielle, **autres},
                      code_zone_officiel=code_zone_officiel,
                      variable_calibration=colonne_population)
+    calibration = pd.DataFrame()
     if "calibrated" in tables:
-        fac = tables["calibrated"].groupby("code_zone")["facteur_calibration"].first()
+        cal = tables["calibrated"]
+        fac = cal.groupby("code_zone")["facteur_calibration"].first()
         detail["facteur_calibration"] = np.where(
             detail["methode"] == "calibrated", fac.reindex(detail["code_zone"]).to_numpy(), np.nan
         )
+        calibration = resumer_calibration(cal, pop, colonne_population)
+    parts = pd.DataFrame()
+    if parts_reference is not None:
+        base = tables.get("surface", next(iter(tables.values())))
+        parts = comparer_parts(base, parts_reference)
     return {
         "detail": detail,
         "resume": resumer(detail),
         "poids": pd.concat(tables.values(), ignore_index=True),
+        "calibration": calibration,
+        "parts": parts,
         "rapport": rapport.to_frame(),
     }
+
+
+def resumer_calibration(
+    poids: pd.DataFrame, population: pd.DataFrame, colonne_population: str = "population"
+) -> pd.DataFrame:
+    """Summarise what calibration changed, per zone.
+
+    Parameters
+    ----------
+    poids : DataFrame
+        Calibrated weights table (output of :func:`~observatoire.ponderation.calibrer`).
+    population : DataFrame
+        ``code_iris`` and ``colonne_population``.
+
+    Returns
+    -------
+    DataFrame
+        ``code_zone, methode_base, estimation_base, estimation_calibree, facteur_calibration,
+        n_iris, n_iris_plafonnes, residu, calibre``.
+    """
+    base = poids.assign(poids=poids["poids_base"])
+    avant = ventiler(base, population, [colonne_population]).set_index("code_zone")
+    apres = ventiler(poids, population, [colonne_population]).set_index("code_zone")
+    g = poids.groupby("code_zone")
+    out = pd.DataFrame({
+        "methode_base": g["methode_base"].first(),
+        "estimation_base": avant[colonne_population],
+        "estimation_calibree": apres[colonne_population],
+        "facteur_calibration": g["facteur_calibration"].first(),
+        "n_iris": g["code_iris"].nunique(),
+        "n_iris_plafonnes": g["plafonne"].sum().astype("int64"),
+        "residu": g["residu"].first(),
+        "calibre": g["calibre"].first().astype(bool),
+    })
+    return out.reset_index()
 
 
 def comparer_parts(
