@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 from shapely import box
@@ -47,6 +48,7 @@ def test_calculer_then_ecarts(fichiers):
         "indicateurs", "calculer", "--iris", str(d / "iris.gpkg"),
         "--poids", f"qpv={d / 'poids.csv'}", "--epci", "E:13047",
         "--comptages", str(d / "comptages.csv"), "--sortie", str(d / "out"),
+        "--formats", "csv,parquet,xlsx,gpkg",
     ])
     assert res.exit_code == 0, res.output
     t = pd.read_parquet(d / "out/indicateurs.parquet")
@@ -55,6 +57,11 @@ def test_calculer_then_ecarts(fichiers):
     b = t[(t["territoire_code"] == "130470102") & (t["indicateur"] == "taux_chomage_1564")]
     assert b["statut"].tolist() == ["secret"]
     assert (d / "out/indicateurs.csv").exists() and (d / "out/indicateurs.xlsx").exists()
+    # GeoPackage: one layer per level with geometry (the zones of --poids have no layer here).
+    couches = sorted(pyogrio.list_layers(d / "out/indicateurs.gpkg")[:, 0])
+    assert couches == ["commune", "epci", "iris"]
+    com = gpd.read_file(d / "out/indicateurs.gpkg", layer="commune")
+    assert com.geometry.area.unique().tolist() == [30000.0]
     res = CliRunner().invoke(main, [
         "ecarts", "--indicateurs", str(d / "out/indicateurs.parquet"),
         "--iris", str(d / "iris.gpkg"), "--poids", f"qpv={d / 'poids.csv'}",

@@ -26,6 +26,7 @@ from observatoire.indicateurs.officiel import (
     valeurs_officielles_qpv,
 )
 from observatoire.indicateurs.references import references_territoires
+from observatoire.ponderation.zones import lire_zones
 from observatoire.rapport import ErreurDonnees, Rapport
 from observatoire.sorties import ecrire_tables
 
@@ -90,7 +91,28 @@ def _niveaux(iris_chemin, communes, epci, departement, poids, rapport):
             code_departement=iris["code_commune"].str[:2]
         )
         niveaux["departement"] = poids_appartenance(tout, code_zone="code_departement")
-    return niveaux, ic
+    return niveaux, ic, iris
+
+
+def _geometries(iris, ic, niveaux, zones_geo, rapport) -> dict:
+    """Geometry of every level: IRIS, communes/EPCI/département dissolved from the IRIS."""
+    g = iris[iris["code_iris"].isin(ic["code_iris"])]
+    geos = {"iris": g[["code_iris", "geometry"]].rename(columns={"code_iris": "code"})}
+    com = g.dissolve(by="code_commune").reset_index()
+    geos["commune"] = com[["code_commune", "geometry"]].rename(columns={"code_commune": "code"})
+    for niveau in ("epci", "departement"):
+        p = niveaux.get(niveau)
+        if isinstance(p, pd.DataFrame):
+            m = iris[["code_iris", "geometry"]].merge(p[["code_iris", "code_zone"]], on="code_iris")
+            d = m.dissolve(by="code_zone").reset_index()
+            geos[niveau] = d[["code_zone", "geometry"]].rename(columns={"code_zone": "code"})
+    for niveau, spec in zones_geo.items():
+        chemin, _, code = (
+            spec.partition(":") if ":" in spec and not Path(spec).exists() else (spec, "", "")
+        )
+        z = lire_zones(chemin, code=code or None, rapport=rapport)
+        geos[niveau] = z[["code_zone", "geometry"]].rename(columns={"code_zone": "code"})
+    return geos
 
 
 @click.group("indicateurs")
@@ -199,7 +221,14 @@ def codebook_cmd(chemin, sortie) -> None:
     "--formats",
     default="csv,parquet,xlsx",
     show_default=True,
-    help="Comma-separated output formats among csv, parquet, xlsx.",
+    help="Comma-separated output formats among csv, parquet, xlsx, gpkg.",
+)
+@click.option(
+    "--geometrie",
+    multiple=True,
+    metavar="NIVEAU=FICHIER[:CODE]",
+    help="Zone layer of a level for the GeoPackage (QPV layers need no CODE column); "
+    "IRIS, communes, EPCI and département come from --iris.",
 )
 def calculer(
     iris_chemin,
@@ -216,6 +245,7 @@ def calculer(
     secret,
     sortie,
     formats,
+    geometrie,
 ) -> None:
     """Consolidate every codebook indicator for IRIS, zones, communes, EPCI, département.
 
@@ -226,7 +256,7 @@ def calculer(
     try:
         cb = charger_codebook(chemin_codebook)
         communes_l = [c.strip() for c in communes.split(",")] if communes else None
-        niveaux, ic = _niveaux(
+        niveaux, ic, iris = _niveaux(
             iris_chemin, communes_l, _epci(epci), departement, _paires(poids, "--poids"), rapport
         )
         tables = [lire_table_iris(c, rapport=rapport) for c in comptages]
@@ -287,8 +317,14 @@ def calculer(
             rapport=rapport,
         )
         sorties = {"indicateurs": table, "officiel_vs_estime": comparer_officiel_estime(table)}
+        formats_l = tuple(f.strip() for f in formats.split(","))
+        geos = (
+            _geometries(iris, ic, niveaux, _paires(geometrie, "--geometrie"), rapport)
+            if "gpkg" in formats_l
+            else None
+        )
         ecrits = ecrire_tables(
-            sorties, sortie, formats=tuple(formats.split(",")), nom_classeur="indicateurs.xlsx"
+            sorties, sortie, formats=formats_l, geometries=geos, nom_classeur="indicateurs.xlsx"
         )
     except ErreurDonnees as exc:
         raise click.ClickException(str(exc)) from None
