@@ -142,7 +142,12 @@ class SourceRef(BaseModel):
     model_config = _PERMIS
     source: str = Field(description="source id (observatoire data list) or file path")
     couche: str | None = Field(None, description="layer name for multi-layer files")
-    edition: int | None = Field(None, ge=1990, le=2100, description="edition / vintage year")
+    edition: int | None = Field(None, ge=1990, le=2100,
+                                description="edition of the IRIS geography of the file")
+    annee_valeurs: int | None = Field(
+        None, ge=1990, le=2100,
+        description="vintage of the values, when the file does not state it (QPV tables)",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -32,7 +32,12 @@ __all__ = [
     "ETAPES",
     "etape_sources",
     "etape_poids",
-    "poids_veille",
+    "etape_indicateurs",
+    "etape_ecarts",
+    "etape_tables",
+    "etape_cartes",
+    "etape_fiches",
+    "table_large",
     "zones_territoire",
 ]
 
@@ -75,7 +80,7 @@ def etape_sources(ctx: Contexte) -> None:
             tables[role] = lire_indicateurs_ptod(chemin, niveau, rapport=ctx.rapport)
     if prep.chemin("revenus_iris") is not None:
         tables["revenus_iris"] = lire_table_iris(prep.chemin("revenus_iris"))
-    if prep.chemin("qpv_officiel") is not None:
+    if prep.chemin("qpv_officiel") is not None:  # read again: its events go to the report
         tables["qpv_officiel"] = lire_qpv_officiel(prep.chemin("qpv_officiel"),
                                                    rapport=ctx.rapport)
     ctx.resultats["couches"] = couches
@@ -96,46 +101,6 @@ def _population_iris(ctx: Contexte) -> pd.DataFrame | None:
     t = ptod[(ptod["annee"] == annee) & ptod["p_pop"].notna()]
     return pd.DataFrame({"code_iris": t["code"].to_numpy(),
                          "population": t["p_pop"].to_numpy(dtype="float64")})
-
-
-def poids_veille(liste: pd.DataFrame, poids_moins: pd.DataFrame,
-                 moins: dict[str, list[str]]) -> pd.DataFrame:
-    """Weights of zones declared as IRIS sets minus other zones.
-
-    ``poids(v, i) = part(v, i) × max(0, 1 − Σ_m poids(m, i))`` over the zones ``m``
-    taken out of ``v``: the population the other zones already hold is not counted
-    twice, whatever method gave their weights.
-
-    Parameters
-    ----------
-    liste : DataFrame
-        Weights table of the IRIS sets (``code_zone, code_iris, poids``...).
-    poids_moins : DataFrame
-        Weights table holding the zones to take out.
-    moins : dict
-        Zone code → codes of the zones taken out of it.
-
-    Examples
-    --------
-    >>> liste = pd.DataFrame({"code_zone": ["V", "V"], "code_iris": ["1", "2"],
-    ...                       "poids": [1.0, 1.0], "methode": "iris_list"})
-    >>> q = pd.DataFrame({"code_zone": ["Q", "Q"], "code_iris": ["1", "3"], "poids": [0.25, 1.0]})
-    >>> poids_veille(liste, q, {"V": ["Q"]})[["code_iris", "poids"]].to_dict("list")
-    {'code_iris': ['1', '2'], 'poids': [0.75, 1.0]}
-    """
-    out = liste.copy()
-    if not moins:
-        return out
-    for zone, retirees in moins.items():
-        if not retirees:
-            continue
-        pris = (poids_moins[poids_moins["code_zone"].isin(retirees)]
-                .groupby("code_iris")["poids"].sum())
-        sel = out["code_zone"] == zone
-        reste = np.clip(1.0 - out.loc[sel, "code_iris"].map(pris).fillna(0.0).to_numpy(), 0, 1)
-        out.loc[sel, "poids"] = out.loc[sel, "poids"].to_numpy() * reste
-        out.loc[sel, "methode"] = "iris_list_moins_zones"
-    return out
 
 
 def zones_territoire(ctx: Contexte) -> gpd.GeoDataFrame:
@@ -168,7 +133,7 @@ def zones_territoire(ctx: Contexte) -> gpd.GeoDataFrame:
 
 def etape_poids(ctx: Contexte) -> None:
     """Weights of every zone of the territory; writes ``tables/poids.csv``."""
-    from observatoire.ponderation import table_poids
+    from observatoire.ponderation import poids_iris_moins_zones, table_poids
 
     cfg, prep = ctx.config, ctx.preparation
     pond = cfg.ponderation
@@ -206,14 +171,20 @@ def etape_poids(ctx: Contexte) -> None:
                                     rapport=ctx.rapport).assign(niveau="veille"))
     ctx.resultats["perimetres_veille"] = perimetres
 
-    # Veille territories given as IRIS sets (optionally minus other zones).
-    lignes = [(v.code, code, part) for v in cfg.veille if v.iris for code, part in v.iris.items()]
-    if lignes:
-        liste = pd.DataFrame(lignes, columns=["code_zone", "code_iris", "part"])
-        t = table_poids(prep.iris_territoire, liste, methode="iris_list", rapport=ctx.rapport)
-        deja = pd.concat(morceaux, ignore_index=True)
-        t = poids_veille(t, deja, {v.code: v.moins for v in cfg.veille if v.moins})
-        morceaux.append(t.assign(niveau="veille"))
+    # Veille territories given as IRIS sets (optionally minus other zones: the population
+    # the other zones hold, whatever method weighted them, is taken out).
+    simples = [(v.code, code, part) for v in cfg.veille if v.iris and not v.moins
+               for code, part in v.iris.items()]
+    if simples:
+        liste = pd.DataFrame(simples, columns=["code_zone", "code_iris", "part"])
+        morceaux.append(table_poids(prep.iris_territoire, liste, methode="iris_list",
+                                    rapport=ctx.rapport).assign(niveau="veille"))
+    for v in cfg.veille:
+        if v.iris and v.moins:
+            deja = pd.concat(morceaux, ignore_index=True)
+            morceaux.append(poids_iris_moins_zones(
+                list(v.iris), deja, code=v.code, moins=v.moins, parts=list(v.iris.values()),
+                rapport=ctx.rapport).assign(niveau="veille"))
     poids = pd.concat(morceaux, ignore_index=True)
     poids = poids.sort_values(["niveau", "code_zone", "code_iris"], kind="stable")
     poids = poids.reset_index(drop=True)
@@ -228,35 +199,339 @@ def etape_poids(ctx: Contexte) -> None:
 def _signaler_chevauchements(ctx: Contexte, poids: pd.DataFrame,
                              population: pd.DataFrame | None) -> None:
     """Report the population a veille territory shares with a QPV (``chevauchements``)."""
-    if population is None:
-        return
-    pop = population.set_index("code_iris")["population"]
+    from observatoire.ponderation import chevauchements
+
     qpv = poids[poids["niveau"] == "qpv"]
+    pop = (population.set_index("code_iris")["population"] if population is not None
+           else pd.Series(dtype="float64"))
     for v in ctx.config.veille:
         if v.chevauchements != "signaler":
             continue
         pv = poids[poids["code_zone"] == v.code]
-        if pv.empty:
+        # zones taken out of the veille territory are disjoint from it by construction
+        c = chevauchements(pv, qpv[~qpv["code_zone"].isin(v.moins)])
+        if c.empty:
             continue
         total = float((pv["poids"] * pv["code_iris"].map(pop)).sum())
-        # zones taken out of the veille territory are disjoint from it by construction
-        m = pv.merge(qpv[~qpv["code_zone"].isin(v.moins)], on="code_iris", suffixes=("_v", "_q"))
-        if m.empty or total <= 0:
-            continue
         # upper bound of the shared population, exact when the veille takes whole IRIS
-        m["commun"] = np.minimum(m["poids_v"], m["poids_q"]) * m["code_iris"].map(pop)
-        for q, n in m.groupby("code_zone_q")["commun"].sum().items():
-            if n <= 0:
-                continue
+        c["commun"] = np.minimum(c["poids"], c["poids_autre"]) * c["code_iris"].map(pop)
+        for q, g in c.groupby("code_zone_autre"):
+            n = float(g["commun"].sum())
+            iris = ", ".join(f"{i} ({p:.0%})" for i, p in zip(g["code_iris"], g["poids_autre"],
+                                                              strict=True))
+            chiffre = (f": about {n:,.0f} of its {total:,.0f} inhabitants "
+                       f"({100 * n / total:.0f} %, {max(ctx.annees)})" if total > 0 else "")
             ctx.rapport.avertir(
                 "poids", v.code,
-                f"veille {v.nom} ({v.code}) overlaps QPV {q}: about {n:,.0f} of its "
-                f"{total:,.0f} inhabitants ({100 * n / total:.0f} %, {max(ctx.annees)}) are also "
-                "counted in the QPV", n=int(round(n)),
+                f"veille {v.nom} ({v.code}) overlaps QPV {q}{chiffre} are also counted in the "
+                f"QPV (share of IRIS population weighted into the QPV: {iris})",
+                n=int(round(n)) if n == n else 0,
             )
+
+
+def _codebook(ctx: Contexte):
+    from observatoire.indicateurs import charger_codebook
+
+    cb = charger_codebook()
+    if ctx.config.indicateurs != "all":
+        cb = cb.selection(ctx.config.indicateurs)
+    return cb
+
+
+def _appartenance(ctx: Contexte) -> pd.DataFrame:
+    it = ctx.preparation.iris_territoire
+    return pd.DataFrame({"code_iris": it["code_iris"].to_numpy(),
+                         "code_commune": it["code_commune"].to_numpy(),
+                         "code_epci": ctx.config.epci.code})
+
+
+def _noms(ctx: Contexte) -> dict:
+    cfg, prep = ctx.config, ctx.preparation
+    it = prep.iris_territoire
+    zones = ctx.resultats["zones"]
+    communes = {c: (n or c) for c, n in cfg.epci.communes.items()}
+    return {
+        "iris": dict(zip(it["code_iris"], it["nom_iris"].astype(str) + " (" + it["nom_commune"]
+                         .astype(str) + ")", strict=True)),
+        "qpv": dict(zip(zones["code_zone"], zones["nom_zone"], strict=True)),
+        "veille": dict(zip(zones["code_zone"], zones["nom_zone"], strict=True)),
+        "commune": communes,
+        "epci": {cfg.epci.code: cfg.epci.nom},
+    }
+
+
+def etape_indicateurs(ctx: Contexte) -> None:
+    """Compute every level's indicators and vintages; official values beside estimates."""
+    from observatoire.indicateurs import consolider, poids_appartenance
+    from observatoire.indicateurs.officiel import (
+        valeurs_officielles_ptod,
+        valeurs_officielles_qpv,
+    )
+
+    cfg = ctx.config
+    tables = ctx.resultats["tables"]
+    poids = ctx.resultats["poids"]
+    cb = _codebook(ctx)
+    app = _appartenance(ctx)
+    niveaux = {
+        "iris": app["code_iris"].tolist(),
+        "qpv": poids[poids["niveau"] == "qpv"],
+        "veille": poids[poids["niveau"] == "veille"],
+        "commune": poids_appartenance(app, code_zone="code_commune"),
+        "epci": poids_appartenance(app, code_zone="code_epci"),
+    }
+    if niveaux["veille"].empty:
+        del niveaux["veille"]
+    comptages = [tables[r] for r in ("population_iris", "menages_iris", "logement_iris",
+                                     "revenus_iris") if r in tables]
+    ptod = tables.get("indicateurs_iris")
+    population = None
+    if ptod is not None and "p_pop" in ptod.columns:
+        population = pd.DataFrame({"code_iris": ptod["code"], "annee": ptod["annee"],
+                                   "population": ptod["p_pop"]}).dropna()
+    officiels = []
+    if "indicateurs_communes" in tables and "commune" in cfg.niveaux_comparaison:
+        officiels.append(valeurs_officielles_ptod(tables["indicateurs_communes"], codebook=cb,
+                                                  codes=cfg.codes_communes,
+                                                  noms=dict(cfg.epci.communes)))
+    if "indicateurs_departements" in tables:
+        codes = ([cfg.departement] if "departement" in cfg.niveaux_comparaison else []) + (
+            ["00FR"] if "france" in cfg.niveaux_comparaison else [])
+        if codes:
+            officiels.append(valeurs_officielles_ptod(tables["indicateurs_departements"],
+                                                      codebook=cb, codes=codes))
+    if "qpv_officiel" in tables:
+        officiels.append(valeurs_officielles_qpv(
+            tables["qpv_officiel"], codebook=cb, codes=list(ctx.preparation.qpv["code_qpv"]),
+            annee=cfg.sources["qpv_officiel"].annee_valeurs, rapport=ctx.rapport))
+    annees = list(ctx.annees)
+    ind = consolider(niveaux, comptages=comptages or None, taux=ptod, officiels=officiels,
+                     codebook=cb, noms=_noms(ctx), population=population, annees=None,
+                     rapport=ctx.rapport)
+    # Keep the census vintages asked, plus the non-census values of record (official QPV
+    # tables, income series) that have their own years.
+    garder = ind["annee"].isin(annees) | ~ind["origine"].isin(["insee", "ptod"])
+    if "revenus_iris" in tables:
+        garder |= ind["origine"].eq("insee") & ind["annee"].lt(min(annees))
+    ind = ind[garder].reset_index(drop=True)
+    ctx.resultats["indicateurs"] = ind
+    ctx.resultats["niveaux"] = niveaux
+    par_statut = ind["statut"].value_counts().to_dict()
+    ctx.resume.append(
+        f"indicators: {len(ind):,} values, {ind['indicateur'].nunique()} indicators × "
+        f"{ind['territoire_code'].nunique()} territories; statuses "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(par_statut.items()))
+    )
+
+
+def etape_ecarts(ctx: Contexte) -> None:
+    """Gaps against the reference territories and their evolution between vintages."""
+    from observatoire.ecarts import calculer_ecarts
+    from observatoire.indicateurs.references import references_territoires
+
+    cfg = ctx.config
+    app = _appartenance(ctx)
+    niveaux = ctx.resultats["niveaux"]
+    refs = references_territoires(
+        {k: v for k, v in niveaux.items() if k in ("qpv", "veille")},
+        app[["code_iris", "code_commune"]],
+        communes_epci={cfg.epci.code: cfg.codes_communes},
+        france="FR" if "france" in cfg.niveaux_comparaison else None,
+        zones=[z for z in ("iris", "qpv", "veille", "commune") if z == "commune" or z in niveaux
+               or z == "iris"],
+    )
+    refs = refs[refs["reference_niveau"].isin(cfg.niveaux_comparaison)].reset_index(drop=True)
+    ecarts, evolution = calculer_ecarts(ctx.resultats["indicateurs"], refs,
+                                        codebook=_codebook(ctx),
+                                        ecart_min_annees=cfg.ecart_min_annees)
+    ctx.resultats["references"] = refs
+    ctx.resultats["ecarts"] = ecarts
+    ctx.resultats["evolution"] = evolution
+    n_fav = ecarts["lecture"].astype(str).str.contains("moins favorable").sum()
+    ctx.resume.append(f"gaps: {len(ecarts):,} (zone × reference × indicator × year), "
+                      f"{n_fav:,} less favourable than their reference; "
+                      f"{len(evolution):,} evolutions between vintages")
+
+
+def _geometries(ctx: Contexte) -> dict[str, gpd.GeoDataFrame]:
+    """Layer geometries (``code``, geometry) for the GeoPackage and the maps."""
+    prep, cfg = ctx.preparation, ctx.config
+    zones = ctx.resultats["zones"]
+    it = prep.iris_territoire
+    geos = {
+        "iris": gpd.GeoDataFrame({"code": it["code_iris"].to_numpy()},
+                                 geometry=it.geometry.to_numpy(), crs=it.crs),
+    }
+    for niveau in ("qpv", "veille"):
+        z = zones[zones["niveau"] == niveau]
+        if len(z):
+            geos[niveau] = gpd.GeoDataFrame({"code": z["code_zone"].to_numpy()},
+                                            geometry=z.geometry.to_numpy(), crs=zones.crs)
+    communes = it.dissolve("code_commune").reset_index()
+    geos["commune"] = gpd.GeoDataFrame({"code": communes["code_commune"].to_numpy()},
+                                       geometry=communes.geometry.to_numpy(), crs=it.crs)
+    geos["epci"] = gpd.GeoDataFrame({"code": [cfg.epci.code]},
+                                    geometry=[it.geometry.union_all()], crs=it.crs)
+    return geos
+
+
+def table_large(indicateurs: pd.DataFrame) -> pd.DataFrame:
+    """One row per territory, one column per indicator × sex × vintage (value of record).
+
+    Column names are ``<indicateur>_<annee>`` (``<indicateur>_<sexe>_<annee>`` for F/H);
+    this is the attribute table of the GeoPackage layers, ready for a QGIS choropleth.
+    """
+    from observatoire.ecarts import valeurs_de_reference
+
+    v = valeurs_de_reference(indicateurs)
+    v = v[v["valeur"].notna()]
+    sexe = v["sexe"].astype(str)
+    v = v.assign(colonne=v["indicateur"].astype(str)
+                 + np.where(sexe.eq("ensemble"), "", "_" + sexe.str.lower())
+                 + "_" + v["annee"].astype(int).astype(str))
+    large = v.pivot_table(index=["niveau", "territoire_code"], columns="colonne",
+                          values="valeur", aggfunc="first")
+    large = large.reindex(columns=sorted(large.columns)).reset_index()
+    large.columns.name = None
+    noms = (indicateurs.dropna(subset=["territoire_nom"])
+            .drop_duplicates(["niveau", "territoire_code"])
+            .set_index(["niveau", "territoire_code"])["territoire_nom"])
+    large.insert(2, "territoire_nom", [noms.get((n, c)) for n, c in
+                                       zip(large["niveau"], large["territoire_code"], strict=True)])
+    return large.sort_values(["niveau", "territoire_code"], kind="stable").reset_index(drop=True)
+
+
+def etape_tables(ctx: Contexte) -> None:
+    """Write the cross-year tables under ``tables/``.
+
+    CSV and Parquet: every long table. GeoPackage ``observatoire.gpkg``: one layer per
+    level (IRIS, QPV, veille, commune, EPCI) with geometry and one column per
+    indicator × vintage (values of record). XLSX ``observatoire.xlsx`` for partners:
+    indicators, gaps and evolutions of the QPV and veille territories (the IRIS and
+    commune gaps are in the CSV/Parquet tables), weights, references.
+    """
+    import warnings
+
+    import pyogrio
+
+    from observatoire.sorties import ecrire_geopackage, ecrire_tables, ecrire_xlsx
+
+    cfg = ctx.config
+    cles = ["niveau", "territoire_code", "indicateur", "sexe", "annee"]
+    tables = {
+        "indicateurs": _trier(ctx.resultats["indicateurs"], cles),
+        "ecarts": _trier(ctx.resultats["ecarts"], cles + ["reference_niveau", "reference_code"]),
+        "evolution_ecarts": _trier(ctx.resultats["evolution"],
+                                   ["niveau", "territoire_code", "indicateur", "sexe",
+                                    "reference_niveau", "reference_code", "annee_debut"]),
+        "poids": ctx.resultats["poids"],
+        "references": _trier(ctx.resultats["references"],
+                             ["niveau", "territoire_code", "reference_niveau"]),
+    }
+    geos = _geometries(ctx)
+    ctx.resultats["geometries"] = geos
+    dossier = ctx.dossier / "tables"
+    formats = tuple(f for f in cfg.sorties.formats if f in ("csv", "parquet"))
+    ecrits = ecrire_tables(tables, dossier, formats=formats) if formats else {}
+    n = sum(len(v) for v in ecrits.values())
+    if "gpkg" in cfg.sorties.formats:
+        large = table_large(tables["indicateurs"])
+        large = large[large["niveau"].isin(list(geos))]
+        # GeoPackages record a "last change" date: pin it so same inputs give same bytes.
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*(extension|conformant).*")
+                ecrire_geopackage(large, geos, dossier / "observatoire.gpkg")
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+        n += 1
+    if "xlsx" in cfg.sorties.formats:
+        zones = ["qpv", "veille"]
+        e, ev = tables["ecarts"], tables["evolution_ecarts"]
+        ecrire_xlsx({
+            "indicateurs": tables["indicateurs"],
+            "ecarts": e[e["niveau"].isin(zones)],
+            "evolution_ecarts": ev[ev["niveau"].isin(zones)],
+            "poids": tables["poids"],
+            "references": tables["references"],
+        }, dossier / "observatoire.xlsx")
+        n += 1
+    ctx.resume.append(f"tables: {n} files in tables/ ({', '.join(cfg.sorties.formats)})")
+
+
+def _couches_web(ctx: Contexte):
+    """Web layers (simplified once) shared by the maps and the sheets."""
+    if "couches_web" in ctx.resultats:
+        return ctx.resultats["couches_web"]
+    from observatoire.cartes import Geometries, couches_web
+
+    prep, cfg = ctx.preparation, ctx.config
+    zones = ctx.resultats["zones"]
+    veille = zones[zones["niveau"] == "veille"][["code_zone", "nom_zone", "geometry"]]
+    geo = Geometries(iris=prep.iris_territoire, qpv=prep.qpv,
+                     veille=veille if len(veille) else None, nom_territoire=cfg.nom)
+    ctx.resultats["couches_web"] = couches_web(geo, rapport=ctx.rapport)
+    return ctx.resultats["couches_web"]
+
+
+def etape_cartes(ctx: Contexte) -> None:
+    """IRIS choropleths and gap maps, one sub-folder per vintage."""
+    from observatoire.cartes import generer_cartes
+
+    cfg = ctx.config
+    refs = [r for r in ("commune", "epci", "departement") if r in cfg.niveaux_comparaison]
+    if not cfg.sorties.cartes:
+        ctx.resume.append("maps: not asked (sorties.cartes: false)")
+        return
+    ecrits = generer_cartes(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
+                            _couches_web(ctx), ctx.dossier, annees=ctx.annees, references=refs,
+                            codebook=_codebook(ctx), rapport=ctx.rapport)
+    taille = sum(p.stat().st_size for p in ecrits)
+    ctx.resume.append(f"maps: {len(ecrits)} pages in {', '.join(map(str, ctx.annees))}/ "
+                      f"({taille / 1e6:.1f} MB)")
+
+
+def etape_fiches(ctx: Contexte) -> None:
+    """One sheet per QPV and veille territory and vintage, then ``index.html``."""
+    from observatoire.cartes import generer_fiches, generer_index
+
+    cfg = ctx.config
+    n = 0
+    if cfg.sorties.fiches:
+        zones = ctx.resultats["zones"]
+        notes_veille = {v.code: list(v.notes) for v in cfg.veille}
+        cb = _codebook(ctx)
+        for code in ctx.barre(list(zones["code_zone"]), "fiches"):
+            notes = notes_veille.get(code, [])
+            v = next((v for v in cfg.veille if v.code == code), None)
+            if v is not None and v.statut == "approximation":
+                notes = ["Périmètre approché (statut « approximation ») : voir la note "
+                         "ci-dessous."] + notes
+            n += len(generer_fiches(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
+                                    _couches_web(ctx), ctx.dossier, poids=ctx.resultats["poids"],
+                                    annees=ctx.annees, codes=[code], codebook=cb,
+                                    notes=notes or None, rapport=ctx.rapport))
+    if cfg.sorties.cartes or cfg.sorties.fiches:
+        generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}")
+    ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages) + index.html")
+
+
+def _trier(df: pd.DataFrame, cles: list[str]) -> pd.DataFrame:
+    """Sort a table on its keys (then method/origin) so that files are deterministic."""
+    cles = [c for c in cles if c in df.columns]
+    cles += [c for c in ("methode", "origine") if c in df.columns and c not in cles]
+    if not cles:
+        return df.reset_index(drop=True)
+    return df.sort_values(cles, kind="stable", na_position="last").reset_index(drop=True)
 
 
 ETAPES = [
     Etape("sources", etape_sources, "read boundary layers and tables"),
     Etape("poids", etape_poids, "IRIS × zone weights"),
+    Etape("indicateurs", etape_indicateurs, "indicators for every level and vintage"),
+    Etape("ecarts", etape_ecarts, "gaps against the references, evolution"),
+    Etape("tables", etape_tables, "CSV / Parquet / GeoPackage / XLSX"),
+    Etape("cartes", etape_cartes, "maps per vintage"),
+    Etape("fiches", etape_fiches, "neighbourhood sheets and index"),
 ]

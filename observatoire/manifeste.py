@@ -86,17 +86,16 @@ def _empreinte_gpkg(chemin: Path) -> str:
 
 
 def _empreinte_xlsx(chemin: Path) -> str:
-    from openpyxl import load_workbook
+    """Hash every part of the workbook but the document properties (creation dates)."""
+    import zipfile
 
     h = hashlib.sha256()
-    wb = load_workbook(chemin, read_only=True, data_only=True)
-    try:
-        for ws in wb.worksheets:
-            h.update(ws.title.encode())
-            for ligne in ws.iter_rows(values_only=True):
-                h.update(repr(ligne).encode())
-    finally:
-        wb.close()
+    with zipfile.ZipFile(chemin) as z:
+        for nom in sorted(z.namelist()):
+            if nom.startswith("docProps/"):
+                continue
+            h.update(nom.encode())
+            h.update(z.read(nom))
     return h.hexdigest()
 
 
@@ -115,7 +114,7 @@ def empreinte_contenu(chemin: str | os.PathLike) -> str:
 
     - GeoPackage: every feature/attribute table row and the geometry columns,
       not ``gpkg_contents.last_change``;
-    - XLSX: sheet names and cell values, not the document properties;
+    - XLSX: every part of the workbook but ``docProps/`` (creation/modification dates);
     - Parquet: schema (without writer metadata) and values;
     - HTML/JS/JSON/SVG: bytes with 32-hex-digit ids (folium's random element ids)
       replaced by a constant;

@@ -8,7 +8,7 @@ loads the IRIS and QPV layers once, and checks what a schema cannot:
 - every IRIS of a veille territory is in the IRIS geography, in the stated commune;
 - every member commune has IRIS in the geography;
 - the years asked are vintages the sources hold;
-- the indicator ids are in the codebook (when the codebook is installed).
+- the indicator ids are in the codebook.
 
 It also records warnings the run summary must show: IRIS edition different from
 the statistics' edition, population of the EPCI missing from the IRIS count tables.
@@ -30,6 +30,8 @@ from observatoire.rapport import Rapport
 __all__ = ["Entree", "Preparation", "resoudre_source", "preparer_run", "annees_sources"]
 
 _ROLES_ANNEES = ("indicateurs_iris", "population_iris", "menages_iris", "logement_iris")
+#: Roles whose ``edition`` is the IRIS geography of IRIS statistics.
+_ROLES_IRIS = (*_ROLES_ANNEES, "revenus_iris")
 
 
 @dataclass(frozen=True)
@@ -78,24 +80,44 @@ class Preparation:
         return e.chemin if e is not None else None
 
 
-def _provenance(source_id: str) -> dict:
-    """Registry record of a source id, when the sources package can tell."""
+def _simple(d: dict) -> dict:
+    return {k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v))
+            for k, v in d.items() if v is not None}
+
+
+def _provenance(source_id: str, depuis: Path | None, cache) -> dict:
+    """Return what the sources package knows of a source id (catalogue, registry)."""
     try:
-        from observatoire import sources
-    except ImportError:
+        from observatoire.sources import Cache, catalogue_pour, charger_registre
+    except ImportError:  # pragma: no cover
         return {}
-    for nom in ("provenance_source", "provenance", "decrire_source"):
-        f = getattr(sources, nom, None)
-        if callable(f):
-            try:
-                info = f(source_id)
-            except Exception:
-                return {}
-            if isinstance(info, dict):
-                return {k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v))
-                        for k, v in info.items()}
-            return {"description": str(info)}
-    return {}
+    out: dict = {}
+    officielle = source_id
+    try:
+        if depuis is not None:
+            cat = catalogue_pour(depuis)
+            e = cat[source_id]
+            out.update(_simple({"catalogue": cat.nom, "millesime": e.millesime,
+                                "provenance": " ".join(e.provenance.split()),
+                                "sha256_catalogue": e.sha256}))
+            officielle = e.source_officielle or source_id
+        else:
+            e = Cache(cache).entree(source_id)
+            if e:
+                out.update(_simple({f"cache_{k}": v for k, v in e.items()}))
+    except Exception:  # provenance is informative: never fail the run on it
+        pass
+    try:
+        reg = charger_registre()
+        if officielle in reg:
+            s = reg[officielle]
+            out.update(_simple({"source_officielle": s.id, "producteur": s.producteur,
+                                "jeu": s.jeu, "edition": s.edition,
+                                "millesime_officiel": s.millesime, "licence": s.licence,
+                                "url": s.acces.url if s.acces else None}))
+    except Exception:
+        pass
+    return out
 
 
 def resoudre_source(
@@ -147,10 +169,23 @@ def resoudre_source(
     if not chemin.is_file():
         raise ErreurConfig(f"{cle}: source {ref.source!r} resolves to {chemin}, which does not "
                            "exist (expected an existing file)")
-    prov = {"source": ref.source, **_provenance(ref.source)}
+    prov = {"source": ref.source, **_provenance(ref.source, depuis, cache)}
     if depuis is not None:
         prov.setdefault("depuis", str(depuis))
-    return Entree(cle, ref.source, chemin.resolve(), ref.couche, ref.edition, prov)
+    edition = ref.edition if ref.edition is not None else prov.get("millesime")
+    couche = ref.couche if ref.couche is not None else _couche_catalogue(ref.source, depuis)
+    return Entree(cle, ref.source, chemin.resolve(), couche, edition, prov)
+
+
+def _couche_catalogue(source_id: str, depuis: Path | None) -> str | None:
+    if depuis is None:
+        return None
+    try:
+        from observatoire.sources import catalogue_pour
+
+        return catalogue_pour(depuis)[source_id].couche
+    except Exception:
+        return None
 
 
 def annees_sources(tables: dict[str, pd.DataFrame]) -> list[int]:
@@ -333,20 +368,31 @@ def preparer_run(
             )
         choisies = sorted(demandees)
 
+    # Vintage of the official QPV values.
+    e_off = entrees.get("sources.qpv_officiel")
+    if e_off is not None:
+        from observatoire.chargement import lire_qpv_officiel
+
+        off = lire_qpv_officiel(e_off.chemin)
+        ref_off = cfg.sources["qpv_officiel"]
+        if "annee_source" not in off.columns and ref_off.annee_valeurs is None:
+            raise ErreurConfig(
+                f"sources.qpv_officiel.annee_valeurs: {e_off.chemin} does not state the vintage "
+                "of its values; expected e.g. `qpv_officiel: {source: ..., annee_valeurs: 2020}`"
+            )
+        tables["qpv_officiel"] = off
+
     # Indicator ids.
     if cfg.indicateurs != "all":
-        try:
-            from observatoire.indicateurs import ids_indicateurs  # type: ignore[attr-defined]
-        except ImportError:
-            ids_indicateurs = None
-        if ids_indicateurs is not None:
-            connus = set(ids_indicateurs())
-            inconnus = sorted(set(cfg.indicateurs) - connus)
-            if inconnus:
-                raise ErreurConfig(
-                    f"indicateurs: {inconnus} are not in the codebook (expected ids such as "
-                    f"{sorted(connus)[:8]}, or all)"
-                )
+        from observatoire.indicateurs import charger_codebook
+
+        connus = {i.id for i in charger_codebook()}
+        inconnus = sorted(set(cfg.indicateurs) - connus)
+        if inconnus:
+            raise ErreurConfig(
+                f"indicateurs: {inconnus} are not in the codebook (expected ids such as "
+                f"{sorted(connus)[:6]}, or all)"
+            )
 
     _avertir_editions(cfg, entrees, rapport)
     _avertir_population_manquante(cfg, iris_territoire, tables, rapport)
@@ -366,7 +412,7 @@ def _avertir_editions(cfg: ConfigTerritoire, entrees: dict[str, Entree], rapport
         return
     autres: dict[int, list[str]] = {}
     for cle, e in sorted(entrees.items()):
-        if cle == "sources.iris" or e.edition is None or not cle.startswith("sources."):
+        if e.edition is None or cle.removeprefix("sources.") not in _ROLES_IRIS:
             continue
         if e.edition != e_iris.edition:
             autres.setdefault(e.edition, []).append(cle.removeprefix("sources."))
