@@ -17,9 +17,11 @@ from shapely import box
 from observatoire.ponderation import (
     calibrer,
     chevauchements,
+    facteurs_calibration,
     grille_depuis_raster,
     poids_iris_moins_zones,
     poids_liste_iris,
+    remplir,
     table_poids,
     ventiler,
     zone_depuis_iris,
@@ -236,3 +238,26 @@ def test_iris_moins_zones_partitionne_les_iris(iris, pop3):
         ["W", "130010102", "Q", 0.25]]
     with pytest.raises(ErreurDonnees, match="ABSENT"):
         poids_iris_moins_zones(["130010101"], pq, code="V", moins=["ABSENT"])
+
+
+def test_remplissage_vectorise_egal_au_scalaire():
+    # same result whatever the code path: the vectorised solver against the per-zone one
+    rng = np.random.default_rng(3)
+    zones, w, x, o = [], [], [], []
+    for k in range(300):
+        n = int(rng.integers(1, 6))
+        zones += [f"Z{k}"] * n
+        w += list(rng.uniform(0.01, 1.0, n))
+        xk = rng.uniform(0, 500, n)
+        x += list(xk)
+        o += [float(rng.uniform(0, 1.3) * xk.sum())] * n
+    zones, w, x, o = map(np.asarray, (zones, w, x, o))
+    nw, nf, nr = remplir(zones, w, x, o)
+    for z in np.unique(zones):
+        m = zones == z
+        f, ww, r = facteurs_calibration(w[m], x[m], o[m][0])
+        np.testing.assert_allclose(nw[m], ww, rtol=1e-12)
+        assert nf[m][0] == pytest.approx(f, rel=1e-12) and nr[m][0] == pytest.approx(r, abs=1e-9)
+    atteint = np.isinf(nf) | np.isclose(
+        pd.Series(nw * x).groupby(zones).transform("sum").to_numpy(), o, rtol=1e-9)
+    assert atteint.all() and (nw <= 1.0).all()

@@ -8,7 +8,7 @@ figures), ``cache`` (persisted weights tables keyed by input checksums).
 """
 
 from observatoire.ponderation.cache import CachePoids, cle_poids, empreinte_fichier
-from observatoire.ponderation.calibration import calibrer, facteurs_calibration
+from observatoire.ponderation.calibration import calibrer, facteurs_calibration, remplir
 from observatoire.ponderation.dasymetrie import (
     grille_depuis_raster,
     masse_grille,
@@ -45,6 +45,7 @@ __all__ = [
     "grille_depuis_raster",
     "calibrer",
     "facteurs_calibration",
+    "remplir",
     "poids_liste_iris",
     "zone_depuis_iris",
     "poids_iris_moins_zones",

@@ -14,7 +14,7 @@ import pandas as pd
 
 from observatoire.rapport import ErreurDonnees, Rapport
 
-__all__ = ["calibrer", "facteurs_calibration"]
+__all__ = ["calibrer", "facteurs_calibration", "remplir"]
 
 ETAPE = "ponderation"
 
@@ -84,6 +84,62 @@ def facteurs_calibration(
     return float("inf"), nouveaux, float(cible - x.sum())
 
 
+def remplir(
+    zones: np.ndarray, poids: np.ndarray, population: np.ndarray, cible: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised :func:`facteurs_calibration` over many zones at once.
+
+    Parameters
+    ----------
+    zones : array
+        Zone code of each row (rows of a zone need not be contiguous).
+    poids, population, cible : array of float
+        Spatial weight (> 0), IRIS population (no NaN) and the zone's official population
+        (repeated on each of its rows).
+
+    Returns
+    -------
+    nouveaux, facteur, residu : ndarray
+        Per row, in the input order: calibrated weight, the zone's factor, the zone's residual.
+
+    Examples
+    --------
+    >>> z = np.array(["A", "B", "A"])
+    >>> w, f, r = remplir(z, np.array([0.5, 0.5, 0.2]), np.array([100.0, 10.0, 100.0]),
+    ...                   np.array([160.0, 20.0, 160.0]))
+    >>> np.round(w, 6).tolist(), np.round(f, 6).tolist(), r.tolist()
+    ([1.0, 1.0, 0.6], [3.0, inf, 3.0], [0.0, 10.0, 0.0])
+    """
+    n = len(poids)
+    _, code = np.unique(np.asarray(zones, dtype=object).astype(str), return_inverse=True)
+    ordre = np.lexsort((-poids, code))  # by zone, largest weight first
+    g, ws, xs, os_ = code[ordre], poids[ordre], population[ordre], cible[ordre]
+    debut = np.r_[True, g[1:] != g[:-1]]
+    starts = np.flatnonzero(debut)
+    grp = np.cumsum(debut) - 1
+
+    def exclusif(v):  # Σ of v over the previous rows of the same zone
+        c = np.cumsum(v) - v
+        return c - c[starts][grp]
+
+    wx = ws * xs
+    plafonnee = exclusif(xs)
+    reste = np.add.reduceat(wx, starts)[grp] - exclusif(wx)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (os_ - plafonnee) / reste
+        seuil = np.where(debut, 0.0, 1.0 / np.r_[np.inf, ws[:-1]])
+    valide = (f * ws <= 1.0 + 1e-12) & (f >= seuil * (1 - 1e-12)) & (reste > 0) & (f >= 0)
+    pos = np.where(valide, np.arange(n), n)
+    premier = np.minimum.reduceat(pos, starts)
+    trouve = premier < n
+    f_zone = np.where(trouve, f[np.minimum(premier, n - 1)], np.inf)
+    r_zone = np.where(trouve, 0.0, os_[starts] - np.add.reduceat(xs, starts))
+    nouveaux = np.where(np.isinf(f_zone[grp]), 1.0, np.minimum(1.0, f_zone[grp] * ws))
+    out_w, out_f, out_r = np.empty(n), np.empty(n), np.empty(n)
+    out_w[ordre], out_f[ordre], out_r[ordre] = nouveaux, f_zone[grp], r_zone[grp]
+    return out_w, out_f, out_r
+
+
 def calibrer(
     poids: pd.DataFrame,
     population_iris: pd.DataFrame,
@@ -146,29 +202,30 @@ def calibrer(
     off = officiel.set_index(code_zone_officiel)[colonne_officielle].astype("float64")
     o = off.reindex(out["code_zone"]).to_numpy()
 
-    nouveaux = out["poids_base"].to_numpy().copy()
+    w = out["poids_base"].to_numpy(dtype="float64")
+    zones = out["code_zone"].to_numpy()
+    actif = w > 0
+    sans_off = ~np.isfinite(o)
+    pop_inconnue = pd.Series(actif & np.isnan(x)).groupby(zones).transform("any").to_numpy()
+    calibre = ~sans_off & ~pop_inconnue
+    sel = calibre & actif
+    nouveaux = w.copy()
     facteur = np.full(len(out), np.nan)
     residu = np.full(len(out), np.nan)
-    calibre = np.zeros(len(out), dtype=bool)
-    sans_officiel, sans_pop, residus, loin = [], [], [], []
-    zones = out["code_zone"].to_numpy()
-    for z, idx in pd.Series(np.arange(len(out))).groupby(zones, sort=False):
-        idx = idx.to_numpy()
-        cible = o[idx[0]]
-        if not np.isfinite(cible):
-            sans_officiel.append(z)
-            continue
-        actifs = idx[nouveaux[idx] > 0]
-        if np.isnan(x[actifs]).any():
-            sans_pop.append(z)
-            continue
-        f, w, r = facteurs_calibration(nouveaux[actifs], x[actifs], cible)
-        nouveaux[actifs] = w
-        facteur[idx], residu[idx], calibre[idx] = f, r, True
-        if r > 0:
-            residus.append(f"{z} ({r:.0f})")
-        elif not 0.5 <= f <= 2.0:
-            loin.append(f"{z} ({f:.2f})")
+    if sel.any():
+        nouveaux[sel], f_sel, r_sel = remplir(zones[sel], w[sel], x[sel], o[sel])
+        f_zone = pd.Series(f_sel).groupby(zones[sel]).first()
+        r_zone = pd.Series(r_sel).groupby(zones[sel]).first()
+        facteur[calibre] = f_zone.reindex(zones[calibre]).to_numpy()
+        residu[calibre] = r_zone.reindex(zones[calibre]).to_numpy()
+    par_zone = pd.DataFrame({"zone": zones, "sans_off": sans_off, "sans_pop": pop_inconnue,
+                             "f": facteur, "r": residu}).groupby("zone", sort=False).first()
+    sans_officiel = par_zone.index[par_zone["sans_off"]].tolist()
+    sans_pop = par_zone.index[~par_zone["sans_off"] & par_zone["sans_pop"]].tolist()
+    residus = [f"{z} ({r:.0f})" for z, r in par_zone["r"][par_zone["r"] > 0].items()]
+    ecart = par_zone["f"][(par_zone["r"] <= 0) & ~par_zone["f"].between(0.5, 2.0)
+                          & par_zone["f"].notna()]
+    loin = [f"{z} ({f:.2f})" for z, f in ecart.items()]
     out["poids"] = nouveaux
     out["methode"] = "calibrated"
     out["facteur_calibration"] = facteur
