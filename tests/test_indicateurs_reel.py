@@ -23,6 +23,7 @@ from observatoire.indicateurs.officiel import (
     comparer_officiel_estime,
     valeurs_officielles_ptod,
     valeurs_officielles_qpv,
+    valeurs_officielles_zonages,
 )
 from observatoire.indicateurs.references import references_territoires
 from observatoire.ponderation import poids_liste_iris, table_poids
@@ -76,7 +77,7 @@ def san(donnees):
                                   communes_epci={"SAN": SAN}, zones=("qpv", "veille"))
     e, ev = calculer_ecarts(table, refs)
     return {"table": table, "brut": brut, "ecarts": e, "evolution": ev, "ic": ic,
-            "iris": iris, "ptod": ptod, "rfl": rfl, "rapport": rapport}
+            "iris": iris, "ptod": ptod, "rfl": rfl, "rapport": rapport, "niveaux": niveaux}
 
 
 def _sel(t, **kw):
@@ -243,3 +244,28 @@ def test_occitanie_official_qpv_population_beside_estimate(donnees):
     # it: the estimate is below the official figure for every QPV (Σ ratio ≈ 0.67).
     assert (c["difference"] < 0).all()
     assert 0.5 < c["valeur_estimee"].sum() / c["valeur_officielle"].sum() < 0.9
+
+
+def test_metropole_amp_as_extra_epci_reference(san, donnees):
+    """Official EMP values of the Métropole AMP (insee_rp_emploi_chomage_zonages_*.csv)."""
+    z = pd.read_csv(donnees / "stats/insee_rp_emploi_chomage_zonages_ouest_etang_de_berre.csv",
+                    dtype={"geo_code": str})
+    off = valeurs_officielles_zonages(z)
+    amp = off[(off["territoire_code"] == "200054807")
+              & (off["indicateur"] == "taux_chomage_1564")].set_index("annee")
+    # 2022: 100 × (855,851 − 752,639) / 855,851 = 12.06 (EMP T2 counts) → officiel;
+    # 2011: 100 × 10.2 / 69.0 from rounded EMP T1 shares → approximation.
+    assert amp.loc[2022, "valeur"] == pytest.approx(12.06, abs=0.005)
+    assert amp.loc[2022, "statut"] == "officiel" and amp.loc[2022, "numerateur"] == 103212
+    assert amp.loc[2011, "valeur"] == pytest.approx(100 * 10.2 / 69.0)
+    assert amp.loc[2011, "statut"] == "approximation"
+    table = pd.concat([san["table"], off], ignore_index=True)
+    communes_epci = pd.DataFrame({"code_commune": SAN * 2,
+                                  "code_epci": ["SAN"] * 6 + ["200054807"] * 6})
+    refs = references_territoires({"qpv": san["niveaux"]["qpv"]}, san["ic"],
+                                  communes_epci=communes_epci, zones=("qpv",))
+    e, _ = calculer_ecarts(table, refs)
+    r = e[(e["territoire_code"] == "QN01367M") & (e["reference_code"] == "200054807")
+          & (e["indicateur"] == "taux_chomage_1564") & (e["origine"] == "ptod")]
+    assert r.set_index("annee").loc[2022, "reference_valeur"] == pytest.approx(12.06, abs=0.005)
+    assert set(e.loc[e["reference_niveau"] == "epci", "reference_code"]) == {"SAN", "200054807"}

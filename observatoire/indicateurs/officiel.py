@@ -19,6 +19,7 @@ from observatoire.indicateurs.consolidation import _normaliser, table_vide
 from observatoire.rapport import ErreurDonnees, Rapport
 
 __all__ = [
+    "valeurs_officielles_zonages",
     "valeurs_officielles_ptod",
     "valeurs_officielles_qpv",
     "comparer_officiel_estime",
@@ -239,6 +240,151 @@ def valeurs_officielles_qpv(
             n=len(out),
         )
     return out
+
+
+_ZONAGES = {"EPCI": "epci", "DEP": "departement", "COM": "commune", "FRANCE": "france"}
+
+
+def valeurs_officielles_zonages(
+    table: pd.DataFrame,
+    *,
+    codebook: Codebook | None = None,
+    source: str = "INSEE, RP, Population active, emploi et chômage (EMP T1/T2)",
+) -> pd.DataFrame:
+    """Official activity, employment and unemployment rates of INSEE zonings (EMP tables).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per zoning × vintage with ``geo_type, geo_code, geo_label, rp_year,
+        pop_1564, actifs_1564, actifs_occupes_1564, pct_actifs_of_pop1564,
+        pct_actifs_occupes_of_pop1564, pct_chomeurs_of_pop1564`` (the file
+        ``insee_rp_emploi_chomage_zonages_*.csv``). ``geo_type`` EPCI gives level
+        ``epci`` (e.g. the Métropole Aix-Marseille-Provence); other zonings keep their
+        type in lower case (``bv2022``, ``ze2020``…).
+    codebook : Codebook, optional
+    source : str
+
+    Returns
+    -------
+    DataFrame
+        Long rows. Activity and employment rates are ``officiel`` (published shares,
+        with numerator/denominator when the counts are given). The unemployment rate is
+        ``officiel`` when actifs and actifs occupés are given (chômeurs = actifs − actifs
+        occupés), otherwise derived from the rounded shares (chômeurs % / actifs %) and
+        labelled ``approximation``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"geo_type": ["EPCI"], "geo_code": ["200054807"],
+    ...     "geo_label": ["Métropole AMP"], "rp_year": [2022], "pop_1564": [1193993.0],
+    ...     "actifs_1564": [855851.0], "actifs_occupes_1564": [752639.0],
+    ...     "pct_actifs_of_pop1564": [71.7], "pct_actifs_occupes_of_pop1564": [63.0],
+    ...     "pct_chomeurs_of_pop1564": [8.6]})
+    >>> r = valeurs_officielles_zonages(t)
+    >>> r.set_index("indicateur")["valeur"].round(2).to_dict()
+    {'taux_activite_1564': 71.7, 'taux_emploi_1564': 63.0, 'taux_chomage_1564': 12.06}
+    """
+    codebook = codebook or charger_codebook()
+    requis = [
+        "geo_type",
+        "geo_code",
+        "rp_year",
+        "pct_actifs_of_pop1564",
+        "pct_actifs_occupes_of_pop1564",
+        "pct_chomeurs_of_pop1564",
+    ]
+    manquantes = [c for c in requis if c not in table.columns]
+    if manquantes:
+        raise ErreurDonnees(f"INSEE zoning table: column(s) {manquantes} missing")
+    t = table.copy()
+
+    def num(c):
+        return (
+            pd.to_numeric(t[c], errors="coerce").astype("float64")
+            if c in t.columns
+            else pd.Series(np.nan, index=t.index)
+        )
+
+    pop, act, occ = num("pop_1564"), num("actifs_1564"), num("actifs_occupes_1564")
+    p_act, p_occ, p_cho = (
+        num("pct_actifs_of_pop1564"),
+        num("pct_actifs_occupes_of_pop1564"),
+        num("pct_chomeurs_of_pop1564"),
+    )
+    exact = act.notna() & occ.notna()
+    chom = pd.Series(np.where(exact, 100 * (act - occ) / act, 100 * p_cho / p_act), index=t.index)
+    niveau = t["geo_type"].astype(str).map(lambda g: _ZONAGES.get(g.upper(), g.lower()))
+    specs = [
+        (
+            "taux_activite_1564",
+            p_act,
+            act,
+            pop,
+            pd.Series("officiel", index=t.index),
+            "part publiée (EMP T1)",
+        ),
+        (
+            "taux_emploi_1564",
+            p_occ,
+            occ,
+            pop,
+            pd.Series("officiel", index=t.index),
+            "part publiée (EMP T1)",
+        ),
+        (
+            "taux_chomage_1564",
+            chom,
+            (act - occ).where(exact),
+            act.where(exact),
+            pd.Series(np.where(exact, "officiel", "approximation"), index=t.index),
+            None,
+        ),
+    ]
+    morceaux = []
+    for ident, valeur, n, d, statut, formule in specs:
+        if (ident, "ensemble") not in codebook:
+            continue
+        ind = codebook[ident]
+        form = formule or pd.Series(
+            np.where(
+                exact,
+                "100 × (actifs − actifs occupés) / actifs (EMP T2)",
+                "100 × chômeurs % / actifs % (parts arrondies, EMP T1)",
+            ),
+            index=t.index,
+        )
+        morceaux.append(
+            pd.DataFrame(
+                {
+                    "territoire_code": t["geo_code"].astype(str).to_numpy(),
+                    "territoire_nom": (
+                        t["geo_label"] if "geo_label" in t.columns else t["geo_code"]
+                    ).to_numpy(),
+                    "niveau": niveau.to_numpy(),
+                    "indicateur": ind.id,
+                    "sexe": ind.sexe,
+                    "annee": pd.to_numeric(t["rp_year"]).astype(int).to_numpy(),
+                    "valeur": valeur.to_numpy(dtype="float64"),
+                    "numerateur": n.to_numpy(dtype="float64"),
+                    "denominateur": d.to_numpy(dtype="float64"),
+                    "unite": ind.unite,
+                    "methode": "valeur_publiee_zonage",
+                    "statut": statut.to_numpy(),
+                    "source": (
+                        source
+                        + (", " + t["source_url"].astype(str) if "source_url" in t.columns else "")
+                    ).to_numpy()
+                    if "source_url" in t.columns
+                    else source,
+                    "origine": "insee_zonage",
+                    "formule": form if isinstance(form, str) else form.to_numpy(),
+                }
+            )
+        )
+    if not morceaux:
+        return table_vide()
+    return _normaliser(pd.concat(morceaux, ignore_index=True))
 
 
 def comparer_officiel_estime(table: pd.DataFrame, *, tolerance_annees: int = 2) -> pd.DataFrame:
