@@ -1,10 +1,12 @@
 """Benchmark: maps, sheets and index of the default territory (SAN Ouest Provence).
 
-Usage: python benchmarks/cartes_territoire_defaut.py [DATA_DIR] [OUT_DIR]
+Usage: python benchmarks/cartes_territoire_defaut.py [DATA_DIR] [OUT_DIR] [RUN_TABLES_DIR]
 
 Inputs: IRIS of the six communes (full-resolution ~2014 layer), the four QPV 2024,
-the Contrat de Ville veille territories as IRIS sets, ptod rates (stand-in tables
-built by tests/cartes_aides.py with the issue-4 schemas). Prints timings and sizes.
+the Contrat de Ville veille territories. Tables: those of ``observatoire run``
+(``RUN_TABLES_DIR`` = ``<out>/san_ouest_provence/tables``: indicateurs, ecarts and
+poids Parquet files, veille perimeters from its GeoPackage), else stand-in tables
+built from the ptod rates by tests/cartes_aides.py. Prints timings and sizes.
 """
 
 from __future__ import annotations
@@ -31,12 +33,23 @@ def main() -> None:
     sortie = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp()) / "cartes"
     t0 = time.perf_counter()
     ind, ecarts, geo, poids = cartes_aides.territoire_defaut(donnees)
+    annees = None
+    if len(sys.argv) > 3:
+        import geopandas as gpd
+        import pandas as pd
+
+        tables = Path(sys.argv[3])
+        ind = pd.read_parquet(tables / "indicateurs.parquet")
+        ecarts = pd.read_parquet(tables / "ecarts.parquet")
+        poids = pd.read_parquet(tables / "poids.parquet")
+        geo["veille"] = gpd.read_file(tables / "observatoire.gpkg", layer="veille")
+        annees = [2011, 2016, 2022]
     t1 = time.perf_counter()
     couches = couches_web(geo)
     t2 = time.perf_counter()
-    cartes = generer_cartes(ind, ecarts, couches, sortie)
+    cartes = generer_cartes(ind, ecarts, couches, sortie, annees=annees)
     t3 = time.perf_counter()
-    fiches = generer_fiches(ind, ecarts, couches, sortie, poids=poids)
+    fiches = generer_fiches(ind, ecarts, couches, sortie, poids=poids, annees=annees)
     t4 = time.perf_counter()
     generer_index(sortie)
     t5 = time.perf_counter()
@@ -44,7 +57,7 @@ def main() -> None:
     print(f"output: {sortie}")
     print(
         f"{len(couches.iris)} IRIS, {len(couches.zones)} zones, {n_ind} IRIS indicators, "
-        f"years {sorted(ind['annee'].unique())}"
+        f"years {annees or sorted(int(a) for a in ind['annee'].unique())}"
     )
     print(f"input tables (stand-in)   {t1 - t0:6.2f} s")
     print(f"simplification            {t2 - t1:6.2f} s")

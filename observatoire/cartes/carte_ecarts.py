@@ -22,6 +22,7 @@ from observatoire.cartes.entrees import (
     filtrer_sexe,
     metadonnees_indicateurs,
     signe_favorable,
+    une_ligne_par_valeur,
     verifier_colonnes,
 )
 from observatoire.cartes.legende import (
@@ -35,7 +36,7 @@ from observatoire.cartes.legende import (
     palette_divergente,
 )
 from observatoire.cartes.pages import rendre_page
-from observatoire.cartes.simplification import json_html, vers_geojson
+from observatoire.cartes.simplification import json_html
 
 __all__ = ["REFERENCES", "carte_ecarts", "favorabilite"]
 
@@ -126,31 +127,41 @@ def carte_ecarts(
         neutre = np.isnan(signe_favorable(direction))
         tous = e[e["indicateur"] == ind]
         b = bornes_ecarts(favorabilite(tous["ecart_points"], direction), k=k)
-        sous = ea[ea["indicateur"] == ind].drop_duplicates("territoire_code", keep="first")
-        sous = sous.set_index("territoire_code")
+        sous = ea[ea["indicateur"] == ind]
+        sous = une_ligne_par_valeur(
+            sous, ("territoire_code",), "valeur_statut" if "valeur_statut" in sous else "statut"
+        )
+        sous = {str(r["territoire_code"]): r for r in sous.to_dict("records")}
         valeurs, lignes_table = {}, []
         for code, nom, niveau in zones[["code", "nom", "niveau"]].itertuples(index=False):
-            if code not in sous.index:
+            if code not in sous:
                 valeurs[code] = [-100, [["Écart", "manquant"]]]
                 lignes_table.append(
                     [code, nom, NOMS_NIVEAUX[niveau], "manquant", "", "", "manquant"]
                 )
                 continue
-            r = sous.loc[code]
-            st = _texte(r.get("statut")) or "estime"
+            r = sous[code]
+            st_val = _texte(r.get("valeur_statut")) or _texte(r.get("statut")) or "estime"
+            st_ecart = _texte(r.get("statut")) or st_val
             ep = float(r["ecart_points"]) if pd.notna(r["ecart_points"]) else np.nan
-            secret = st == "secret"
+            secret = "secret" in (st_val, st_ecart)
             if not secret and np.isnan(ep):
-                st = "manquant"
+                st_ecart = "manquant"
             cl = int(affecter_classes_ecarts(favorabilite([ep], direction), b, secret=[secret])[0])
             rcode = _texte(r["reference_code"])
             rnom = _texte(noms_ref.get(rcode)) or rcode
-            val = formater_valeur(r["valeur"], unite, st)
+            val = formater_valeur(r["valeur"], unite, st_val)
             refv = formater_valeur(r["reference_valeur"], unite, _texte(r.get("reference_statut")))
-            ecart_txt = "secret statistique" if secret else formater_ecart(ep, unite)
-            lignes = [["Valeur", val], ["Statut", LIBELLES_STATUT.get(st, st)]]
-            if methodes.get((code, ind)):
-                lignes.append(["Méthode", _texte(methodes[(code, ind)])])
+            if secret:
+                ecart_txt = "secret statistique"
+            elif np.isnan(ep):
+                ecart_txt = "non calculable"
+            else:
+                ecart_txt = formater_ecart(ep, unite)
+            lignes = [["Valeur", val], ["Statut", LIBELLES_STATUT.get(st_val, st_val)]]
+            methode = _texte(r.get("methode")) or _texte(methodes.get((code, ind)))
+            if methode:
+                lignes.append(["Méthode", methode])
             lignes.append([f"Référence : {NOMS_NIVEAUX[reference].lower()} ({rnom})", refv])
             lignes.append(["Écart", ecart_txt])
             if "ratio" in r and pd.notna(r["ratio"]) and not secret:
@@ -159,7 +170,15 @@ def carte_ecarts(
                 lignes.append(["Lecture", _texte(r["lecture"])])
             valeurs[code] = [cl, lignes]
             lignes_table.append(
-                [code, nom, NOMS_NIVEAUX[niveau], val, refv, ecart_txt, LIBELLES_STATUT.get(st, st)]
+                [
+                    code,
+                    nom,
+                    NOMS_NIVEAUX[niveau],
+                    val,
+                    refv,
+                    ecart_txt,
+                    LIBELLES_STATUT.get(st_val, st_val),
+                ]
             )
         couleurs = {
             str(c): v
@@ -212,7 +231,7 @@ def carte_ecarts(
         )
     contours, _ = contours_standard(couches)
     contours = [
-        contour("iris", vers_geojson(couches.iris, []), libelle="IRIS (fond)"),
+        contour("iris", couches.contour_geojson("iris"), libelle="IRIS (fond)"),
         *[c for c in contours if c["id"] in ("communes", "epci")],
         *[{**c, "visible": False} for c in contours if c["id"] not in ("communes", "epci")],
     ]

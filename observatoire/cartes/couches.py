@@ -6,7 +6,7 @@ veille territories dotted, communes thin grey, EPCI thick black.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
@@ -68,10 +68,19 @@ class CouchesWeb:
     epci: gpd.GeoDataFrame
     zones: gpd.GeoDataFrame
     nom_territoire: str
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def contour_geojson(self, couche: str) -> dict:
+        """Outline GeoJSON (no property) of ``"iris"``, ``"communes"`` or ``"epci"``, memoised."""
+        if couche not in self._memo:
+            self._memo[couche] = vers_geojson(getattr(self, couche), [])
+        return self._memo[couche]
 
     def geojson_iris(self) -> dict:
-        """IRIS features: ``code``, ``nom``, ``sous`` (commune name)."""
-        return vers_geojson(self.iris, ["code", "nom", "sous"])
+        """IRIS features: ``code``, ``nom``, ``sous`` (commune name), memoised."""
+        if "iris_proprietes" not in self._memo:
+            self._memo["iris_proprietes"] = vers_geojson(self.iris, ["code", "nom", "sous"])
+        return self._memo["iris_proprietes"]
 
     def geojson_zones(self, niveau: str | None = None, generation: int | None = None) -> dict:
         """QPV/veille features (``code``, ``nom``, ``sous``), optionally one level/generation."""
@@ -203,11 +212,11 @@ def contours_standard(couches: CouchesWeb, *, iris: bool = False) -> tuple[list[
     """Outline layers of every map: QPV 2024/2015, veille, communes, EPCI (+ IRIS if asked)."""
     specs, idents = [], []
     if iris:
-        specs.append(contour("iris", vers_geojson(couches.iris, [])))
+        specs.append(contour("iris", couches.contour_geojson("iris")))
         idents.append("iris")
-    specs.append(contour("communes", vers_geojson(couches.communes, [])))
+    specs.append(contour("communes", couches.contour_geojson("communes")))
     idents.append("communes")
-    specs.append(contour("epci", vers_geojson(couches.epci, [])))
+    specs.append(contour("epci", couches.contour_geojson("epci")))
     idents.append("epci")
     z = couches.zones
     if len(z):

@@ -30,6 +30,9 @@ __all__ = [
     "une_ligne_par_valeur",
     "filtrer_sexe",
     "signe_favorable",
+    "colonnes_utiles",
+    "COLONNES_UTILES_INDICATEURS",
+    "COLONNES_UTILES_ECARTS",
 ]
 
 COLONNES_INDICATEURS = ["territoire_code", "niveau", "indicateur", "annee", "valeur", "statut"]
@@ -75,10 +78,35 @@ class Geometries:
     communes: gpd.GeoDataFrame | None = None
     epci: gpd.GeoDataFrame | None = None
     nom_territoire: str = "Territoire"
+    zones_territoire: gpd.GeoDataFrame | None = None
     extras: dict = field(default_factory=dict)
 
     def zones(self) -> gpd.GeoDataFrame:
-        """QPV and veille zones in one layer: ``code, nom, niveau, generation, geometry``."""
+        """QPV and veille zones in one layer: ``code, nom, niveau, generation, geometry``.
+
+        ``zones_territoire`` (the run's zone layer: ``code_zone, nom_zone, niveau,
+        generation``), when given, replaces ``qpv`` and ``veille``.
+        """
+        if self.zones_territoire is not None:
+            z = self.zones_territoire
+            c_code = _colonne(z, ["code_zone", "territoire_code", "code"], "zones")
+            c_nom = _colonne(z, ["nom_zone", "territoire_nom", "nom"], "zones", requis=False)
+            c_niv = _colonne(z, ["niveau"], "zones")
+            gen = z["generation"] if "generation" in z else pd.Series(pd.NA, index=z.index)
+            noms = z[c_nom] if c_nom else z[c_code]
+            return gpd.GeoDataFrame(
+                {
+                    "code": z[c_code].astype(str).to_numpy(),
+                    "nom": noms.astype(object)
+                    .where(noms.notna(), z[c_code])
+                    .astype(str)
+                    .to_numpy(),
+                    "niveau": z[c_niv].astype(str).to_numpy(),
+                    "generation": gen.to_numpy(),
+                },
+                geometry=z.geometry.to_numpy(),
+                crs=z.crs,
+            ).to_crs("EPSG:2154")
         parties = []
         if self.qpv is not None and len(self.qpv):
             q = self.qpv
@@ -102,8 +130,10 @@ class Geometries:
             )
         if self.veille is not None and len(self.veille):
             v = self.veille
-            c_code = _colonne(v, ["code_zone", "code", "code_veille"], "veille")
-            c_nom = _colonne(v, ["nom_zone", "nom", "nom_veille"], "veille", requis=False)
+            c_code = _colonne(v, ["code_zone", "territoire_code", "code", "code_veille"], "veille")
+            c_nom = _colonne(
+                v, ["nom_zone", "territoire_nom", "nom", "nom_veille"], "veille", requis=False
+            )
             parties.append(
                 gpd.GeoDataFrame(
                     {
@@ -141,12 +171,18 @@ def geometries_depuis(objet) -> Geometries:
     if isinstance(objet, Geometries):
         return objet
     if isinstance(objet, Mapping):
-        inconnues = set(objet) - {"iris", "qpv", "veille", "communes", "epci", "nom_territoire"}
+        connues = {"iris", "qpv", "veille", "zones", "communes", "epci", "nom_territoire"}
+        inconnues = set(objet) - connues
         if inconnues:
-            raise ErreurDonnees(f"geometries: unknown layer(s) {sorted(inconnues)}")
+            raise ErreurDonnees(
+                f"geometries: unknown layer(s) {sorted(inconnues)}; valid: {sorted(connues)}"
+            )
         if "iris" not in objet:
             raise ErreurDonnees("geometries: the 'iris' layer is required")
-        return Geometries(**objet)
+        d = dict(objet)
+        if "zones" in d:
+            d["zones_territoire"] = d.pop("zones")
+        return Geometries(**d)
     raise ErreurDonnees(f"geometries: expected Geometries or a dict, got {type(objet).__name__}")
 
 
@@ -177,8 +213,11 @@ def filtrer_sexe(df: pd.DataFrame, sexe: str = "ensemble") -> pd.DataFrame:
 def une_ligne_par_valeur(
     df: pd.DataFrame,
     cles=("niveau", "territoire_code", "indicateur", "annee"),
+    statut: str = "statut",
 ) -> pd.DataFrame:
     """Keep one row per key: the best status of :data:`PRIORITE_STATUT` (official first).
+
+    ``statut`` names the status column ranked (``valeur_statut`` for the écarts table).
 
     Examples
     --------
@@ -190,7 +229,11 @@ def une_ligne_par_valeur(
     """
     cles = [c for c in cles if c in df.columns]
     rang = (
-        df["statut"].map({s: i for i, s in enumerate(PRIORITE_STATUT)}).fillna(len(PRIORITE_STATUT))
+        df[statut]
+        .astype(object)
+        .map({s: i for i, s in enumerate(PRIORITE_STATUT)})
+        .fillna(len(PRIORITE_STATUT))
+        .astype("int64")
     )
     out = df.assign(_rang=rang.to_numpy()).sort_values([*cles, "_rang"], kind="stable")
     return out.drop_duplicates(cles, keep="first").drop(columns="_rang")
@@ -246,30 +289,74 @@ def metadonnees_indicateurs(
     else:
         cbs = pd.DataFrame()
     ordre = [i for i in cbs.index if i in ids] + [i for i in ids if i not in cbs.index]
+    premiers = {}
+    for col in ("unite", "source"):
+        if col in indicateurs.columns:
+            s = indicateurs[["indicateur", col]].dropna().drop_duplicates("indicateur")
+            premiers[col] = dict(zip(s["indicateur"].astype(str), s[col].astype(str), strict=True))
+        else:
+            premiers[col] = {}
     for ind in ordre:
-        sous = indicateurs[indicateurs["indicateur"].astype(str) == ind]
         d = cbs.loc[ind].to_dict() if ind in cbs.index else {}
-
-        def _premier(col, _sous=sous):
-            if col in _sous.columns:
-                v = _sous[col].dropna()
-                if len(v):
-                    return str(v.iloc[0])
-            return None
-
         lignes.append(
             {
                 "indicateur": ind,
                 "libelle": d.get("libelle") or ind,
                 "pilier": d.get("pilier") or "autres indicateurs",
-                "unite": d.get("unite") or _premier("unite") or "",
+                "unite": d.get("unite") or premiers["unite"].get(ind) or "",
                 "direction": d.get("direction") or "neutre",
-                "source": d.get("source") or _premier("source") or "",
+                "source": d.get("source") or premiers["source"].get(ind) or "",
             }
         )
     return pd.DataFrame(
         lignes, columns=["indicateur", "libelle", "pilier", "unite", "direction", "source"]
     )
+
+
+COLONNES_UTILES_INDICATEURS = [
+    "territoire_code",
+    "territoire_nom",
+    "niveau",
+    "indicateur",
+    "sexe",
+    "annee",
+    "valeur",
+    "unite",
+    "methode",
+    "statut",
+    "source",
+]
+COLONNES_UTILES_ECARTS = [
+    "territoire_code",
+    "niveau",
+    "indicateur",
+    "sexe",
+    "annee",
+    "valeur",
+    "reference_niveau",
+    "reference_code",
+    "reference_valeur",
+    "reference_statut",
+    "ecart_points",
+    "ratio",
+    "lecture",
+    "statut",
+    "valeur_statut",
+    "methode",
+]
+
+
+def colonnes_utiles(df: pd.DataFrame | None, colonnes) -> pd.DataFrame | None:
+    """Keep only the columns maps use (filters on narrow frames are much faster).
+
+    Examples
+    --------
+    >>> colonnes_utiles(pd.DataFrame({"a": [1], "b": [2]}), ["a", "z"]).columns.tolist()
+    ['a']
+    """
+    if df is None:
+        return None
+    return df[[c for c in colonnes if c in df.columns]]
 
 
 def signe_favorable(direction: str) -> float:

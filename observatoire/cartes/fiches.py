@@ -15,6 +15,7 @@ from observatoire.cartes.choroplethe import NOMS_NIVEAUX, _texte
 from observatoire.cartes.couches import CouchesWeb, contour
 from observatoire.cartes.entrees import (
     COLONNES_INDICATEURS,
+    PRIORITE_STATUT,
     filtrer_sexe,
     metadonnees_indicateurs,
     une_ligne_par_valeur,
@@ -58,6 +59,7 @@ def fiche_quartier(
     sexe: str = "ensemble",
     liens: list | None = None,
     notes: list[str] | None = None,
+    noms: dict | None = None,
 ) -> str:
     """Return the HTML sheet of zone ``code`` (QPV or veille) for ``annee``.
 
@@ -71,6 +73,8 @@ def fiche_quartier(
         Weights table (``code_zone, code_iris, part_zone, part_iris, poids, methode``).
     notes : list of str, optional
         Extra method notes (IRIS edition used, approximations declared by the configuration...).
+    noms : dict, optional
+        Territory names by code (references); default: read from ``indicateurs``.
     """
     verifier_colonnes(indicateurs, COLONNES_INDICATEURS, "indicateurs")
     zones = couches.zones
@@ -85,6 +89,18 @@ def fiche_quartier(
         annee=tout["annee"].astype("int64"),
     )
     propre = tout[(tout["territoire_code"] == code) & (tout["niveau"] == niveau)]
+    brut = filtrer_sexe(indicateurs, sexe)
+    brut = brut[(brut["territoire_code"].astype(str) == code) & (brut["niveau"] == niveau)]
+    autres_valeurs: dict = {}
+    for ind_, an_, v_, s_, m_ in zip(
+        brut["indicateur"].astype(str),
+        brut["annee"].astype("int64"),
+        brut["valeur"],
+        brut["statut"],
+        brut["methode"] if "methode" in brut else [None] * len(brut),
+        strict=True,
+    ):
+        autres_valeurs.setdefault((ind_, int(an_)), []).append((v_, s_, _texte(m_)))
     meta = metadonnees_indicateurs(propre, codebook, sexe).set_index("indicateur")
 
     # references: from the écarts table (the zone's own reference codes), else by level
@@ -97,13 +113,18 @@ def fiche_quartier(
         refs_e = refs_e.assign(
             indicateur=refs_e["indicateur"].astype(str), annee=refs_e["annee"].astype("int64")
         )
-    noms = dict(
-        zip(
-            tout["territoire_code"],
-            tout.get("territoire_nom", tout["territoire_code"]),
-            strict=True,
+        col = "valeur_statut" if "valeur_statut" in refs_e else "statut"
+        rang = refs_e[col].astype(object).map({s: i for i, s in enumerate(PRIORITE_STATUT)})
+        refs_e = refs_e.assign(_rang=rang.fillna(len(PRIORITE_STATUT)).astype("int64").to_numpy())
+        refs_e = refs_e.sort_values("_rang", kind="stable")
+    if noms is None:
+        noms = dict(
+            zip(
+                tout["territoire_code"],
+                tout.get("territoire_nom", tout["territoire_code"]),
+                strict=True,
+            )
         )
-    )
 
     index_refs = {}
     if len(refs_e):
@@ -191,8 +212,10 @@ def fiche_quartier(
     an = propre[propre["annee"] == annee]
     piliers: dict[str, list] = {}
     barres, evolutions = [], []
+    par_ind_annee = {k: d for k, d in an.groupby("indicateur")}
+    par_ind = {k: d for k, d in propre.groupby("indicateur")}
     for ind, m in meta.iterrows():
-        lignes = an[an["indicateur"] == ind]
+        lignes = par_ind_annee.get(ind, an.iloc[:0])
         if lignes.empty:
             continue
         r = lignes.iloc[0]
@@ -234,6 +257,15 @@ def fiche_quartier(
                 "libelle": m["libelle"],
                 "valeur": formater_valeur(r["valeur"], unite, r["statut"]),
                 "statut": LIBELLES_STATUT.get(r["statut"], r["statut"]),
+                "autres": [
+                    f"{LIBELLES_STATUT.get(s, s)} : {formater_valeur(v, unite, s)}"
+                    + (f" ({mt})" if mt else "")
+                    for v, s, mt in autres_valeurs.get((ind, annee), [])
+                    if not (
+                        s == r["statut"]
+                        and (v == r["valeur"] or (pd.isna(v) and pd.isna(r["valeur"])))
+                    )
+                ],
                 "refs": refs_txt,
             }
         )
@@ -241,7 +273,7 @@ def fiche_quartier(
             barres.append(
                 {"titre": m["libelle"], "svg": barres_references(m["libelle"], barres_ind, unite)}
             )
-        serie = propre[propre["indicateur"] == ind]
+        serie = par_ind.get(ind, propre.iloc[:0])
         if serie["annee"].nunique() > 1:
             series = [
                 (
@@ -283,8 +315,8 @@ def fiche_quartier(
             libelle="IRIS de la composition",
             recherche=False,
         ),
-        contour("communes", vers_geojson(couches.communes, [])),
-        contour("epci", vers_geojson(couches.epci, [])),
+        contour("communes", couches.contour_geojson("communes")),
+        contour("epci", couches.contour_geojson("epci")),
     ]
     zone_gdf = zones[zones["code"] == code]
     donnees = {

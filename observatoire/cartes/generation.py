@@ -19,7 +19,12 @@ import pandas as pd
 from observatoire.cartes.carte_ecarts import carte_ecarts
 from observatoire.cartes.choroplethe import carte_indicateurs
 from observatoire.cartes.couches import CouchesWeb, preparer_couches
-from observatoire.cartes.entrees import filtrer_sexe
+from observatoire.cartes.entrees import (
+    COLONNES_UTILES_ECARTS,
+    COLONNES_UTILES_INDICATEURS,
+    colonnes_utiles,
+    filtrer_sexe,
+)
 from observatoire.cartes.fiches import fiche_quartier
 from observatoire.cartes.index import generer_index
 from observatoire.cartes.pages import ecrire_page
@@ -117,6 +122,10 @@ def generer_cartes(
     """
     dossier = Path(dossier)
     couches = couches_web(geometries, rapport=rapport)
+    indicateurs = colonnes_utiles(indicateurs, COLONNES_UTILES_INDICATEURS)
+    if ecarts is not None:
+        ecarts = colonnes_utiles(ecarts, COLONNES_UTILES_ECARTS)
+        ecarts = ecarts[ecarts["niveau"].isin(["iris", "qpv", "veille"])]
     ecrits: list[Path] = []
     ans = _annees(indicateurs, ["iris"], annees)
     refs = [
@@ -204,6 +213,23 @@ def generer_fiches(
     """
     dossier = Path(dossier)
     couches = couches_web(geometries, rapport=rapport)
+    indicateurs = colonnes_utiles(indicateurs, COLONNES_UTILES_INDICATEURS)
+    noms = dict(
+        zip(
+            indicateurs["territoire_code"].astype(str),
+            indicateurs["territoire_nom"]
+            if "territoire_nom" in indicateurs
+            else indicateurs["territoire_code"].astype(str),
+            strict=True,
+        )
+    )
+    z_ind = indicateurs[indicateurs["niveau"].isin(["qpv", "veille"])]
+    par_zone_i = {str(c): d for c, d in z_ind.groupby(z_ind["territoire_code"].astype(str))}
+    par_zone_e = {}
+    if ecarts is not None and len(ecarts):
+        ecarts = colonnes_utiles(ecarts, COLONNES_UTILES_ECARTS)
+        z_e = ecarts[ecarts["niveau"].isin(["qpv", "veille"])]
+        par_zone_e = {str(c): d for c, d in z_e.groupby(z_e["territoire_code"].astype(str))}
     zones = list(couches.zones["code"]) if codes is None else [str(c) for c in codes]
     if codebook is None:
         from observatoire.cartes.entrees import _codebook_defaut
@@ -227,11 +253,12 @@ def generer_fiches(
             ]
             html = fiche_quartier(
                 code,
-                indicateurs,
+                par_zone_i.get(code, indicateurs.iloc[:0]),
                 couches,
                 annee,
-                ecarts=ecarts,
+                ecarts=par_zone_e.get(code),
                 poids=poids,
+                noms=noms,
                 codebook=codebook,
                 sexe=sexe,
                 liens=liens,
