@@ -222,3 +222,17 @@ def test_count_threshold_on_effectif():
     r = appliquer_secret(t, None, codebook=cb)
     assert r["statut"].tolist() == ["secret"] and np.isnan(r["valeur"].iloc[0])
     assert t["statut"].tolist() == ["estime"]  # input untouched
+
+
+def test_non_additive_approximation_only_when_asked():
+    t = pd.DataFrame({"code_iris": ["A", "B"], "annee": 2011, "rfucq2": [10000.0, 20000.0]})
+    pop = pd.DataFrame({"code_iris": ["A", "B"], "annee": 2011, "population": [300.0, 100.0]})
+    p = pd.DataFrame({"code_zone": "Z", "code_iris": ["A", "B"], "poids": [1.0, 0.5]})
+    r = consolider({"qpv": p}, comptages=t, codebook=CB, population=pop,
+                   approximer_non_additifs=True)
+    z = r[r["indicateur"] == "revenu_declare_median_uc"].iloc[0]
+    assert z["valeur"] == pytest.approx((10000 * 300 + 20000 * 50) / 350)
+    assert (z["statut"], z["methode"]) == ("approximation", "moyenne_ponderee_population")
+    assert "pas une médiane" in z["note"]
+    r = consolider({"qpv": p}, comptages=t, codebook=CB, population=pop)
+    assert r.loc[r["indicateur"] == "revenu_declare_median_uc", "statut"].tolist() == ["manquant"]

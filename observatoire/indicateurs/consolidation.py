@@ -304,6 +304,7 @@ def indicateurs_comptages(
     noms: Mapping | None = None,
     population: pd.DataFrame | None = None,
     annees: Iterable[int] | None = None,
+    approximer_non_additifs: bool = False,
     rapport: Rapport | None = None,
 ) -> pd.DataFrame:
     r"""Compute indicators from INSEE IRIS counts for each level (method of record).
@@ -325,6 +326,11 @@ def indicateurs_comptages(
         of IRIS missing from the count tables.
     annees : iterable of int, optional
         Vintages to keep (default: all in the tables).
+    approximer_non_additifs : bool
+        Only if the configuration asks for it: give zones a population-weighted mean
+        of a non-additive IRIS statistic (median, poverty rate) of the same vintage,
+        status ``approximation``, method ``moyenne_ponderee_population`` — explicitly
+        not a median. Default: such zones stay ``manquant``.
     rapport : Rapport, optional
 
     Returns
@@ -362,12 +368,21 @@ def indicateurs_comptages(
         dispo = [c for c in t.columns if t[c].notna().any()]
         cols: dict[str, pd.Series] = {}
         specs = []
+        pop = _population(population, annee)
         for ind in codebook:
             if ind.insee is None:
                 continue
             if not ind.est_additif:
                 if ind.insee.valeur and ind.insee.valeur in dispo:
                     specs.append((ind, None, None, ind.insee.valeur))
+                    if approximer_non_additifs and pop is not None:
+                        k = f"{ind.id}|{ind.sexe}"
+                        p_i = t.index.map(pop).to_numpy(dtype="float64")
+                        v_i = t[ind.insee.valeur].astype("float64").to_numpy()
+                        cols[f"n|{k}"] = pd.Series(
+                            np.where(p_i == 0, 0.0, v_i * p_i), index=t.index
+                        )
+                        cols[f"d|{k}"] = pd.Series(p_i, index=t.index)
                 continue
             num, den = ind.expressions_insee(annee, dispo)
             if num is None:
@@ -387,7 +402,6 @@ def indicateurs_comptages(
                 n=len(specs),
             )
         iris_vals = pd.DataFrame(cols, index=t.index)
-        pop = _population(population, annee)
         for niveau, poids in niveaux.items():
             noms_niv = _noms(noms, niveau)
             if niveau == "iris":
@@ -430,6 +444,27 @@ def indicateurs_comptages(
                             "insee",
                             col_valeur,
                             _source_texte(ind, annee, "insee"),
+                        )
+                    elif f"n|{k}" in vals.columns:  # approximation asked by the configuration
+                        n, d = vals[f"n|{k}"], vals[f"d|{k}"]
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            v = n / d.where(d > 0)
+                        df = _lignes(
+                            couv,
+                            v,
+                            np.nan,
+                            d,
+                            ind,
+                            niveau,
+                            annee,
+                            noms_niv,
+                            "approximation",
+                            "moyenne_ponderee_population",
+                            "insee",
+                            f"Σ w·P·{col_valeur} / Σ w·P",
+                            _source_texte(ind, annee, "insee"),
+                            note="approximation demandée par la configuration : moyenne des "
+                            "valeurs IRIS pondérée par la population — ce n'est pas une médiane",
                         )
                     else:
                         df = _lignes(
@@ -791,6 +826,7 @@ def consolider(
     population: pd.DataFrame | None = None,
     annees: Iterable[int] | None = None,
     secret: bool = True,
+    approximer_non_additifs: bool = False,
     rapport: Rapport | None = None,
 ) -> pd.DataFrame:
     """Consolidate every codebook indicator for every level into one long table.
@@ -811,6 +847,9 @@ def consolider(
         (:mod:`observatoire.indicateurs.officiel`), appended as they are.
     codebook, noms, population, annees, rapport
         See :func:`indicateurs_comptages`.
+    approximer_non_additifs : bool
+        Population-weighted approximation of non-additive statistics for zones
+        (see :func:`indicateurs_comptages`); default False (zones stay missing).
     secret : bool
         Apply the publication threshold and complement suppression
         (:func:`observatoire.indicateurs.secret.appliquer_secret`).
@@ -831,6 +870,7 @@ def consolider(
                 noms=noms,
                 population=population,
                 annees=annees,
+                approximer_non_additifs=approximer_non_additifs,
                 rapport=rapport,
             )
         )
