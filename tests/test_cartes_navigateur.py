@@ -156,3 +156,17 @@ def test_index(navigateur, sortie, artefacts):
     page.screenshot(path=str(artefacts / "cartes_index.png"), full_page=True)
     assert erreurs == []
     page.close()
+
+
+def test_tableau_et_legende_interactifs(navigateur, sortie, artefacts):
+    p = Page(navigateur, sortie / "2016" / "carte_indicateurs.html")
+    # a click on a table row opens that IRIS' tooltip
+    p.page.click('section.obs-tableau:not([hidden]) tr[data-code="130980001"]')
+    p.page.wait_for_selector(".leaflet-tooltip", timeout=5000)
+    assert "La Gare" in p.page.locator(".leaflet-tooltip").inner_text()
+    # the legend folds away and comes back
+    p.page.click(".obs-legende-bouton")
+    assert p.page.locator(".obs-legende-corps").is_hidden()
+    p.page.click(".obs-legende-bouton")
+    assert p.page.locator(".obs-legende-corps").is_visible()
+    p.fin(artefacts, "cartes_choroplethe_2016.png")

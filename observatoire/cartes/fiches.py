@@ -275,19 +275,21 @@ def fiche_quartier(
             )
         serie = par_ind.get(ind, propre.iloc[:0])
         if serie["annee"].nunique() > 1:
-            series = [
-                (
-                    "zone",
-                    nom,
-                    {
-                        int(a): float(v)
-                        for a, v, s in zip(
-                            serie["annee"], serie["valeur"], serie["statut"], strict=True
-                        )
-                        if s != "secret" and pd.notna(v)
-                    },
-                )
-            ]
+            # official values and IRIS-based estimates are different series: never joined
+            officiel, estime = {}, {}
+            for (ind_, a_), lst in autres_valeurs.items():
+                if ind_ != ind:
+                    continue
+                for v_, s_, _m in lst:
+                    if s_ == "secret" or pd.isna(v_):
+                        continue
+                    cible = officiel if s_ == "officiel" else estime
+                    cible.setdefault(int(a_), float(v_))
+            series = []
+            if estime:
+                series.append(("zone", f"{nom} (estimé)", estime))
+            if officiel:
+                series.append(("officiel", f"{nom} (officiel)", officiel))
             for niv in ("commune", "departement") if unite == "%" else ():
                 d, nm = {}, NOMS_NIVEAUX[niv]
                 for a in sorted(serie["annee"].unique()):

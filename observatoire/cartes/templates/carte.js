@@ -174,7 +174,19 @@
         options: {position: 'bottomright'},
         onAdd: function () {
           var div = L.DomUtil.create('div', 'obs-legende-controle leaflet-bar');
-          blocsLegende.forEach(function (b) { div.appendChild(b); });
+          var bouton = el('button', 'obs-legende-bouton', 'Légende');
+          bouton.type = 'button';
+          bouton.setAttribute('aria-expanded', 'true');
+          bouton.title = 'Masquer ou afficher la légende';
+          var corps = el('div', 'obs-legende-corps');
+          blocsLegende.forEach(function (b) { corps.appendChild(b); });
+          bouton.addEventListener('click', function () {
+            var cache = corps.hidden = !corps.hidden;
+            bouton.setAttribute('aria-expanded', cache ? 'false' : 'true');
+          });
+          div.appendChild(bouton);
+          div.appendChild(corps);
+          L.DomEvent.disableClickPropagation(div);
           L.DomEvent.disableScrollPropagation(div);
           return div;
         }
@@ -283,6 +295,22 @@
         });
       });
     }
+    // A click on a row of the table beside the map shows that feature.
+    document.querySelectorAll('.obs-tableau tr[data-code]').forEach(function (ligne) {
+      ligne.tabIndex = 0;
+      function montrerZone() {
+        var code = ligne.getAttribute('data-code');
+        zones.eachLayer(function (c) {
+          if (c.feature.properties.code === code) {
+            carte.fitBounds(c.getBounds(), {maxZoom: 15, padding: [30, 30]});
+            c.openTooltip(c.getBounds().getCenter());
+          }
+        });
+      }
+      ligne.addEventListener('click', montrerZone);
+      ligne.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') { montrerZone(); } });
+    });
+
     conteneur.obsCarte = carte;
     conteneur.obsZones = zones;
     conteneur.setAttribute('data-pret', '1');
