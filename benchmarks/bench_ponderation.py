@@ -11,6 +11,9 @@ reprojection, intersection, writes) with its peak memory (``ru_maxrss`` of the c
 ``b`` — dasymetric weights
     Same IRIS and zones with a synthetic 200 m grid of about 2 million populated cells
     over the national IRIS (GeoParquet, Lambert-93). Goal: under 60 s and 4 GB.
+``n`` — kernels only (informative, not the headline figure)
+    Same preloaded frames (type-H IRIS with a population, all zones): CPU time of
+    ``table_poids`` + ``ventiler`` against ``area_interpolate``, twice each.
 ``c`` — tobler
     Workload ``a`` through ``tobler.area_interpolate(..., allocate_total=False)``: same
     files read, same reprojection, apportioned population per zone written to CSV. The
@@ -21,7 +24,7 @@ Synthetic inputs are generated once (seeded) into the work folder, outside the t
 
 Usage::
 
-    /work/venv/bin/python benchmarks/bench_ponderation.py [a b c] [--zones 1500]
+    /work/venv/bin/python benchmarks/bench_ponderation.py [a b c n] [--zones 1500]
         [--cellules 2000000] [--dossier DIR] [--repetitions 3]
 """
 
@@ -192,6 +195,34 @@ pd.DataFrame({"code_zone": zones["code_zone"], "population": est["population"]})
 """
 
 
+CODE_NOYAU = r"""
+import json, sys, time
+import geopandas as gpd
+from tobler.area_weighted import area_interpolate
+from observatoire.chargement import lire_iris, lire_table_iris
+from observatoire.ponderation import population_iris, table_poids, ventiler
+from observatoire.ponderation.zones import lire_zones
+iris_f, zones_f, pop_f = sys.argv[1:4]
+zones = lire_zones(zones_f, code="code_zone")
+iris = lire_iris(iris_f)
+pop = population_iris(lire_table_iris(pop_f))
+iris = iris.merge(pop, on="code_iris", how="inner")
+iris = iris[iris["population"].notna()].reset_index(drop=True)
+iz, ii = iris.sindex.query(zones.geometry, predicate="intersects")
+aire = zones.geometry.values[iz].intersection(iris.geometry.values[ii]).area
+zones = zones.iloc[sorted(set(iz[aire > 0]))].reset_index(drop=True)  # zones touching H IRIS
+res = {"iris": len(iris), "zones": len(zones)}
+for nom in ("ours", "tobler", "ours", "tobler"):
+    t0 = time.process_time()
+    if nom == "ours":
+        ventiler(table_poids(iris, zones, part_min=0), pop, ["population"])
+    else:
+        area_interpolate(iris, zones, extensive_variables=["population"], allocate_total=False)
+    res.setdefault(nom + "_cpu_s", []).append(round(time.process_time() - t0, 3))
+print(json.dumps(res))
+"""
+
+
 def _mesurer(code: str, *args) -> dict:
     """Run ``code`` in a child Python; wall time and the child's own peak RSS (wait4)."""
     t0 = time.perf_counter()
@@ -248,6 +279,9 @@ def main(argv=None) -> int:
         res["a_vs_c"] = comparer(args.dossier / "a.csv", args.dossier / "c.csv")
         res["a_vs_c"]["acceleration"] = round(res["c_tobler"]["mur_s"] / res["a_surface"]["mur_s"],
                                               2)
+    if "n" in args.cas:  # kernels only (informative): same preloaded frames, CPU time
+        m = _mesurer(CODE_NOYAU, iris, zones, pop)
+        res["n_noyaux"] = json.loads(m["stdout"])
     if "b" in args.cas:
         grille = preparer_grille(donnees, args.dossier, args.cellules)
         res["b_dasymetric"] = _meilleur(CODE_B, [iris, zones, pop, grille,

@@ -229,7 +229,7 @@ def intersecter(
     # Plausibility: the zone's pieces should cover it once (before dropping slivers).
     couverture = pd.Series(part_zone[positif]).groupby(table["code_zone"].to_numpy()[positif]).sum()
     codes_zones = zones[code_zone].to_numpy()
-    hors = [c for c in codes_zones if c not in couverture.index]
+    hors = codes_zones[~np.isin(codes_zones, couverture.index.to_numpy())].tolist()
     if hors:
         raise ErreurDonnees(
             f"zone layer: {len(hors)} zone(s) intersect no IRIS of the IRIS layer "
