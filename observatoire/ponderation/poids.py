@@ -107,8 +107,8 @@ def table_poids(
     if methode == "dasymetric" and grille is None:
         raise ErreurDonnees("method 'dasymetric' needs a population grid (grille / --grid)")
     if methode == "calibrated" and (population_iris is None or officiel is None):
-        raise ErreurDonnees("method 'calibrated' needs IRIS populations (population_iris) and "
-                            "official zone populations (officiel / --official)")
+        raise ErreurDonnees("method 'calibrated' needs IRIS populations (population_iris / "
+                            "--population) and official zone populations (officiel / --official)")
 
     spatiale = grille is not None and methode in ("dasymetric", "calibrated")
     inter = intersecter(iris, zones, code_zone=code_zone, code_iris=code_iris,
