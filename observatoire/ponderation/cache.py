@@ -85,7 +85,7 @@ class CachePoids:
     """
 
     def __init__(self, dossier: str | os.PathLike):
-        self.dossier = Path(dossier)
+        self.dossier = Path(dossier).expanduser()
 
     def chemin(self, cle: str) -> Path:
         """Parquet file of the table with key ``cle``."""
