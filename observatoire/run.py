@@ -76,13 +76,39 @@ class SortiesExistantes(FileExistsError):
         quand = ""
         if manifeste and manifeste.get("debut"):
             quand = f" (run of {manifeste['debut']}, years {manifeste.get('annees')})"
-        apercu = "\n".join(f"  {f}" for f in fichiers[:15])
-        plus = f"\n  ... and {len(fichiers) - 15} more" if len(fichiers) > 15 else ""
+        apercu = _apercu(fichiers)
         super().__init__(
-            f"outputs already exist in {dossier}{quand}: {len(fichiers)} files\n{apercu}{plus}\n"
+            f"outputs already exist in {dossier}{quand}: {len(fichiers)} files\n{apercu}\n"
             "Nothing was changed. Re-run with --force to replace them (atomically; the run "
             "reports what changed)."
         )
+
+
+def _apercu(fichiers: list[str], par_dossier: int = 12) -> str:
+    """List files grouped by top-level folder (count and first names).
+
+    Examples
+    --------
+    >>> print(_apercu(["2016/a.html", "2016/fiches/b.html", "manifest.json", "tables/x.csv"]))
+      2016/ (2 files: a.html, fiches/b.html)
+      tables/ (1 files: x.csv)
+      manifest.json
+    """
+    groupes: dict[str, list[str]] = {}
+    seuls = []
+    for f in fichiers:
+        tete, _, reste = f.partition("/")
+        if reste:
+            groupes.setdefault(tete, []).append(reste)
+        else:
+            seuls.append(f)
+    lignes = []
+    for tete, noms in groupes.items():
+        plus = f", ... {len(noms) - par_dossier} more" if len(noms) > par_dossier else ""
+        lignes.append(f"  {tete}/ ({len(noms)} files: {', '.join(noms[:par_dossier])}{plus})")
+    if seuls:
+        lignes.append("  " + ", ".join(seuls))
+    return "\n".join(lignes)
 
 
 class ErreurEtape(RuntimeError):

@@ -83,7 +83,7 @@ def test_sans_force_s_arrete_et_dit_ce_qui_existe(cfg, tmp_path):
     with pytest.raises(SortiesExistantes) as exc:
         executer_run(cfg, sorties=tmp_path, etapes=ETAPES, progression=False)
     msg = str(exc.value)
-    assert "outputs already exist" in msg and "tables/indicateurs.csv" in msg
+    assert "outputs already exist" in msg and "tables/ (1 files: indicateurs.csv)" in msg
     assert "--force" in msg and "Nothing was changed" in msg
     assert _empreintes(d) == avant
 

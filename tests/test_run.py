@@ -1,0 +1,202 @@
+"""The real yearly run on the default territory from ../shared/data (acceptance of issue 6)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from aides_run import run_reel
+from click.testing import CliRunner
+
+from observatoire.cli import main
+from observatoire.manifeste import sha256_fichier
+from observatoire.run import ErreurEtape, executer_run
+
+QPV = ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
+VEILLE = ["VEILLE_CENTRE_MIRAMAS", "VEILLE_CROIZAT", "VEILLE_ECHOPPES", "VEILLE_MOLIERES",
+          "VEILLE_VAUBAN"]
+
+
+@pytest.fixture(scope="module")
+def sortie(donnees) -> Path:
+    return run_reel(str(donnees))
+
+
+def _empreintes(dossier: Path) -> dict[str, str]:
+    return {p.relative_to(dossier).as_posix(): sha256_fichier(p)
+            for p in sorted(dossier.rglob("*")) if p.is_file()}
+
+
+def test_sorties_completes(sortie):
+    assert sortie.name == "san_ouest_provence"
+    t = sortie / "tables"
+    for nom in ("indicateurs", "ecarts", "evolution_ecarts", "poids", "references"):
+        assert (t / f"{nom}.csv").is_file() and (t / f"{nom}.parquet").is_file()
+    assert (t / "observatoire.xlsx").is_file() and (t / "observatoire.gpkg").is_file()
+    for annee in (2011, 2016, 2022):
+        assert (sortie / str(annee) / "carte_indicateurs.html").is_file()
+        for ref in ("commune", "epci", "departement"):
+            assert (sortie / str(annee) / f"ecarts_{ref}.html").is_file()
+        fiches = sorted(p.stem for p in (sortie / str(annee) / "fiches").glob("*.html"))
+        assert fiches == sorted(QPV + VEILLE)
+    assert (sortie / "index.html").is_file()
+    assert (sortie / "manifest.json").is_file() and (sortie / "run.log").is_file()
+    # nothing but the territory folder in the output root
+    assert [p.name for p in sortie.parent.iterdir()] == ["san_ouest_provence"]
+
+
+def test_manifeste(sortie, donnees):
+    m = json.loads((sortie / "manifest.json").read_text(encoding="utf-8"))
+    assert m["annees"] == [2011, 2016, 2022] == m["annees_disponibles"]
+    entrees = {e["cle"]: e for e in m["entrees"]}
+    iris = entrees["sources.iris"]
+    assert Path(iris["chemin"]) == donnees / "iris/iris_dep13_fullres_ign_circa2014.gpkg"
+    # checksum of the file read = checksum recorded in the store's catalogue
+    assert iris["sha256"] == iris["provenance"]["sha256_catalogue"]
+    assert iris["provenance"]["source_officielle"] == "ign_contours_iris_2014"
+    assert "joelgombin/inegalitesAMP" in iris["provenance"]["provenance"]
+    for e in m["entrees"]:
+        assert e["sha256"] == sha256_fichier(e["chemin"])
+    assert set(m["durees_s"]) == {"verification", "sources", "poids", "indicateurs", "ecarts",
+                                  "tables", "cartes", "fiches"}
+    msgs = [a["message"] for a in m["avertissements"]["liste"]]
+    assert any("IRIS geography edition 2014" in a for a in msgs)
+    assert any("6,840 of 99,092 inhabitants (2016)" in a for a in msgs)
+    assert any("VEILLE_VAUBAN" in a and "QN01371N" in a for a in msgs)
+    assert m["avertissements"]["total"] == len(msgs)
+    # every output file is listed with its checksum
+    assert set(m["sorties"]) == set(_empreintes(sortie)) - {"manifest.json", "run.log"}
+
+
+def test_poids_reels(sortie):
+    p = pd.read_csv(sortie / "tables/poids.csv", dtype={"code_iris": str})
+    # La Carraire (2024 contour, = 2015) in the ~2014 IRIS layer: 77.9 % / 22.1 % of its area
+    # (PROVENANCE.md; Contrat de Ville 2015: 78.9 / 21.1).
+    c = p[p["code_zone"] == "QN01366I"].set_index("code_iris")["part_zone"]
+    assert c["130630107"] == pytest.approx(0.779, abs=0.001)
+    assert c["130630108"] == pytest.approx(0.221, abs=0.001)
+    # Molières = La Rousse 1-3 minus the population weighted into QPV La Maille.
+    m = p[p["code_zone"] == "VEILLE_MOLIERES"].set_index("code_iris")["poids"]
+    q = p[p["code_zone"] == "QN01367M"].set_index("code_iris")["poids"]
+    for iris in ("130630102", "130630103", "130630105"):
+        assert m[iris] == pytest.approx(1 - q[iris], abs=1e-9)
+    # Échoppes: Peyreguet + Centre ancien, whole IRIS, no Bardin.
+    e = p[p["code_zone"] == "VEILLE_ECHOPPES"]
+    assert sorted(e["code_iris"]) == ["130470102", "130470106"] and (e["poids"] == 1).all()
+
+
+def test_indicateurs_et_gpkg(sortie):
+    ind = pd.read_parquet(sortie / "tables/indicateurs.parquet")
+    assert {"qpv", "veille", "commune", "epci", "departement", "france", "iris"} <= set(
+        ind["niveau"])
+    assert set(QPV) <= set(ind["territoire_code"]) and set(VEILLE) <= set(ind["territoire_code"])
+    assert set(ind["statut"]) <= {"officiel", "estime", "estime_corrige", "approximation",
+                                  "secret", "manquant"}
+    # official QPV population of record beside the estimates (ANCT 2024 table)
+    pop = ind[(ind["territoire_code"] == "QN01365M") & (ind["indicateur"] == "population")
+              & (ind["statut"] == "officiel")]
+    assert pop["valeur"].tolist() == [3027.0]
+    couches = set(pyogrio.list_layers(sortie / "tables/observatoire.gpkg")[:, 0])
+    assert {"iris", "qpv", "veille", "commune", "epci"} <= couches
+    q = gpd.read_file(sortie / "tables/observatoire.gpkg", layer="qpv")
+    assert sorted(q["territoire_code"]) == QPV and q.crs.to_epsg() == 2154
+    iris = gpd.read_file(sortie / "tables/observatoire.gpkg", layer="iris")
+    assert len(iris) == 41
+
+
+def test_second_run_sans_force_puis_avec(sortie, donnees):
+    avant = _empreintes(sortie)
+    r = CliRunner().invoke(main, ["run", "--from", str(donnees), "--out", str(sortie.parent)])
+    assert r.exit_code == 3
+    assert "outputs already exist" in r.output and "tables/ (" in r.output
+    assert "indicateurs.csv" in r.output and "2022/ (" in r.output
+    assert _empreintes(sortie) == avant
+    r = CliRunner().invoke(main, ["run", "--from", str(donnees), "--out", str(sortie.parent),
+                                  "--force", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert "compared with the previous outputs: no change" in r.output
+    apres = _empreintes(sortie)
+    # same inputs → same bytes for every output but the manifest and the log
+    diff = {k for k in set(avant) | set(apres) if avant.get(k) != apres.get(k)}
+    assert diff <= {"manifest.json", "run.log", "tables/observatoire.xlsx"}
+
+
+def test_echec_injecte_pendant_les_cartes(sortie, donnees, monkeypatch):
+    import observatoire.cartes
+
+    avant = _empreintes(sortie)
+
+    def panne(*args, **kwargs):
+        raise RuntimeError("panne injectée dans les cartes")
+
+    monkeypatch.setattr(observatoire.cartes, "generer_cartes", panne)
+    with pytest.raises(ErreurEtape, match="step 'cartes' failed"):
+        executer_run(None, depuis=donnees, sorties=sortie.parent, force=True, progression=False)
+    assert _empreintes(sortie) == avant
+    assert [p.name for p in sortie.parent.iterdir()] == ["san_ouest_provence"]
+
+
+def test_run_reel_tue_pendant_les_cartes(sortie, donnees):
+    """SIGKILL of a real `observatoire run --force` while it writes the maps."""
+    avant = _empreintes(sortie)
+    racine = sortie.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "observatoire", "run", "--from", str(donnees), "--out",
+         str(racine), "--force", "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        vu = False
+        for _ in range(1800):
+            if list(racine.glob(".san_ouest_provence.en-cours-*/20*/carte_indicateurs.html")):
+                vu = True
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert vu, "the run never reached the maps step"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert _empreintes(sortie) == avant
+    # the dead run's folder is removed by the next run (which, without --force, stops)
+    r = CliRunner().invoke(main, ["run", "--from", str(donnees), "--out", str(racine)])
+    assert r.exit_code == 3
+    assert [p.name for p in racine.iterdir()] == ["san_ouest_provence"]
+
+
+def test_config_invalide_rien_d_ecrit(donnees, tmp_path):
+    r = CliRunner().invoke(main, ["run", "--from", str(donnees), "--out", str(tmp_path / "o"),
+                                  "--years", "2011,2019"])
+    assert r.exit_code == 2
+    assert "--years: [2019] not available; the sources hold the vintages [2011, 2016, 2022]" in (
+        r.output)
+    assert not (tmp_path / "o").exists()
+    r = CliRunner().invoke(main, ["run", "--config", str(tmp_path / "absent.yaml")])
+    assert r.exit_code == 2 and "configuration file not found" in r.output
+
+
+def test_seconde_configuration_sans_changer_le_code(donnees, tmp_path):
+    r = CliRunner().invoke(main, ["run", "--config", "pays_de_martigues", "--from", str(donnees),
+                                  "--out", str(tmp_path), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    d = tmp_path / "pays_de_martigues"
+    qpv = ["QN01320I", "QN01321I", "QN01322M", "QN01323I", "QN01324M", "QN01370N"]
+    assert sorted(p.stem for p in (d / "2022" / "fiches").glob("*.html")) == qpv
+    ind = pd.read_parquet(d / "tables/indicateurs.parquet")
+    assert set(qpv) <= set(ind.loc[ind["niveau"] == "qpv", "territoire_code"])
+    assert set(ind.loc[ind["niveau"] == "commune", "territoire_code"]) == {"13056", "13077",
+                                                                          "13098"}
