@@ -215,3 +215,32 @@ def test_cli_maps(tmp_path):
     assert res.exit_code == 0, res.output
     assert (tmp_path / "sortie" / "2016" / "carte_indicateurs.html").is_file()
     assert (tmp_path / "sortie" / "index.html").is_file()
+
+
+def test_contours_qpv_2015_tirets_et_veille_pointilles():
+    import geopandas as gpd
+    import pandas as pd
+
+    g = geometries()
+    q15 = gpd.GeoDataFrame(
+        {
+            "code_qpv": ["QP013099"],
+            "nom_qpv": ["Ancien quartier"],
+            "generation": [2015],
+            "communes": [["13099"]],
+        },
+        geometry=[shapely.box(860100, 6270100, 860900, 6270900)],
+        crs="EPSG:2154",
+    )
+    g["qpv"] = pd.concat([g["qpv"], q15], ignore_index=True)
+    d = _donnees(carte_indicateurs(indicateurs(), couches_web(g), 2016, codebook=codebook()))
+    styles = {c["id"]: c["style"] for c in d["contours"]}
+    assert "dashArray" not in styles["qpv2024"]
+    assert styles["qpv2015"]["dashArray"] == "7 5"
+    assert styles["veille"]["dashArray"].startswith("1 ")
+    noms = {
+        c["id"]: [f["properties"]["nom"] for f in c["geojson"]["features"]]
+        for c in d["contours"]
+        if c["recherche"]
+    }
+    assert noms["qpv2015"] == ["Ancien quartier"] and noms["veille"] == ["Quartier de la gare"]

@@ -6,7 +6,8 @@ direction in the codebook (``hausse_defavorable`` / ``baisse_defavorable``) the
 colour says whether the zone is in a more favourable (blue) or less favourable
 (red) position than its reference; for neutral indicators (age structure...) a
 purple/orange palette only says above / below. Bounds of |gap| are shared across
-years.
+years. Head counts (codebook type ``effectif``: population, households) are not
+mapped: a neighbourhood's count minus a commune's is no comparison.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ def carte_ecarts(
     zones = couches.zones
     specs, legendes, tables = [], [], []
     _, idents = contours_standard(couches)
+    # a gap between a neighbourhood's head count and a commune's is not a comparison
+    meta = meta[meta["type"] != "effectif"].reset_index(drop=True)
     for _, m in meta.iterrows():
         ind, unite, direction = m["indicateur"], m["unite"], m["direction"]
         neutre = np.isnan(signe_favorable(direction))

@@ -277,8 +277,9 @@ def metadonnees_indicateurs(
     Returns
     -------
     DataFrame
-        ``indicateur, libelle, pilier, unite, direction, source``; ``direction`` is
-        ``hausse_defavorable``, ``baisse_defavorable`` or ``neutre``.
+        ``indicateur, libelle, pilier, unite, direction, source, type``; ``direction`` is
+        ``hausse_defavorable``, ``baisse_defavorable`` or ``neutre``; ``type`` is the
+        codebook's (``effectif``, ``part``, ``taux``, ``indice``, ``mediane``...).
     """
     ids = list(dict.fromkeys(indicateurs["indicateur"].astype(str)))
     cb = _codebook_frame(codebook)
@@ -305,12 +306,22 @@ def metadonnees_indicateurs(
                 "pilier": d.get("pilier") or "autres indicateurs",
                 "unite": d.get("unite") or premiers["unite"].get(ind) or "",
                 "direction": d.get("direction") or "neutre",
+                "type": d.get("type")
+                or _type_depuis_unite(d.get("unite") or premiers["unite"].get(ind)),
                 "source": d.get("source") or premiers["source"].get(ind) or "",
             }
         )
     return pd.DataFrame(
-        lignes, columns=["indicateur", "libelle", "pilier", "unite", "direction", "source"]
+        lignes, columns=["indicateur", "libelle", "pilier", "unite", "direction", "source", "type"]
     )
+
+
+def _type_depuis_unite(unite) -> str:
+    """Guess the statistic type when the codebook does not know the indicator."""
+    u = str(unite or "").strip().lower()
+    if u in ("habitants", "ménages", "menages", "logements", "personnes", "effectif", "emplois"):
+        return "effectif"
+    return "taux" if u == "%" else "autre"
 
 
 COLONNES_UTILES_INDICATEURS = [

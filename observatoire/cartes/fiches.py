@@ -36,10 +36,10 @@ __all__ = ["fiche_quartier", "INDICATEUR_POPULATION"]
 INDICATEUR_POPULATION = "population"
 _REFS = ("commune", "epci", "departement", "france")
 _METHODES_POIDS = {
-    "surface": "surface (part de la surface de l'IRIS)",
-    "dasymetric": "dasymétrique (population carroyée)",
-    "calibrated": "calée sur la population officielle",
-    "iris_list": "liste d'IRIS déclarée",
+    "surface": "surface",
+    "dasymetric": "dasymétrique (carroyage)",
+    "calibrated": "calée (pop. officielle)",
+    "iris_list": "liste d'IRIS",
 }
 
 
@@ -237,7 +237,11 @@ def fiche_quartier(
                 refs_txt.append({"valeur": "—", "ecart": ""})
                 continue
             v, st, rc, ep = x
-            ecart = "" if r["statut"] == "secret" else formater_ecart(ep, unite)
+            ecart = (
+                ""
+                if r["statut"] == "secret" or m["type"] == "effectif"
+                else formater_ecart(ep, unite)
+            )
             refs_txt.append(
                 {
                     "valeur": formater_valeur(v, unite, st or None),
