@@ -68,3 +68,63 @@ def test_territoire_defaut_navigateur(sortie, artefacts):
             )
         b.close()
     assert erreurs == []
+
+
+@pytest.fixture(scope="module")
+def tables_run(donnees, tmp_path_factory):
+    """Tables of the real pipeline (``observatoire run --from ../shared/data``), 2 vintages."""
+    from observatoire.run import executer_run
+
+    d = tmp_path_factory.mktemp("run")
+    res = executer_run(
+        annees=[2016, 2022],
+        depuis=donnees,
+        sorties=d / "sorties",
+        progression=False,
+        cache=d / "cache",
+    )
+    return res.dossier / "tables"
+
+
+def test_cartes_depuis_les_tables_du_run(tables_run, donnees, tmp_path, artefacts):
+    import geopandas as gpd
+    import pandas as pd
+
+    from observatoire.chargement import lire_iris
+
+    ind = pd.read_parquet(tables_run / "indicateurs.parquet")
+    ecarts = pd.read_parquet(tables_run / "ecarts.parquet")
+    poids = pd.read_parquet(tables_run / "poids.parquet")
+    zones = pd.concat(
+        [gpd.read_file(tables_run / "observatoire.gpkg", layer=n) for n in ("qpv", "veille")],
+        ignore_index=True,
+    )
+    iris = lire_iris(donnees / "iris" / "iris_dep13_fullres_ign_circa2014.gpkg")
+    codes = set(poids["code_iris"]) | set(
+        ind.loc[ind["niveau"] == "iris", "territoire_code"].astype(str)
+    )
+    iris = iris[iris["code_iris"].isin(codes)]
+    couches = couches_web(
+        {
+            "iris": iris,
+            "zones": gpd.GeoDataFrame(zones, crs=zones.crs),
+            "nom_territoire": "Ex-SAN Ouest Provence",
+        }
+    )
+    assert len(couches.iris) == 41 and len(couches.zones) == 9
+    cartes = generer_cartes(ind, ecarts, couches, tmp_path, annees=[2022])
+    fiches = generer_fiches(ind, ecarts, couches, tmp_path, poids=poids, annees=[2022])
+    assert {p.name for p in cartes} == {
+        "carte_indicateurs.html",
+        "ecarts_commune.html",
+        "ecarts_epci.html",
+        "ecarts_departement.html",
+    }
+    assert {p.stem for p in fiches} == set(couches.zones["code"])
+    for p in cartes:
+        assert p.stat().st_size < 3_000_000, p
+    # the official 2024-table population of Le Prépaou (3,027) sits beside the IRIS estimate
+    texte = (tmp_path / "2022" / "fiches" / "QN01365M.html").read_text()
+    assert "Le Prépaou" in texte and "Composition en IRIS" in texte
+    assert "3\u202f027\u00a0habitants" in texte
+    assert "Population 2020 (officiel)" in texte

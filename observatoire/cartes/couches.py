@@ -221,12 +221,13 @@ def contours_standard(couches: CouchesWeb, *, iris: bool = False) -> tuple[list[
     z = couches.zones
     if len(z):
         gen = z["generation"].astype("Int64")
+        qpv = (z["niveau"] == "qpv").to_numpy(dtype=bool)
+        q15 = qpv & (gen == 2015).fillna(False).to_numpy(dtype=bool)
         for ident, masque in (
-            ("qpv2015", (z["niveau"] == "qpv") & (gen == 2015)),
-            ("qpv2024", (z["niveau"] == "qpv") & (gen != 2015)),
-            ("veille", z["niveau"] == "veille"),
+            ("qpv2015", q15),
+            ("qpv2024", qpv & ~q15),  # 2024, or generation unknown
+            ("veille", (z["niveau"] == "veille").to_numpy(dtype=bool)),
         ):
-            masque = masque.fillna(False).astype(bool)
             if masque.any():
                 specs.append(
                     contour(ident, vers_geojson(z[masque], ["code", "nom"]), recherche=True)

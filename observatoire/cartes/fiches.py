@@ -43,6 +43,15 @@ _METHODES_POIDS = {
 }
 
 
+def _officiels_autres_annees(autres_valeurs: dict, ind: str, annee: int) -> list[tuple]:
+    """Official values of ``ind`` published for other vintages than ``annee`` (newest first)."""
+    out = []
+    for (i, a), lst in autres_valeurs.items():
+        if i == ind and a != annee:
+            out.extend((a, v, m) for v, s, m in lst if s == "officiel" and pd.notna(v))
+    return sorted(out, key=lambda x: -x[0])
+
+
 def _pct(v) -> str:
     return "—" if v is None or pd.isna(v) else formater_nombre(100 * float(v), 1) + "\u202f%"
 
@@ -200,6 +209,15 @@ def fiche_quartier(
             )
     elif len(pop) == 0:
         identite.append([f"Population {annee}", "manquante"])
+    # official population published for another vintage (QPV tables: 2020 for the 2024 QPV)
+    for an_o, v_o, mt_o in _officiels_autres_annees(autres_valeurs, INDICATEUR_POPULATION, annee):
+        identite.append(
+            [
+                f"Population {an_o} (officiel)",
+                f"{formater_valeur(v_o, 'habitants', 'officiel')} — "
+                f"méthode : {mt_o or 'non précisée'}",
+            ]
+        )
     if methodes_poids:
         identite.append(
             [
@@ -269,6 +287,11 @@ def fiche_quartier(
                         s == r["statut"]
                         and (v == r["valeur"] or (pd.isna(v) and pd.isna(r["valeur"])))
                     )
+                ]
+                + [
+                    f"officiel {an_o} : {formater_valeur(v_o, unite, 'officiel')}"
+                    + (f" ({mt_o})" if mt_o else "")
+                    for an_o, v_o, mt_o in _officiels_autres_annees(autres_valeurs, ind, annee)
                 ],
                 "refs": refs_txt,
             }
