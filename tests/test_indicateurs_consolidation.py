@@ -236,3 +236,27 @@ def test_non_additive_approximation_only_when_asked():
     assert "pas une médiane" in z["note"]
     r = consolider({"qpv": p}, comptages=t, codebook=CB, population=pop)
     assert r.loc[r["indicateur"] == "revenu_declare_median_uc", "statut"].tolist() == ["manquant"]
+
+
+def test_two_small_iris_not_recoverable_together():
+    """A and B (20 actifs each) are secret; K − C − D would give A + B (40 < 50)."""
+    t = pd.DataFrame({"code_iris": ["A", "B", "C", "D"], "annee": 2016,
+                      "p_chom1564": [2.0, 3.0, 20.0, 30.0],
+                      "p_act1564": [20.0, 20.0, 200.0, 300.0]})
+    k = poids_appartenance(pd.DataFrame({"code_iris": ["A", "B", "C", "D"],
+                                         "code_commune": "K"}))
+    r = consolider({"iris": None, "commune": k}, comptages=t, codebook=CHOM)
+    statut = r.set_index("territoire_code")["statut"].to_dict()
+    assert statut == {"A": "secret", "B": "secret", "C": "secret", "D": "officiel",
+                      "K": "estime"}
+
+
+def test_zero_population_iris_counts_as_known():
+    """An IRIS with no inhabitants (denominator 0) does not hide its neighbour."""
+    t = pd.DataFrame({"code": ["A", "B", "C"], "annee": 2022,
+                      "soc_txchom_1564": [10.0, np.nan, 20.0], "p_pop": [30.0, 0.0, 500.0]})
+    k = poids_appartenance(pd.DataFrame({"code_iris": ["A", "B", "C"], "code_commune": "K"}))
+    r = consolider({"iris": None, "commune": k}, taux=t, codebook=CHOM)
+    statut = r.set_index("territoire_code")["statut"].to_dict()
+    # A is secret (30 < 50); B is empty but known to be 0, so C must go too.
+    assert statut == {"A": "secret", "B": "manquant", "C": "secret", "K": "approximation"}

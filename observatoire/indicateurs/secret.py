@@ -117,15 +117,27 @@ def appliquer_secret(
         & out["valeur"].notna()
     ).to_numpy()
     primaire = eligibles & (seuil > 0) & ~np.isnan(base) & (base < seuil)
+    # A territory with a zero denominator (no inhabitants) has no rate, but everyone knows
+    # it contributes nothing: it counts as published in the linear system.
+    zero = (
+        out["origine"].isin(_ORIGINES_LINEAIRES).to_numpy()
+        & out["valeur"].isna().to_numpy()
+        & (out["denominateur"].to_numpy(dtype="float64") == 0)
+    )
     out["_primaire"] = primaire
     out["_secret"] = primaire.copy()
+    out["_zero"] = zero
     if complement and niveaux is not None and primaire.any():
         vecteurs = vecteurs_territoires(niveaux)
-        groupes = out[eligibles].groupby(["indicateur", "sexe", "annee", "origine"], sort=False)
-        for _, g in groupes:
+        groupes = out[eligibles | zero].groupby(
+            ["indicateur", "sexe", "annee", "origine"], sort=False
+        )
+        for (ident, sexe, _, _), g in groupes:
             if not g["_primaire"].any():
                 continue
-            caches = _complement(g, vecteurs, tolerance, max_iterations, rapport)
+            caches = _complement(
+                g, vecteurs, tolerance, max_iterations, rapport, seuils.get((ident, sexe), 0.0)
+            )
             out.loc[caches, "_secret"] = True
     n_prim = int(out["_primaire"].sum())
     n_comp = int((out["_secret"] & ~out["_primaire"]).sum())
@@ -142,11 +154,18 @@ def appliquer_secret(
             f"{n_prim} valeur(s) sous le seuil, {n_comp} supprimée(s) par complément",
             n=n_prim + n_comp,
         )
-    return out.drop(columns=["_primaire", "_secret"])
+    return out.drop(columns=["_primaire", "_secret", "_zero"])
 
 
-def _complement(g: pd.DataFrame, vecteurs, tol: float, max_it: int, rapport) -> list:
-    """Indexes of ``g`` to suppress in complement (one indicator × year × origin)."""
+def _complement(
+    g: pd.DataFrame, vecteurs, tol: float, max_it: int, rapport, seuil: float = 0.0
+) -> list:
+    """Indexes of ``g`` to suppress in complement (one indicator × year × origin).
+
+    Tested for recovery: each primary cell, and the sum of the hidden cells lying
+    inside one published cell when their combined denominator is below the threshold
+    (two small IRIS of one commune must not be recoverable together either).
+    """
     cellules = []
     for idx, niv, code in zip(g.index, g["niveau"], g["territoire_code"], strict=True):
         v = _vecteur(niv, code, vecteurs)
@@ -166,14 +185,23 @@ def _complement(g: pd.DataFrame, vecteurs, tol: float, max_it: int, rapport) -> 
     )
     den = g.loc[index, "denominateur"].fillna(g.loc[index, "valeur"]).to_numpy(dtype="float64")
     primaire = g.loc[index, "_primaire"].to_numpy()
+    zero = g.loc[index, "_zero"].to_numpy()
     cache = primaire.copy()
     caches_comp: list = []
+    support = M != 0
     for _ in range(max_it):
         publie = ~cache
         if not publie.any():
             break
         P = M[publie]
-        S = M[primaire]
+        tests = [M[primaire]]
+        caches_ids = np.flatnonzero(cache)
+        if seuil > 0 and len(caches_ids) > 1:
+            for c in np.flatnonzero(publie & ~zero):
+                dedans = caches_ids[~(support[caches_ids] & ~support[c]).any(axis=1)]
+                if len(dedans) > 1 and np.nansum(den[dedans]) < seuil:
+                    tests.append(M[dedans].sum(axis=0, keepdims=True))
+        S = np.vstack(tests)
         # Least squares: is each primary vector a combination of the published ones?
         coef, *_ = np.linalg.lstsq(P.T, S.T, rcond=None)
         residu = np.linalg.norm(P.T @ coef - S.T, axis=0)
@@ -181,14 +209,31 @@ def _complement(g: pd.DataFrame, vecteurs, tol: float, max_it: int, rapport) -> 
         recuperables = residu < tol * 1e3 * echelle
         if not recuperables.any():
             break
-        # Cells involved in recovering the first recoverable primary cell.
+        # Cells involved in recovering the first recoverable vector: lowest level first
+        # (IRIS before zones, communes, EPCI...), then the most local (inside the smallest
+        # published cell containing it, inside any such cell, touching it), then the
+        # smallest denominator.
         j = int(np.argmax(recuperables))
         implique = np.abs(coef[:, j]) > 1e-9
         ids_publies = np.flatnonzero(publie)
         candidats = ids_publies[implique]
+        candidats = candidats[~zero[candidats]]
         if len(candidats) == 0:
             break
-        ordre = np.lexsort((np.nan_to_num(den[candidats], nan=np.inf), rang_niv[candidats]))
+        cible = S[j] != 0
+        parents = ids_publies[~(cible & ~support[ids_publies]).any(axis=1)]
+        localite = np.full(len(candidats), 3)
+        localite[(support[candidats] & cible).any(axis=1)] = 2
+        if len(parents):
+            taille = support[parents].sum(axis=1)
+            for rang, parent in ((1, None), (0, parents[np.argmin(taille)])):
+                for par in [parent] if parent is not None else parents:
+                    dedans = ~(support[candidats] & ~support[par]).any(axis=1)
+                    dedans &= candidats != par
+                    localite[dedans] = np.minimum(localite[dedans], rang)
+        ordre = np.lexsort(
+            (np.nan_to_num(den[candidats], nan=np.inf), localite, rang_niv[candidats])
+        )
         choisi = candidats[ordre[0]]
         cache[choisi] = True
         caches_comp.append(index[choisi])
