@@ -43,10 +43,10 @@ __all__ = ["REFERENCES", "carte_ecarts", "favorabilite"]
 
 REFERENCES = ("commune", "epci", "departement", "france")
 _NOMS_REF = {
-    "commune": "la commune",
-    "epci": "l'EPCI",
-    "departement": "le département",
-    "france": "la France",
+    "commune": "à la commune",
+    "epci": "à l'EPCI",
+    "departement": "au département",
+    "france": "à la France",
 }
 
 
@@ -210,7 +210,7 @@ def carte_ecarts(
         )
         legendes.append(
             {
-                "titre": f"{m['libelle']} — écart à {_NOMS_REF[reference]} ({annee})",
+                "titre": f"{m['libelle']} — écart {_NOMS_REF[reference]} ({annee})",
                 "entrees": legende_ecarts(b, unite, neutre=neutre),
                 "contours": legende_contours([i for i in idents if i != "iris"]),
                 "sens": sens,
@@ -218,7 +218,7 @@ def carte_ecarts(
         )
         tables.append(
             {
-                "titre": f"{m['libelle']} — écart à {_NOMS_REF[reference]}, {annee}",
+                "titre": f"{m['libelle']} — écart {_NOMS_REF[reference]}, {annee}",
                 "colonnes": [
                     {"texte": "Zone"},
                     {"texte": "Type"},
@@ -255,7 +255,7 @@ def carte_ecarts(
         "Écart = valeur de la zone − valeur de référence (en points pour les taux et "
         "parts) ; le sens favorable vient du codebook des indicateurs."
     )
-    titre = titre or (f"{couches.nom_territoire} — écarts à {_NOMS_REF[reference]}, {annee}")
+    titre = titre or (f"{couches.nom_territoire} — écarts {_NOMS_REF[reference]}, {annee}")
     return rendre_page(
         "carte.html.j2",
         titre=titre,

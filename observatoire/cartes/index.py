@@ -14,6 +14,19 @@ __all__ = ["generer_index"]
 _TITRE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
+_ORDRE = [
+    "carte_indicateurs",
+    "ecarts_commune",
+    "ecarts_epci",
+    "ecarts_departement",
+    "ecarts_france",
+]
+
+
+def _ordre(chemin: Path) -> tuple:
+    return (_ORDRE.index(chemin.stem) if chemin.stem in _ORDRE else len(_ORDRE), chemin.name)
+
+
 def _titre(chemin: Path) -> str:
     with open(chemin, encoding="utf-8") as f:
         debut = f.read(4096)
@@ -40,7 +53,7 @@ def generer_index(
     ):
         cartes = [
             {"href": chemin_relatif(p, dossier), "titre": _titre(p)}
-            for p in sorted(sous.glob("*.html"))
+            for p in sorted(sous.glob("*.html"), key=_ordre)
         ]
         fiches = [
             {"href": chemin_relatif(p, dossier), "titre": _titre(p)}
