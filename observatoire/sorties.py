@@ -87,6 +87,7 @@ def ecrire_geopackage(
     code: str = "territoire_code",
     niveau: str = "niveau",
     code_geometrie: str = "code",
+    sans_geometrie: str = "erreur",
 ) -> Path:
     """Write one GeoPackage layer per level: table rows joined to the level's geometry.
 
@@ -99,6 +100,9 @@ def ecrire_geopackage(
     chemin : path
     code, niveau, code_geometrie : str
         Column names.
+    sans_geometrie : {"erreur", "vide"}
+        What to do with rows whose code has no geometry in its level (e.g. an official
+        value of a reference territory): raise, or keep them with an empty geometry.
 
     Returns
     -------
@@ -132,7 +136,23 @@ def ecrire_geopackage(
             t = table[table[niveau] == n].copy()
             t[code] = t[code].astype(str)
             sans = sorted(set(t[code]) - set(g[code_geometrie]))
-            if sans:
+            if sans and sans_geometrie not in ("erreur", "vide"):
+                raise ValueError(
+                    f"sans_geometrie must be 'erreur' or 'vide', not {sans_geometrie!r}"
+                )
+            if sans and sans_geometrie == "vide":
+                g = pd.concat(
+                    [
+                        g,
+                        gpd.GeoDataFrame(
+                            {code_geometrie: sans, geo.geometry.name: [None] * len(sans)},
+                            geometry=geo.geometry.name,
+                            crs=geo.crs,
+                        ),
+                    ],
+                    ignore_index=True,
+                )
+            elif sans:
                 raise ErreurDonnees(
                     f"ecrire_geopackage: level {n!r}: {len(sans)} territory code(s) "
                     f"without geometry: {sans[:10]}"
@@ -185,6 +205,7 @@ def ecrire_tables(
     formats: tuple[str, ...] = ("csv", "parquet", "xlsx"),
     geometries: Mapping[str, gpd.GeoDataFrame] | None = None,
     nom_classeur: str = "observatoire.xlsx",
+    sans_geometrie: str = "erreur",
 ) -> dict[str, list[Path]]:
     """Write several named tables in several formats into ``dossier``.
 
@@ -204,7 +225,11 @@ def ecrire_tables(
                 ecrits[nom].append(writers[f](t, dossier / f"{nom}.{f}"))
         if geometries and {"niveau", "territoire_code"} <= set(t.columns):
             if any(n in geometries for n in pd.unique(t["niveau"])):
-                ecrits[nom].append(ecrire_geopackage(t, geometries, dossier / f"{nom}.gpkg"))
+                ecrits[nom].append(
+                    ecrire_geopackage(
+                        t, geometries, dossier / f"{nom}.gpkg", sans_geometrie=sans_geometrie
+                    )
+                )
     if "xlsx" in formats:
         ecrits["classeur"] = [ecrire_xlsx(tables, dossier / nom_classeur)]
     return ecrits

@@ -27,6 +27,11 @@ def fichiers(tmp_path):
     pd.DataFrame({"code_zone": ["Z1", "Z1", "Z2", "Z2"],
                   "code_iris": ["130470101", "130470102", "130470102", "130470103"],
                   "poids": [1.0, 0.5, 0.5, 1.0]}).to_csv(tmp_path / "poids.csv", index=False)
+    pd.DataFrame({"geo_type": ["EPCI"], "geo_code": ["200054807"], "geo_label": ["AMP"],
+                  "rp_year": [2016], "pop_1564": [1177576], "actifs_1564": [None],
+                  "actifs_occupes_1564": [None], "pct_actifs_of_pop1564": [70.2],
+                  "pct_actifs_occupes_of_pop1564": [59.4],
+                  "pct_chomeurs_of_pop1564": [10.8]}).to_csv(tmp_path / "emp.csv", index=False)
     return tmp_path
 
 
@@ -48,12 +53,15 @@ def test_calculer_then_ecarts(fichiers):
         "indicateurs", "calculer", "--iris", str(d / "iris.gpkg"),
         "--poids", f"qpv={d / 'poids.csv'}", "--epci", "E:13047",
         "--comptages", str(d / "comptages.csv"), "--sortie", str(d / "out"),
-        "--formats", "csv,parquet,xlsx,gpkg",
+        "--formats", "csv,parquet,xlsx,gpkg", "--officiel-zonages", str(d / "emp.csv"),
     ])
     assert res.exit_code == 0, res.output
     t = pd.read_parquet(d / "out/indicateurs.parquet")
     z1 = t[(t["territoire_code"] == "Z1") & (t["indicateur"] == "taux_chomage_1564")].iloc[0]
     assert z1["valeur"] == pytest.approx(100 * 23 / 120)
+    amp = t[(t["territoire_code"] == "200054807") & (t["indicateur"] == "taux_chomage_1564")]
+    assert amp["valeur"].iloc[0] == pytest.approx(100 * 10.8 / 70.2)
+    assert amp["statut"].iloc[0] == "approximation"
     b = t[(t["territoire_code"] == "130470102") & (t["indicateur"] == "taux_chomage_1564")]
     assert b["statut"].tolist() == ["secret"]
     assert (d / "out/indicateurs.csv").exists() and (d / "out/indicateurs.xlsx").exists()

@@ -103,3 +103,11 @@ def test_ecrire_tables(tmp_path, table, geometries):
     assert noms == ["indicateurs.csv", "indicateurs.gpkg", "indicateurs.parquet",
                     "observatoire.xlsx"]
     assert len(ecrits["indicateurs"]) == 3
+
+
+def test_geopackage_rows_without_geometry_kept_when_asked(tmp_path, table, geometries):
+    manque = {"qpv": geometries["qpv"].iloc[:1]}
+    chemin = ecrire_geopackage(table, manque, tmp_path / "v.gpkg", sans_geometrie="vide")
+    q = gpd.read_file(chemin, layer="qpv")
+    assert q["territoire_code"].tolist() == ["Q1", "Q2"]
+    assert q.geometry.isna().tolist() == [False, True] or q.geometry.is_empty.tolist()[1]

@@ -24,6 +24,7 @@ from observatoire.indicateurs.officiel import (
     comparer_officiel_estime,
     valeurs_officielles_ptod,
     valeurs_officielles_qpv,
+    valeurs_officielles_zonages,
 )
 from observatoire.indicateurs.references import references_territoires
 from observatoire.ponderation.zones import lire_zones
@@ -205,6 +206,18 @@ def codebook_cmd(chemin, sortie) -> None:
     "not state it (e.g. qpv2024.csv:2020); repeatable.",
 )
 @click.option(
+    "--officiel-zonages",
+    type=click.Path(exists=True),
+    help="Official INSEE EMP values of zonings (EPCI such as the Métropole AMP, bassins de "
+    "vie...): geo_type, geo_code, rp_year, pct_actifs_of_pop1564...",
+)
+@click.option(
+    "--approximer-non-additifs",
+    is_flag=True,
+    help="Give zones a population-weighted mean of IRIS medians/poverty rates, labelled "
+    "approximation (default: left missing).",
+)
+@click.option(
     "--codebook",
     "chemin_codebook",
     type=click.Path(exists=True, dir_okay=False),
@@ -241,6 +254,8 @@ def calculer(
     officiel_communes,
     officiel_departements,
     officiel_qpv,
+    officiel_zonages,
+    approximer_non_additifs,
     chemin_codebook,
     secret,
     sortie,
@@ -305,6 +320,10 @@ def calculer(
                 )
             )
         noms = {"iris": dict(zip(ic["code_iris"], ic["nom_iris"], strict=True))}
+        if officiel_zonages:
+            officiels.append(
+                valeurs_officielles_zonages(_lire_tableau(officiel_zonages), codebook=cb)
+            )
         table = consolider(
             niveaux,
             comptages=tables or None,
@@ -314,6 +333,7 @@ def calculer(
             noms=noms,
             population=population,
             secret=secret,
+            approximer_non_additifs=approximer_non_additifs,
             rapport=rapport,
         )
         sorties = {"indicateurs": table, "officiel_vs_estime": comparer_officiel_estime(table)}
@@ -324,7 +344,12 @@ def calculer(
             else None
         )
         ecrits = ecrire_tables(
-            sorties, sortie, formats=formats_l, geometries=geos, nom_classeur="indicateurs.xlsx"
+            sorties,
+            sortie,
+            formats=formats_l,
+            geometries=geos,
+            nom_classeur="indicateurs.xlsx",
+            sans_geometrie="vide",
         )
     except ErreurDonnees as exc:
         raise click.ClickException(str(exc)) from None
