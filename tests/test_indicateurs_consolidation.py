@@ -260,3 +260,13 @@ def test_zero_population_iris_counts_as_known():
     statut = r.set_index("territoire_code")["statut"].to_dict()
     # A is secret (30 < 50); B is empty but known to be 0, so C must go too.
     assert statut == {"A": "secret", "B": "manquant", "C": "secret", "K": "approximation"}
+
+
+def test_iris_absent_from_table_does_not_shield_a_secret():
+    """C is absent from the count table (e.g. activity IRIS): K − B gives A back."""
+    t = pd.DataFrame({"code_iris": ["A", "B"], "annee": 2016,
+                      "p_chom1564": [2.0, 20.0], "p_act1564": [20.0, 200.0]})
+    k = poids_appartenance(pd.DataFrame({"code_iris": ["A", "B", "C"], "code_commune": "K"}))
+    r = consolider({"iris": None, "commune": k}, comptages=t, codebook=CHOM)
+    statut = r.set_index("territoire_code")["statut"].to_dict()
+    assert statut == {"A": "secret", "B": "secret", "K": "estime"}

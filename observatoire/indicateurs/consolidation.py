@@ -115,6 +115,20 @@ def _normaliser(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _iris_presents(comptages, taux) -> dict[tuple[str, int], set[str]]:
+    """IRIS codes present in the source tables, by origin and vintage."""
+    out: dict[tuple[str, int], set[str]] = {}
+    table = _fusionner(comptages)
+    if table is not None:
+        for annee, g in table.groupby("annee"):
+            out[("insee", int(annee))] = set(g["code_iris"].astype(str))
+    if taux is not None:
+        code = "code" if "code" in taux.columns else "code_iris"
+        for annee, g in taux.groupby("annee"):
+            out[("ptod", int(annee))] = set(g[code].astype(str))
+    return out
+
+
 def poids_appartenance(
     appartenance: pd.DataFrame,
     *,
@@ -888,7 +902,13 @@ def consolider(
     if secret:
         from observatoire.indicateurs.secret import appliquer_secret
 
-        out = appliquer_secret(out, niveaux, codebook=codebook, rapport=rapport)
+        out = appliquer_secret(
+            out,
+            niveaux,
+            codebook=codebook,
+            iris_presents=_iris_presents(comptages, taux),
+            rapport=rapport,
+        )
     offs = [o for o in officiels if o is not None and len(o)]
     if offs:
         out = pd.concat([out, *[_normaliser(o) for o in offs]], ignore_index=True)

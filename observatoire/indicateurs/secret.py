@@ -71,6 +71,7 @@ def appliquer_secret(
     complement: bool = True,
     tolerance: float = 1e-9,
     max_iterations: int = 200,
+    iris_presents: Mapping[tuple[str, int], set[str]] | None = None,
     rapport: Rapport | None = None,
 ) -> pd.DataFrame:
     """Apply the publication threshold, then complement suppression.
@@ -89,6 +90,10 @@ def appliquer_secret(
         Relative residual below which a cell counts as recoverable.
     max_iterations : int
         Safety bound on complement rounds per indicator × year.
+    iris_presents : mapping, optional
+        ``(origine, annee)`` → IRIS codes of the source table. IRIS absent from it
+        (e.g. activity IRIS absent from type-H tables) contribute nothing to any
+        aggregate, so they are left out of the territories' vectors.
     rapport : Rapport, optional
 
     Returns
@@ -132,11 +137,18 @@ def appliquer_secret(
         groupes = out[eligibles | zero].groupby(
             ["indicateur", "sexe", "annee", "origine"], sort=False
         )
-        for (ident, sexe, _, _), g in groupes:
+        for (ident, sexe, annee, origine), g in groupes:
             if not g["_primaire"].any():
                 continue
+            presents = None if iris_presents is None else iris_presents.get((origine, annee))
             caches = _complement(
-                g, vecteurs, tolerance, max_iterations, rapport, seuils.get((ident, sexe), 0.0)
+                g,
+                vecteurs,
+                tolerance,
+                max_iterations,
+                rapport,
+                seuils.get((ident, sexe), 0.0),
+                presents,
             )
             out.loc[caches, "_secret"] = True
     n_prim = int(out["_primaire"].sum())
@@ -158,7 +170,13 @@ def appliquer_secret(
 
 
 def _complement(
-    g: pd.DataFrame, vecteurs, tol: float, max_it: int, rapport, seuil: float = 0.0
+    g: pd.DataFrame,
+    vecteurs,
+    tol: float,
+    max_it: int,
+    rapport,
+    seuil: float = 0.0,
+    presents: set[str] | None = None,
 ) -> list:
     """Indexes of ``g`` to suppress in complement (one indicator × year × origin).
 
@@ -169,6 +187,8 @@ def _complement(
     cellules = []
     for idx, niv, code in zip(g.index, g["niveau"], g["territoire_code"], strict=True):
         v = _vecteur(niv, code, vecteurs)
+        if v is not None and presents is not None:
+            v = {i: w for i, w in v.items() if i in presents}
         if v is not None and len(v):
             cellules.append((idx, niv, v))
     if not cellules:
