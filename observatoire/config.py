@@ -75,6 +75,8 @@ ROLES_SOURCES: dict[str, str] = {
     "population_iris": "INSEE RP IRIS table: population by age and CSP (counts)",
     "menages_iris": "INSEE RP IRIS table: households and families (counts)",
     "logement_iris": "INSEE RP IRIS table: housing (counts)",
+    "activite_iris": "INSEE RP IRIS table: activity of residents (counts)",
+    "diplomes_iris": "INSEE RP IRIS table: diplomas and education (counts)",
     "revenus_iris": "INSEE RFL/Filosofi IRIS income table",
     "grille": "INSEE 200 m population grid (dasymetric weights)",
     "dictionnaire": "data dictionary of the indicator tables",

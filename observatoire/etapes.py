@@ -283,7 +283,8 @@ def etape_indicateurs(ctx: Contexte) -> None:
     if niveaux["veille"].empty:
         del niveaux["veille"]
     comptages = [tables[r] for r in ("population_iris", "menages_iris", "logement_iris",
-                                     "revenus_iris") if r in tables]
+                                     "activite_iris", "diplomes_iris", "revenus_iris")
+                 if r in tables]
     ptod = tables.get("indicateurs_iris")
     population = None
     if ptod is not None and "p_pop" in ptod.columns:

@@ -29,7 +29,8 @@ from observatoire.rapport import Rapport
 
 __all__ = ["Entree", "Preparation", "resoudre_source", "preparer_run", "annees_sources"]
 
-_ROLES_ANNEES = ("indicateurs_iris", "population_iris", "menages_iris", "logement_iris")
+_ROLES_ANNEES = ("indicateurs_iris", "population_iris", "menages_iris", "logement_iris",
+                 "activite_iris", "diplomes_iris")
 #: Roles whose ``edition`` is the IRIS geography of IRIS statistics.
 _ROLES_IRIS = (*_ROLES_ANNEES, "revenus_iris")
 

@@ -235,3 +235,15 @@ def test_chemin_relatif_au_fichier_de_config(donnees, tmp_path):
 
     prep = preparer_run(charger_config(p))
     assert prep.entrees["qpv.perimetres[0]"].chemin == (tmp_path / "qpv.geojson").resolve()
+
+
+def test_config_officielle_ids_du_registre():
+    """The connected-machine configuration names only ids of the official registry."""
+    from observatoire.sources import charger_registre
+
+    c = charger_config("san_ouest_provence_officiel")
+    reg = charger_registre()
+    ids = [r.source for r in c.sources.values()] + [p.source for p in c.qpv.perimetres]
+    assert all(i in reg for i in ids), [i for i in ids if i not in reg]
+    assert c.codes_qpv == charger_config().codes_qpv
+    assert [v.code for v in c.veille] == [v.code for v in charger_config().veille]
