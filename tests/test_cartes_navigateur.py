@@ -170,3 +170,18 @@ def test_tableau_et_legende_interactifs(navigateur, sortie, artefacts):
     p.page.click(".obs-legende-bouton")
     assert p.page.locator(".obs-legende-corps").is_visible()
     p.fin(artefacts, "cartes_choroplethe_2016.png")
+
+
+def test_fond_de_carte_en_option_reste_eteint(navigateur, tmp_path, artefacts):
+    from observatoire.cartes import carte_indicateurs
+    from observatoire.cartes.pages import ecrire_page
+
+    page = carte_indicateurs(
+        indicateurs(), couches_web(geometries()), 2016, codebook=codebook(), tuiles="osm"
+    )
+    chemin = ecrire_page(tmp_path / "tuiles.html", page)
+    p = Page(navigateur, chemin)
+    controle = p.page.locator(".leaflet-control-layers").text_content()
+    assert "Fond OpenStreetMap (en ligne)" in controle
+    assert p.page.locator(".leaflet-tile").count() == 0
+    p.fin(artefacts, "cartes_option_tuiles.png")  # asserts no request left the machine
