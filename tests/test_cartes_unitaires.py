@@ -244,3 +244,31 @@ def test_contours_qpv_2015_tirets_et_veille_pointilles():
         if c["recherche"]
     }
     assert noms["qpv2015"] == ["Ancien quartier"] and noms["veille"] == ["Quartier de la gare"]
+
+
+def test_ecarts_iris_dans_l_infobulle_ligne_officielle_d_abord(couches):
+    import pandas as pd
+
+    base = {
+        "territoire_code": "130990001",
+        "niveau": "iris",
+        "indicateur": "taux_chomage_1564",
+        "sexe": "ensemble",
+        "annee": 2016,
+        "reference_niveau": "commune",
+        "reference_code": "13099",
+        "reference_valeur": 17.0,
+        "reference_statut": "officiel",
+        "ratio": 1.0,
+        "lecture": "",
+        "statut": "estime",
+    }
+    e = pd.DataFrame(
+        [
+            {**base, "valeur": 116.0, "ecart_points": 99.0, "valeur_statut": "estime"},
+            {**base, "valeur": 30.0, "ecart_points": 13.0, "valeur_statut": "officiel"},
+        ]
+    )
+    d = _donnees(carte_indicateurs(indicateurs(), couches, 2016, ecarts=e, codebook=codebook()))
+    ch = next(i for i in d["indicateurs"] if i["id"] == "taux_chomage_1564")
+    assert dict(ch["valeurs"]["130990001"][1])["Écart à commune"] == "+13,0\u00a0pts"

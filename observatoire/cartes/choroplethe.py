@@ -187,6 +187,11 @@ def carte_indicateurs(
     if ecarts is not None and len(ecarts):
         e = filtrer_sexe(ecarts, sexe)
         e = e[(e["niveau"] == "iris") & (e["annee"].astype("int64") == annee)]
+        e = une_ligne_par_valeur(  # official row first, as for the values
+            e,
+            ("territoire_code", "indicateur", "reference_niveau"),
+            "valeur_statut" if "valeur_statut" in e else "statut",
+        )
         for c, i, rn, ep in zip(
             e["territoire_code"].astype(str),
             e["indicateur"].astype(str),
