@@ -271,4 +271,4 @@ def test_ecarts_iris_dans_l_infobulle_ligne_officielle_d_abord(couches):
     )
     d = _donnees(carte_indicateurs(indicateurs(), couches, 2016, ecarts=e, codebook=codebook()))
     ch = next(i for i in d["indicateurs"] if i["id"] == "taux_chomage_1564")
-    assert dict(ch["valeurs"]["130990001"][1])["Écart à commune"] == "+13,0\u00a0pts"
+    assert dict(ch["valeurs"]["130990001"][1])["Écart à la commune"] == "+13,0\u00a0pts"

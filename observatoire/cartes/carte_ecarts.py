@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from observatoire.cartes.choroplethe import NOMS_NIVEAUX, TUILES, _texte
+from observatoire.cartes.choroplethe import A_LA_REFERENCE, NOMS_NIVEAUX, TUILES, _texte
 from observatoire.cartes.classes import affecter_classes_ecarts, bornes_ecarts
 from observatoire.cartes.couches import CouchesWeb, contour, contours_standard, legende_contours
 from observatoire.cartes.entrees import (
@@ -42,12 +42,7 @@ from observatoire.cartes.simplification import json_html
 __all__ = ["REFERENCES", "carte_ecarts", "favorabilite"]
 
 REFERENCES = ("commune", "epci", "departement", "france")
-_NOMS_REF = {
-    "commune": "à la commune",
-    "epci": "à l'EPCI",
-    "departement": "au département",
-    "france": "à la France",
-}
+_NOMS_REF = A_LA_REFERENCE
 
 
 def favorabilite(ecart_points, direction: str) -> np.ndarray:

@@ -54,6 +54,12 @@ TUILES = {
         "attribution": "© IGN Plan IGN",
     },
 }
+A_LA_REFERENCE = {
+    "commune": "à la commune",
+    "epci": "à l'EPCI",
+    "departement": "au département",
+    "france": "à la France",
+}
 NOMS_NIVEAUX = {
     "iris": "IRIS",
     "qpv": "QPV",
@@ -241,9 +247,7 @@ def carte_indicateurs(
                 )
                 ep = gaps.get((code, ind, niv))
                 if ep is not None and np.isfinite(ep):
-                    lignes.append(
-                        [f"Écart à {NOMS_NIVEAUX[niv].lower()}", formater_ecart(ep, unite)]
-                    )
+                    lignes.append([f"Écart {A_LA_REFERENCE[niv]}", formater_ecart(ep, unite)])
             valeurs[code] = [int(classes[j]), lignes]
             lignes_table.append([code, code, nom, nomcom, texte, LIBELLES_STATUT.get(st, st)])
         couleurs_classes = {str(i): c for i, c in enumerate(couleurs)}
