@@ -24,6 +24,14 @@ from observatoire.indicateurs.consolidation import (
     indicateurs_taux,
     poids_appartenance,
 )
+from observatoire.indicateurs.geographie import comparer_codes_iris
+from observatoire.indicateurs.officiel import (
+    comparer_officiel_estime,
+    valeurs_officielles_ptod,
+    valeurs_officielles_qpv,
+    valeurs_officielles_zonages,
+)
+from observatoire.indicateurs.references import references_territoires
 from observatoire.indicateurs.secret import appliquer_secret
 
 __all__ = [
@@ -39,4 +47,10 @@ __all__ = [
     "indicateurs_taux",
     "poids_appartenance",
     "appliquer_secret",
+    "valeurs_officielles_ptod",
+    "valeurs_officielles_qpv",
+    "valeurs_officielles_zonages",
+    "comparer_officiel_estime",
+    "references_territoires",
+    "comparer_codes_iris",
 ]
