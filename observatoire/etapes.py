@@ -448,15 +448,7 @@ def etape_tables(ctx: Contexte) -> None:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         n += 1
     if "xlsx" in cfg.sorties.formats:
-        zones = ["qpv", "veille"]
-        e, ev = tables["ecarts"], tables["evolution_ecarts"]
-        ecrire_xlsx({
-            "indicateurs": tables["indicateurs"],
-            "ecarts": e[e["niveau"].isin(zones)],
-            "evolution_ecarts": ev[ev["niveau"].isin(zones)],
-            "poids": tables["poids"],
-            "references": tables["references"],
-        }, dossier / "observatoire.xlsx")
+        ecrire_xlsx(_classeur(ctx, tables), dossier / "observatoire.xlsx")
         n += 1
     ctx.resume.append(f"tables: {n} files in tables/ ({', '.join(cfg.sorties.formats)})")
 
@@ -516,6 +508,46 @@ def etape_fiches(ctx: Contexte) -> None:
     if cfg.sorties.cartes or cfg.sorties.fiches:
         generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}")
     ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages) + index.html")
+
+
+def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Sheets of the partners' workbook: zones and references, not the IRIS detail."""
+    from observatoire.ecarts import COLONNES_ECARTS
+    from observatoire.indicateurs import COLONNES
+
+    cfg = ctx.config
+    zones = ["qpv", "veille"]
+    ind = tables["indicateurs"]
+    ind = ind.loc[ind["niveau"] != "iris", [c for c in [*COLONNES, "note"] if c in ind.columns]]
+    e = tables["ecarts"]
+    e = e.loc[e["niveau"].isin(zones),
+              [c for c in ["territoire_nom", *COLONNES_ECARTS] if c in e.columns]]
+    ev = tables["evolution_ecarts"]
+    ev = ev.loc[ev["niveau"].isin(zones), [c for c in (
+        "territoire_nom", "territoire_code", "niveau", "indicateur", "sexe", "reference_niveau",
+        "reference_code", "annee_debut", "annee_fin", "valeur_debut", "valeur_fin",
+        "ecart_debut", "ecart_fin", "evolution_ecart", "lecture", "statut") if c in ev.columns]]
+    refs = tables["references"]
+    lisez_moi = pd.DataFrame({
+        "rubrique": ["territoire", "millésimes", "feuilles", "indicateurs", "ecarts",
+                     "evolution_ecarts", "poids", "references", "statuts", "détail"],
+        "contenu": [
+            f"{cfg.nom} ({cfg.code}); communes {', '.join(cfg.codes_communes)}",
+            ", ".join(map(str, ctx.annees)),
+            "indicateurs, ecarts, evolution_ecarts, poids, references",
+            "valeur par territoire (QPV, veille, commune, EPCI, département, France), "
+            "indicateur, sexe et millésime, avec méthode, statut et source",
+            "écart en points et ratio de chaque QPV / territoire de veille à ses références",
+            "évolution des valeurs et des écarts entre millésimes (≥ "
+            f"{cfg.ecart_min_annees} ans d'écart)",
+            "part de la population de chaque IRIS attribuée à chaque zone",
+            "territoires de référence de chaque zone",
+            "officiel, estime, estime_corrige, approximation, secret, manquant",
+            "le détail par IRIS est dans tables/*.csv et tables/observatoire.gpkg",
+        ],
+    })
+    return {"lisez_moi": lisez_moi, "indicateurs": ind, "ecarts": e, "evolution_ecarts": ev,
+            "poids": tables["poids"], "references": refs[refs["niveau"] != "iris"]}
 
 
 def _trier(df: pd.DataFrame, cles: list[str]) -> pd.DataFrame:

@@ -200,3 +200,23 @@ def test_seconde_configuration_sans_changer_le_code(donnees, tmp_path):
     assert set(qpv) <= set(ind.loc[ind["niveau"] == "qpv", "territoire_code"])
     assert set(ind.loc[ind["niveau"] == "commune", "territoire_code"]) == {"13056", "13077",
                                                                           "13098"}
+
+
+def test_script_recalcul_annuel(sortie, donnees, tmp_path):
+    """The yearly script: fetch, archive last outputs, run --force, compare (no change here)."""
+    import shutil
+
+    racine = Path(__file__).resolve().parent.parent
+    out = tmp_path / "maps"
+    shutil.copytree(sortie, out / "san_ouest_provence")
+    env = dict(os.environ, OBSERVATOIRE_CACHE=str(tmp_path / "cache"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    p = subprocess.run(["bash", str(racine / "scripts/recalcul_annuel.sh"), "--from", str(donnees),
+                        "--out", str(out), "--archives", str(tmp_path / "archives")],
+                       capture_output=True, text=True, env=env, timeout=900)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    assert "== 4/4 what changed since" in p.stdout
+    assert "files: no change" in p.stdout and "indicator values: no change" in p.stdout
+    archives = list((tmp_path / "archives").iterdir())
+    assert any(a.name.endswith(".changements.csv") for a in archives)
+    assert any(a.is_dir() and a.name.startswith("san_ouest_provence-") for a in archives)
