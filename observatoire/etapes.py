@@ -317,12 +317,42 @@ def etape_indicateurs(ctx: Contexte) -> None:
     ind = ind[garder].reset_index(drop=True)
     ctx.resultats["indicateurs"] = ind
     ctx.resultats["niveaux"] = niveaux
+    ctx.resultats["codes_iris"] = _codes_non_apparies(ctx, tables, population)
     par_statut = ind["statut"].value_counts().to_dict()
     ctx.resume.append(
         f"indicators: {len(ind):,} values, {ind['indicateur'].nunique()} indicators × "
         f"{ind['territoire_code'].nunique()} territories; statuses "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(par_statut.items()))
     )
+
+
+def _codes_non_apparies(ctx: Contexte, tables: dict, population: pd.DataFrame | None
+                        ) -> pd.DataFrame:
+    """IRIS codes of the territory present in a statistics table or the geometry only."""
+    from observatoire.indicateurs.geographie import comparer_codes_iris
+
+    it = ctx.preparation.iris_territoire
+    communes = set(ctx.config.codes_communes) | set(it["code_commune_arm"])
+    edition = ctx.preparation.entrees["sources.iris"].edition
+    morceaux = []
+    for role in ("indicateurs_iris", "population_iris", "activite_iris"):
+        t = tables.get(role)
+        if t is None:
+            continue
+        st = t.rename(columns={"code": "code_iris"}) if "code_iris" not in t.columns else t
+        st = st[st["code_iris"].astype(str).str[:5].isin(communes)]
+        for annee in sorted(set(st["annee"].dropna().astype(int)) & set(ctx.annees)):
+            pop = None
+            if population is not None:
+                sel = population[population["annee"] == annee]
+                pop = pd.Series(sel["population"].to_numpy(), index=sel["code_iris"].astype(str))
+            r = comparer_codes_iris(st, it, annee=annee, edition=edition, population=pop,
+                                    rapport=ctx.rapport)
+            morceaux.append(r.assign(source=role))
+    if not morceaux:
+        return pd.DataFrame(columns=["code_iris", "cote", "population", "annee", "edition",
+                                     "source"])
+    return pd.concat(morceaux, ignore_index=True)
 
 
 def etape_ecarts(ctx: Contexte) -> None:
@@ -428,6 +458,8 @@ def etape_tables(ctx: Contexte) -> None:
         "poids": ctx.resultats["poids"],
         "references": _trier(ctx.resultats["references"],
                              ["niveau", "territoire_code", "reference_niveau"]),
+        "iris_non_apparies": _trier(ctx.resultats["codes_iris"],
+                                    ["source", "annee", "cote", "code_iris"]),
     }
     geos = _geometries(ctx)
     ctx.resultats["geometries"] = geos

@@ -246,3 +246,12 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
                              "--force", "--no-progress"])
     assert r.exit_code == 1 and "step 'cartes' failed" in r.output
     assert "previous outputs are untouched" in r.output
+
+
+def test_annees_choisies(cfg, tmp_path):
+    res = executer_run(cfg, annees="2022,2016", sorties=tmp_path, etapes=ETAPES,
+                       progression=False)
+    d = res.dossier
+    assert sorted(p.name for p in d.iterdir() if p.is_dir()) == ["2016", "2022", "tables"]
+    assert res.manifeste["annees"] == [2016, 2022]
+    assert res.manifeste["options"]["annees"] == [2016, 2022]
