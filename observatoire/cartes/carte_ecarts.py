@@ -98,6 +98,16 @@ def carte_ecarts(
     codes_zones = set(couches.zones["code"])
     e = e[e["territoire_code"].isin(codes_zones)]
     ea = e[e["annee"] == annee]
+    ea = une_ligne_par_valeur(  # official row first, one row per zone and indicator
+        ea,
+        ("territoire_code", "indicateur"),
+        "valeur_statut" if "valeur_statut" in ea else "statut",
+    )
+    par_indicateur = {
+        k: {str(r["territoire_code"]): r for r in d.to_dict("records")}
+        for k, d in ea.groupby("indicateur")
+    }
+    e_par_indicateur = {k: d for k, d in e.groupby("indicateur")}
     base_meta = indicateurs if indicateurs is not None and len(indicateurs) else e
     meta = metadonnees_indicateurs(
         base_meta[base_meta["indicateur"].astype(str).isin(set(ea["indicateur"]))], codebook, sexe
@@ -123,13 +133,9 @@ def carte_ecarts(
     for _, m in meta.iterrows():
         ind, unite, direction = m["indicateur"], m["unite"], m["direction"]
         neutre = np.isnan(signe_favorable(direction))
-        tous = e[e["indicateur"] == ind]
+        tous = e_par_indicateur.get(ind, e.iloc[:0])
         b = bornes_ecarts(favorabilite(tous["ecart_points"], direction), k=k)
-        sous = ea[ea["indicateur"] == ind]
-        sous = une_ligne_par_valeur(
-            sous, ("territoire_code",), "valeur_statut" if "valeur_statut" in sous else "statut"
-        )
-        sous = {str(r["territoire_code"]): r for r in sous.to_dict("records")}
+        sous = par_indicateur.get(ind, {})
         valeurs, lignes_table = {}, []
         for code, nom, niveau in zones[["code", "nom", "niveau"]].itertuples(index=False):
             if code not in sous:

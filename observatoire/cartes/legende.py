@@ -7,9 +7,10 @@ own legend entry, and are never drawn black nor in the lowest class colour.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
-from branca.utilities import color_brewer
+from branca.utilities import color_brewer as _color_brewer
 
 from observatoire.cartes.classes import CLASSE_MANQUANT, CLASSE_SECRET
 
@@ -49,6 +50,16 @@ STYLE_MANQUANT = {
     "libelle": "Donnée manquante",
     "css": "obs-manquant",
 }
+
+
+@lru_cache(maxsize=256)
+def _brewer(nom: str, n: int) -> tuple[str, ...]:
+    return tuple(_color_brewer(nom, n))
+
+
+def color_brewer(nom: str, n: int) -> list[str]:
+    """ColorBrewer colours from branca (memoised)."""
+    return list(_brewer(nom, n))
 
 
 def palette_sequentielle(k: int, nom: str = "YlGnBu") -> list[str]:
