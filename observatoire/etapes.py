@@ -196,6 +196,17 @@ def etape_poids(ctx: Contexte) -> None:
                       f"{poids['code_iris'].nunique()} IRIS, method {pond.methode}")
 
 
+def _fr(n: float) -> str:
+    """Whole number with French thousands separator (narrow no-break space).
+
+    Examples
+    --------
+    >>> _fr(1818.4)
+    '1\u202f818'
+    """
+    return f"{n:,.0f}".replace(",", "\u202f")
+
+
 def _signaler_chevauchements(ctx: Contexte, poids: pd.DataFrame,
                              population: pd.DataFrame | None) -> None:
     """Report the population a veille territory shares with a QPV (``chevauchements``)."""
@@ -221,6 +232,11 @@ def _signaler_chevauchements(ctx: Contexte, poids: pd.DataFrame,
                                                               strict=True))
             chiffre = (f": about {n:,.0f} of its {total:,.0f} inhabitants "
                        f"({100 * n / total:.0f} %, {max(ctx.annees)})" if total > 0 else "")
+            if total > 0:
+                ctx.resultats.setdefault("chevauchements", {}).setdefault(v.code, []).append(
+                    f"Chevauchement avec le QPV {q} : environ {_fr(n)} des {_fr(total)} "
+                    f"habitants du territoire ({100 * n / total:.0f} %, {max(ctx.annees)}) "
+                    "sont aussi comptés dans le QPV.")
             ctx.rapport.avertir(
                 "poids", v.code,
                 f"veille {v.nom} ({v.code}) overlaps QPV {q}{chiffre} are also counted in the "
@@ -230,12 +246,15 @@ def _signaler_chevauchements(ctx: Contexte, poids: pd.DataFrame,
 
 
 def _codebook(ctx: Contexte):
-    from observatoire.indicateurs import charger_codebook
+    """Return the codebook (restricted to the configured indicators), read once per run."""
+    if "codebook" not in ctx.resultats:
+        from observatoire.indicateurs import charger_codebook
 
-    cb = charger_codebook()
-    if ctx.config.indicateurs != "all":
-        cb = cb.selection(ctx.config.indicateurs)
-    return cb
+        cb = charger_codebook()
+        if ctx.config.indicateurs != "all":
+            cb = cb.selection(ctx.config.indicateurs)
+        ctx.resultats["codebook"] = cb
+    return ctx.resultats["codebook"]
 
 
 def _appartenance(ctx: Contexte) -> pd.DataFrame:
@@ -524,19 +543,23 @@ def etape_fiches(ctx: Contexte) -> None:
     cfg = ctx.config
     n = 0
     if cfg.sorties.fiches:
-        zones = ctx.resultats["zones"]
-        notes_veille = {v.code: list(v.notes) for v in cfg.veille}
-        cb = _codebook(ctx)
-        for code in ctx.barre(list(zones["code_zone"]), "fiches"):
-            notes = notes_veille.get(code, [])
+        # Zones sharing the same notes get their sheets in one call (the notes of a veille
+        # territory, e.g. its approximation, are printed on its own sheets only).
+        par_notes: dict[tuple, list[str]] = {}
+        for code in ctx.resultats["zones"]["code_zone"]:
             v = next((v for v in cfg.veille if v.code == code), None)
+            notes = list(v.notes) if v is not None else []
+            notes += ctx.resultats.get("chevauchements", {}).get(code, [])
             if v is not None and v.statut == "approximation":
                 notes = ["Périmètre approché (statut « approximation ») : voir la note "
                          "ci-dessous."] + notes
+            par_notes.setdefault(tuple(notes), []).append(code)
+        cb = _codebook(ctx)
+        for notes, codes in ctx.barre(list(par_notes.items()), "fiches"):
             n += len(generer_fiches(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
                                     _couches_web(ctx), ctx.dossier, poids=ctx.resultats["poids"],
-                                    annees=ctx.annees, codes=[code], codebook=cb,
-                                    notes=notes or None, rapport=ctx.rapport))
+                                    annees=ctx.annees, codes=codes, codebook=cb,
+                                    notes=list(notes) or None, rapport=ctx.rapport))
     if cfg.sorties.cartes or cfg.sorties.fiches:
         generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}")
     ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages) + index.html")

@@ -220,3 +220,13 @@ def test_script_recalcul_annuel(sortie, donnees, tmp_path):
     archives = list((tmp_path / "archives").iterdir())
     assert any(a.name.endswith(".changements.csv") for a in archives)
     assert any(a.is_dir() and a.name.startswith("san_ouest_provence-") for a in archives)
+
+
+def test_notes_des_fiches(sortie):
+    f = sortie / "2022" / "fiches"
+    assert "Bardin (130470111)" in (f / "VEILLE_ECHOPPES.html").read_text(encoding="utf-8")
+    vauban = (f / "VEILLE_VAUBAN.html").read_text(encoding="utf-8")
+    assert "Chevauchement avec le QPV QN01371N" in vauban
+    assert "Port-Saint-Louis Centre (130780102)" in (f / "VEILLE_CROIZAT.html").read_text(
+        encoding="utf-8")
+    assert "Chevauchement" not in (f / "QN01365M.html").read_text(encoding="utf-8")
