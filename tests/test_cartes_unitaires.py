@@ -272,3 +272,18 @@ def test_ecarts_iris_dans_l_infobulle_ligne_officielle_d_abord(couches):
     d = _donnees(carte_indicateurs(indicateurs(), couches, 2016, ecarts=e, codebook=codebook()))
     ch = next(i for i in d["indicateurs"] if i["id"] == "taux_chomage_1564")
     assert dict(ch["valeurs"]["130990001"][1])["Écart à la commune"] == "+13,0\u00a0pts"
+
+
+def test_notes_par_zone(tmp_path, couches):
+    chemins = generer_fiches(
+        indicateurs(),
+        ecarts(),
+        couches,
+        tmp_path,
+        annees=[2016],
+        codebook=codebook(),
+        notes={"V_GARE": ["Périmètre approché : IRIS La Gare entier."]},
+    )
+    textes = {p.stem: p.read_text() for p in chemins}
+    assert "Périmètre approché : IRIS La Gare entier." in textes["V_GARE"]
+    assert "Périmètre approché" not in textes["QN01399M"]

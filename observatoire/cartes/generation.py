@@ -49,6 +49,15 @@ _NOMS_CARTES = {
 }
 
 
+def _codebook_une_fois(codebook):
+    """Codebook as a frame, read or converted once for every page of the call."""
+    if codebook is None:
+        from observatoire.cartes.entrees import _codebook_defaut
+
+        return _codebook_defaut()
+    return codebook.to_frame() if hasattr(codebook, "to_frame") else codebook
+
+
 def couches_web(geometries, *, rapport: Rapport | None = None) -> CouchesWeb:
     """Return the prepared web layers (simplified once, reused by every page)."""
     if isinstance(geometries, CouchesWeb):
@@ -148,10 +157,7 @@ def generer_cartes(
     precalcul = bornes_indicateurs(
         iris, schema=schema, k=k, bornes=bornes, par_annee=bornes_par_annee
     )
-    if codebook is None:
-        from observatoire.cartes.entrees import _codebook_defaut
-
-        codebook = _codebook_defaut()
+    codebook = _codebook_une_fois(codebook)
     for annee in ans:
         html = carte_indicateurs(
             indicateurs,
@@ -203,13 +209,15 @@ def generer_fiches(
     codes: Iterable[str] | None = None,
     codebook=None,
     sexe: str = "ensemble",
-    notes: list[str] | None = None,
+    notes: list[str] | dict[str, list[str]] | None = None,
     rapport: Rapport | None = None,
 ) -> list[Path]:
     """Write one sheet per QPV/veille zone and year into ``<dossier>/<année>/fiches/``.
 
     ``codes`` restricts the zones (default: every zone of the geometries). Years
-    default to those with zone values. Returns the written paths.
+    default to those with zone values. ``notes`` (method notes printed in the sheet's
+    sources block) is one list for every sheet, or a dict ``{code zone: [notes]}``.
+    Returns the written paths.
     """
     dossier = Path(dossier)
     couches = couches_web(geometries, rapport=rapport)
@@ -231,10 +239,7 @@ def generer_fiches(
         z_e = ecarts[ecarts["niveau"].isin(["qpv", "veille"])]
         par_zone_e = {str(c): d for c, d in z_e.groupby(z_e["territoire_code"].astype(str))}
     zones = list(couches.zones["code"]) if codes is None else [str(c) for c in codes]
-    if codebook is None:
-        from observatoire.cartes.entrees import _codebook_defaut
-
-        codebook = _codebook_defaut()
+    codebook = _codebook_une_fois(codebook)
     ans = _annees(indicateurs, ["qpv", "veille"], annees)
     ecrits = []
     for annee in ans:
@@ -262,7 +267,7 @@ def generer_fiches(
                 codebook=codebook,
                 sexe=sexe,
                 liens=liens,
-                notes=notes,
+                notes=notes.get(code) if isinstance(notes, dict) else notes,
             )
             ecrits.append(
                 ecrire_page(dossier / str(annee) / "fiches" / nom_fichier_fiche(code), html)
