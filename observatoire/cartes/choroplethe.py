@@ -246,7 +246,7 @@ def carte_indicateurs(
                     [f"{NOMS_NIVEAUX[niv]} ({nom_ref})", formater_valeur(r[0], unite, r[1])]
                 )
                 ep = gaps.get((code, ind, niv))
-                if ep is not None and np.isfinite(ep):
+                if ep is not None and np.isfinite(ep) and m["type"] != "effectif":
                     lignes.append([f"Écart {A_LA_REFERENCE[niv]}", formater_ecart(ep, unite)])
             valeurs[code] = [int(classes[j]), lignes]
             lignes_table.append([code, code, nom, nomcom, texte, LIBELLES_STATUT.get(st, st)])

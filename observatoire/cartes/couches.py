@@ -56,6 +56,10 @@ STYLES_CONTOURS = {
         "style": {"color": "#000000", "weight": 3, "opacity": 0.9},
     },
     "iris": {"libelle": "IRIS", "style": {"color": "#9e9e9e", "weight": 0.7, "opacity": 0.9}},
+    "iris_composition": {
+        "libelle": "IRIS de la composition",
+        "style": {"color": "#3a3a3a", "weight": 1.6, "opacity": 0.9, "dashArray": "4 3"},
+    },
 }
 
 

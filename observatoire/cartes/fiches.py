@@ -339,9 +339,8 @@ def fiche_quartier(
     )
     contours = [
         contour(
-            "iris",
+            "iris_composition",
             vers_geojson(iris_comp, ["code", "nom"]),
-            libelle="IRIS de la composition",
             recherche=False,
         ),
         contour("communes", couches.contour_geojson("communes")),
@@ -361,6 +360,7 @@ def fiche_quartier(
         "contours": contours,
         "indicateurs": [],
         "recherche": False,
+        "dezoom": 1,  # show the zone in its surroundings
         "replie": True,
     }
     sources = sorted({_texte(s) for s in meta["source"] if _texte(s)})

@@ -110,6 +110,7 @@
     var limites = zones.getBounds();
     if (limites.isValid()) {
       carte.fitBounds(limites, {padding: [10, 10]});
+      if (D.dezoom) { carte.setZoom(carte.getZoom() - D.dezoom, {animate: false}); }
     } else {
       carte.setView([46.6, 2.4], 6);
     }
