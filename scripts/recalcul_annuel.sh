@@ -2,14 +2,15 @@
 # Yearly recomputation of the observatory (GIS cell), when INSEE publishes a new vintage:
 #   1. fetch the sources the territory needs (official downloads into the cache, or a local
 #      store with --from),
-#   2. keep a copy of last year's outputs (archives/<territory>-<date of that run>/),
+#   2. keep a copy of last year's outputs (maps/archives/<territory>-<date of that run>/),
 #   3. run the observatory for every vintage (atomic; replaces the outputs with --force),
 #   4. compare with last year's outputs and list what changed (files and indicator values;
 #      the value changes are also written as CSV next to the archive).
 #
 # Usage: bash scripts/recalcul_annuel.sh [--config FILE|NAME] [--from DIR] [--out DIR]
 #                                        [--archives DIR] [--years Y1,Y2|all]
-# Defaults: the shipped SAN Ouest Provence configuration, the download cache, maps/, archives/.
+# Defaults: the shipped SAN Ouest Provence configuration, the download cache, maps/,
+# maps/archives/ (not committed, like every output).
 # Exit code: the one of the failing command (see `observatoire run --help`), else 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 CONFIG=san_ouest_provence
 FROM=""
 OUT=maps
-ARCHIVES=archives
+ARCHIVES=maps/archives
 YEARS=all
 while [ $# -gt 0 ]; do
     case "$1" in
