@@ -164,8 +164,9 @@ class Contexte:
         """Wrap ``elements`` in a tqdm progress bar (silent when progress is off)."""
         from tqdm.auto import tqdm
 
+        # disable=None: bars only on a terminal (no progress noise in redirected logs)
         return tqdm(elements, desc=description, total=total, leave=False, unit="",
-                    disable=not self.progression)
+                    disable=None if self.progression else True)
 
 
 @dataclass(frozen=True)
