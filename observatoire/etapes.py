@@ -16,6 +16,8 @@ step            what it does
 ``tables``      CSV / Parquet / GeoPackage / XLSX at the territory level
 ``cartes``      one sub-folder per vintage with the maps
 ``fiches``      one sheet per QPV and veille territory, and ``index.html``
+``classeur``    waits for the XLSX workbook, written in a background process
+                while the maps are drawn
 ==============  ===============================================================
 """
 
@@ -37,6 +39,7 @@ __all__ = [
     "etape_tables",
     "etape_cartes",
     "etape_fiches",
+    "etape_classeur",
     "table_large",
     "zones_territoire",
 ]
@@ -464,7 +467,7 @@ def etape_tables(ctx: Contexte) -> None:
 
     import pyogrio
 
-    from observatoire.sorties import ecrire_geopackage, ecrire_tables, ecrire_xlsx
+    from observatoire.sorties import ecrire_geopackage, ecrire_tables
 
     cfg = ctx.config
     cles = ["niveau", "territoire_code", "indicateur", "sexe", "annee"]
@@ -499,7 +502,7 @@ def etape_tables(ctx: Contexte) -> None:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         n += 1
     if "xlsx" in cfg.sorties.formats:
-        ecrire_xlsx(_classeur(ctx, tables), dossier / "observatoire.xlsx")
+        _lancer_classeur(ctx, _classeur(ctx, tables), dossier / "observatoire.xlsx")
         n += 1
     ctx.resume.append(f"tables: {n} files in tables/ ({', '.join(cfg.sorties.formats)})")
 
@@ -565,6 +568,60 @@ def etape_fiches(ctx: Contexte) -> None:
     ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages) + index.html")
 
 
+def _ecrire_classeur(feuilles, chemin) -> None:  # runs in the child process
+    import sys
+
+    if sys.platform.startswith("linux"):  # die with the run if it is killed (kill -9)
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:  # pragma: no cover - best effort
+            pass
+    from observatoire.sorties import ecrire_xlsx
+
+    ecrire_xlsx(feuilles, chemin)
+
+
+def _lancer_classeur(ctx: Contexte, feuilles: dict, chemin) -> None:
+    """Write the XLSX workbook in a forked process while the maps are drawn.
+
+    openpyxl is pure Python (≈ 2 s here): on a two-core machine the workbook is written
+    on the second core; :func:`etape_classeur` waits for it. Where ``fork`` is not
+    available the workbook is written at once.
+    """
+    import multiprocessing as mp
+
+    try:
+        contexte = mp.get_context("fork")
+    except ValueError:
+        _ecrire_classeur(feuilles, chemin)
+        return
+    proc = contexte.Process(target=_ecrire_classeur, args=(feuilles, chemin),
+                            name="observatoire-classeur", daemon=True)
+    proc.start()
+    ctx.resultats["_classeur"] = (proc, chemin)
+
+    def arreter():
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(timeout=10)
+
+    ctx.nettoyages.append(arreter)
+
+
+def etape_classeur(ctx: Contexte) -> None:
+    """Wait for the XLSX workbook written in the background (see :func:`etape_tables`)."""
+    if "_classeur" not in ctx.resultats:
+        return
+    proc, chemin = ctx.resultats.pop("_classeur")
+    proc.join()
+    if proc.exitcode != 0 or not chemin.is_file():
+        raise RuntimeError(f"writing {chemin.name} failed in the background process "
+                           f"(exit code {proc.exitcode}); see the messages above")
+
+
 def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Sheets of the partners' workbook: zones and references, not the IRIS detail."""
     from observatoire.ecarts import COLONNES_ECARTS
@@ -622,4 +679,5 @@ ETAPES = [
     Etape("tables", etape_tables, "CSV / Parquet / GeoPackage / XLSX"),
     Etape("cartes", etape_cartes, "maps per vintage"),
     Etape("fiches", etape_fiches, "neighbourhood sheets and index"),
+    Etape("classeur", etape_classeur, "wait for the XLSX workbook written in the background"),
 ]

@@ -142,6 +142,8 @@ class Contexte:
         Lines for the end-of-run summary (what was computed).
     progression : bool
         Whether to show progress bars.
+    nettoyages : list of callables
+        Called when the run fails, before its temporary folder is removed.
     """
 
     config: ConfigTerritoire
@@ -153,6 +155,9 @@ class Contexte:
     resultats: dict[str, Any] = field(default_factory=dict)
     resume: list[str] = field(default_factory=list)
     progression: bool = True
+    #: Called (in order) when the run fails, before the temporary folder is removed
+    #: (e.g. to stop a background writer).
+    nettoyages: list[Callable[[], None]] = field(default_factory=list)
 
     def chemin(self, *parties: str) -> Path:
         """Path of an output under the build folder (parent folders created)."""
@@ -439,6 +444,11 @@ def executer_run(
                                 json.dumps(manifeste, ensure_ascii=False, indent=2, default=str))
         remplacer_dossier(tmp, cible)
     except BaseException:
+        for nettoyer in ctx.nettoyages:
+            try:
+                nettoyer()
+            except Exception:  # pragma: no cover - cleaning must not hide the cause
+                log.exception("cleanup after a failed run")
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ResultatRun(dossier=cible, manifeste=manifeste, changements=changements,

@@ -67,7 +67,7 @@ def test_manifeste(sortie, donnees):
     for e in m["entrees"]:
         assert e["sha256"] == sha256_fichier(e["chemin"])
     assert set(m["durees_s"]) == {"verification", "sources", "poids", "indicateurs", "ecarts",
-                                  "tables", "cartes", "fiches"}
+                                  "tables", "cartes", "fiches", "classeur"}
     msgs = [a["message"] for a in m["avertissements"]["liste"]]
     assert any("IRIS geography edition 2014" in a for a in msgs)
     assert any("6,840 of 99,092 inhabitants (2016)" in a for a in msgs)
