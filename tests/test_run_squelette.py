@@ -255,3 +255,49 @@ def test_annees_choisies(cfg, tmp_path):
     assert sorted(p.name for p in d.iterdir() if p.is_dir()) == ["2016", "2022", "tables"]
     assert res.manifeste["annees"] == [2016, 2022]
     assert res.manifeste["options"]["annees"] == [2016, 2022]
+
+
+def _qpv_inconnu(d, tmp):
+    d["qpv"]["liste"][0] = "QN01399X"
+    return "qpv.liste[0].code: QN01399X is not in the QPV 2024 perimeter file(s)"
+
+
+def _iris_absent(d, tmp):
+    d["veille"][0]["iris"] = ["130470199"]
+    return "veille[0] (VEILLE_ECHOPPES).iris: ['130470199'] absent from the IRIS geography"
+
+
+def _fichier_manquant(d, tmp):
+    d["sources"]["indicateurs_iris"] = str(tmp / "nulle_part.csv")
+    return "sources.indicateurs_iris: file not found"
+
+
+def _mauvaise_annee(d, tmp):
+    d["annees"] = [2016, 2019]
+    return "annees: [2019] not available; the sources hold the vintages [2011, 2016, 2022]"
+
+
+def _cle_inconnue(d, tmp):
+    d["ponderation"]["methodes"] = "surface"
+    return "ponderation.methodes: unknown key"
+
+
+@pytest.mark.parametrize("casse", [_qpv_inconnu, _iris_absent, _fichier_manquant,
+                                   _mauvaise_annee, _cle_inconnue])
+def test_configurations_invalides_cli(donnees, tmp_path, casse):
+    """One clear message, exit code 2, nothing written."""
+    import yaml
+    from aides_run import dict_chemins
+
+    from observatoire.cli import main
+
+    d = dict_chemins(donnees)
+    attendu = casse(d, tmp_path)
+    cfg_yaml = tmp_path / "c.yaml"
+    cfg_yaml.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    r = CliRunner().invoke(main, ["run", "--config", str(cfg_yaml), "--out",
+                                  str(tmp_path / "o")])
+    assert r.exit_code == 2, r.output
+    assert attendu in r.output and "Nothing was written." in r.output
+    assert r.output.count("Error:") == 1
+    assert not (tmp_path / "o").exists()
