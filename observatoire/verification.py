@@ -173,7 +173,8 @@ def resoudre_source(
     prov = {"source": ref.source, **_provenance(ref.source, depuis, cache)}
     if depuis is not None:
         prov.setdefault("depuis", str(depuis))
-    edition = ref.edition if ref.edition is not None else prov.get("millesime")
+    edition = ref.edition if ref.edition is not None else prov.get(
+        "millesime", prov.get("cache_millesime"))
     couche = ref.couche if ref.couche is not None else _couche_catalogue(ref.source, depuis)
     return Entree(cle, ref.source, chemin.resolve(), couche, edition, prov)
 
