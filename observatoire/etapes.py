@@ -302,6 +302,17 @@ def etape_indicateurs(ctx: Contexte) -> None:
         "commune": poids_appartenance(app, code_zone="code_commune"),
         "epci": poids_appartenance(app, code_zone="code_epci"),
     }
+    if "departement" in cfg.niveaux_comparaison:
+        # Département aggregated from all its IRIS when the IRIS layer covers it: the
+        # reference of record stays the official value where one is published
+        # (2022 here); earlier vintages get the IRIS aggregate, labelled as such.
+        toutes = ctx.preparation.iris
+        dep = toutes[toutes["code_commune"].str.startswith(cfg.departement)]
+        if len(dep):
+            niveaux["departement"] = poids_appartenance(
+                pd.DataFrame({"code_iris": dep["code_iris"].to_numpy(),
+                              "code_departement": cfg.departement}),
+                code_zone="code_departement")
     if niveaux["veille"].empty:
         del niveaux["veille"]
     comptages = [tables[r] for r in ("population_iris", "menages_iris", "logement_iris",
