@@ -436,6 +436,11 @@ def _geometries(ctx: Contexte) -> dict[str, gpd.GeoDataFrame]:
                                        geometry=communes.geometry.to_numpy(), crs=it.crs)
     geos["epci"] = gpd.GeoDataFrame({"code": [cfg.epci.code]},
                                     geometry=[it.geometry.union_all()], crs=it.crs)
+    toutes = prep.iris
+    dep = toutes[toutes["code_commune"].str.startswith(cfg.departement)]
+    if len(dep) and "departement" in cfg.niveaux_comparaison:
+        geos["departement"] = gpd.GeoDataFrame({"code": [cfg.departement]},
+                                               geometry=[dep.geometry.union_all()], crs=dep.crs)
     return geos
 
 

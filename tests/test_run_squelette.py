@@ -301,3 +301,16 @@ def test_configurations_invalides_cli(donnees, tmp_path, casse):
     assert attendu in r.output and "Nothing was written." in r.output
     assert r.output.count("Error:") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_check(donnees, tmp_path):
+    from observatoire.cli import main
+
+    r = CliRunner().invoke(main, ["run", "--check", "--from", str(donnees), "--out",
+                                  str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "configuration san_ouest_provence (SAN Ouest Provence): OK" in r.output
+    assert "years [2011, 2016, 2022]" in r.output and "6,840 of 99,092" in r.output
+    assert not (tmp_path / "o").exists()
+    r = CliRunner().invoke(main, ["run", "--check", "--from", str(donnees), "--years", "2019"])
+    assert r.exit_code == 2 and "--years: [2019] not available" in r.output

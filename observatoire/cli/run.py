@@ -49,7 +49,9 @@ def _erreur(message: str, code: int) -> None:
 @click.option("--cache-dir", "cache", metavar="DIR", type=click.Path(file_okay=False),
               help="Download cache folder (default: $OBSERVATOIRE_CACHE or the checkout's data/).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def run(config, annees, depuis, sorties, force, cache, no_progress):
+@click.option("--check", "verifier", is_flag=True,
+              help="Only check the configuration against the data (fast; nothing written).")
+def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
     """Run the observatory for one territory: sources → weights → indicators → gaps → maps.
 
     Writes tables (CSV, Parquet, GeoPackage, XLSX), maps per vintage, neighbourhood sheets,
@@ -64,6 +66,29 @@ def run(config, annees, depuis, sorties, force, cache, no_progress):
         demande = annees_demandees(annees)
     except ValueError as exc:
         _erreur(str(exc), CODES_SORTIE["config"])
+    if verifier:
+        from observatoire.config import charger_config
+        from observatoire.rapport import Rapport
+        from observatoire.verification import preparer_run
+
+        rapport = Rapport()
+        try:
+            cfg = charger_config(config)
+            prep = preparer_run(cfg, annees=demande, depuis=depuis, cache=cache,
+                                rapport=rapport)
+        except ErreurConfig as exc:
+            _erreur(str(exc), CODES_SORTIE["config"])
+        except ErreurDonnees as exc:
+            _erreur(str(exc), CODES_SORTIE["donnees"])
+        click.echo(f"configuration {cfg.code} ({cfg.nom}): OK — {len(prep.entrees)} inputs, "
+                   f"{len(prep.iris_territoire)} IRIS, QPV {list(prep.qpv['code_qpv'])}, "
+                   f"{len(cfg.veille)} veille territories, years {prep.annees}")
+        for cle, e in sorted(prep.entrees.items()):
+            click.echo(f"  {cle}: {e.chemin}")
+        for ev in rapport.evenements:
+            if ev.niveau == "avertissement":
+                click.echo(f"  warning: {ev.message}")
+        return
     try:
         resultat = executer_run(config, annees=demande, depuis=depuis, sorties=sorties,
                                 force=force, cache=cache, progression=not no_progress)
