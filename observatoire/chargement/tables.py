@@ -75,19 +75,32 @@ def lire_table(chemin: str | os.PathLike, *, feuille: str | int = 0) -> pd.DataF
 
 
 def _numerique(serie: pd.Series, *, source: str, colonne: str) -> pd.Series:
-    """Convert text to float: known markers → NaN, anything else unparsable → error."""
-    texte = serie.astype("object").where(serie.notna(), "").map(lambda v: str(v).strip())
-    marque = texte.isin(MARQUEURS_MANQUANTS)
-    valeurs = pd.to_numeric(
-        texte.where(~marque).str.replace(",", ".", regex=False), errors="coerce"
-    )
-    mauvais = valeurs.isna() & ~marque
-    if mauvais.any():
-        exemples = texte[mauvais].unique()[:5].tolist()
-        raise ErreurDonnees(
-            f"{source}: column {colonne}: {int(mauvais.sum())} non-numeric value(s) {exemples} "
-            "(expected numbers or a secret/missing marker)"
+    """Convert text to float: known markers → NaN, anything else unparsable → error.
+
+    Examples
+    --------
+    >>> _numerique(pd.Series(["1.5", "s", "", "2,5"]), source="t", colonne="c").tolist()
+    [1.5, nan, nan, 2.5]
+    """
+    valeurs = pd.to_numeric(serie, errors="coerce")  # fast path: plain numbers
+    reste = valeurs.isna()
+    if reste.any():  # only the non-numeric cells are looked at one by one
+        texte = serie[reste].astype("object").where(serie[reste].notna(), "").map(
+            lambda v: str(v).strip()
         )
+        marque = texte.isin(MARQUEURS_MANQUANTS)
+        virgule = pd.to_numeric(
+            texte.where(~marque).str.replace(",", ".", regex=False), errors="coerce"
+        )
+        valeurs = valeurs.astype("float64")
+        valeurs[reste] = virgule
+        mauvais = virgule.isna() & ~marque
+        if mauvais.any():
+            exemples = texte[mauvais].unique()[:5].tolist()
+            raise ErreurDonnees(
+                f"{source}: column {colonne}: {int(mauvais.sum())} non-numeric value(s) "
+                f"{exemples} (expected numbers or a secret/missing marker)"
+            )
     return valeurs.astype("float64")
 
 
