@@ -15,6 +15,7 @@ ones, never a mixture; its temporary folder is removed by the next run.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -24,6 +25,8 @@ import tempfile
 from pathlib import Path
 
 __all__ = [
+    "RunEnCours",
+    "verrou_sorties",
     "ecrire_fichier_atomique",
     "dossier_temporaire",
     "remplacer_dossier",
@@ -32,6 +35,44 @@ __all__ = [
 
 _EN_COURS = ".en-cours-"
 _ANCIEN = ".ancien-"
+
+
+class RunEnCours(RuntimeError):
+    """Another run is writing into the same output root."""
+
+
+@contextlib.contextmanager
+def verrou_sorties(racine: str | os.PathLike):
+    """Hold an exclusive lock on the output root for the duration of a run.
+
+    The lock is an advisory ``flock`` on the folder itself (no lock file is left
+    behind; the kernel releases it when the process dies, even with ``kill -9``).
+    Where ``flock`` is not available (Windows) runs are not serialised.
+
+    Raises
+    ------
+    RunEnCours
+        When another process holds the lock.
+    """
+    racine = Path(racine)
+    racine.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(racine, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunEnCours(
+                f"another observatoire run is writing into {racine}; wait for it to finish "
+                "(nothing was changed)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def ecrire_fichier_atomique(chemin: str | os.PathLike, contenu: str | bytes) -> Path:

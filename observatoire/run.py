@@ -36,10 +36,12 @@ from observatoire import __version__
 from observatoire.chemins import dossier_sorties
 from observatoire.config import ConfigTerritoire, charger_config
 from observatoire.ecriture_atomique import (
+    RunEnCours,
     dossier_temporaire,
     ecrire_fichier_atomique,
     nettoyer_restes,
     remplacer_dossier,
+    verrou_sorties,
 )
 from observatoire.manifeste import (
     NOM_JOURNAL,
@@ -58,6 +60,7 @@ __all__ = [
     "Etape",
     "ResultatRun",
     "SortiesExistantes",
+    "RunEnCours",
     "ErreurEtape",
     "executer_run",
     "annees_demandees",
@@ -343,6 +346,8 @@ def executer_run(
         Unreadable or inconsistent input data (nothing written).
     SortiesExistantes
         Outputs exist and ``force`` is false (nothing written).
+    RunEnCours
+        Another run is writing into the same output root (nothing written).
     ErreurEtape
         A step failed (previous outputs untouched).
     """
@@ -361,8 +366,16 @@ def executer_run(
                                rapport=rapport)
     t_verif = time.perf_counter() - t0
 
-    # 2. Existing outputs.
+    # 2. One run at a time per output root, then the existing outputs.
     cible = dossier_sorties(sorties).resolve() / cfg.code
+    with verrou_sorties(cible.parent):
+        return _construire(cfg, cible, preparation, rapport, demande, depuis_p, force,
+                           etapes, progression, horodatage, debut, t_verif)
+
+
+def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etapes,
+                progression, horodatage, debut, t_verif) -> ResultatRun:
+    """Build the outputs in a temporary folder and swap them in (lock held)."""
     restes = nettoyer_restes(cible)
     for r in restes:
         rapport.info("run", str(r), "left-over folder of an interrupted run removed/restored")

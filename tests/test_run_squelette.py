@@ -314,3 +314,48 @@ def test_cli_check(donnees, tmp_path):
     assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(main, ["run", "--check", "--from", str(donnees), "--years", "2019"])
     assert r.exit_code == 2 and "--years: [2019] not available" in r.output
+
+
+_SCRIPT_LONG = r"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from aides_run import config_chemins
+from observatoire.run import Etape, executer_run
+
+def longue(ctx):
+    Path({signal!r}).write_text("en cours")
+    time.sleep(60)
+
+executer_run(config_chemins(Path({donnees!r})), sorties={sorties!r},
+             etapes=[Etape("cartes", longue)], progression=False)
+"""
+
+
+def test_un_seul_run_a_la_fois(cfg, donnees, tmp_path):
+    from observatoire.run import RunEnCours
+
+    sorties = tmp_path / "out"
+    signal_fichier = tmp_path / "signal"
+    script = _SCRIPT_LONG.format(tests=str(Path(__file__).parent), signal=str(signal_fichier),
+                                 donnees=str(donnees), sorties=str(sorties))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(600):
+            if signal_fichier.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert signal_fichier.exists()
+        with pytest.raises(RunEnCours, match="another observatoire run is writing into"):
+            executer_run(cfg, sorties=sorties, etapes=ETAPES, progression=False)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # the kernel released the lock of the killed run: the next run proceeds
+    res = executer_run(cfg, sorties=sorties, etapes=ETAPES, progression=False)
+    assert (res.dossier / "tables" / "indicateurs.csv").is_file()
+    assert [p.name for p in sorties.iterdir()] == ["san_ouest_provence"]
+

@@ -3,7 +3,8 @@
 Exit codes: 0 done; 1 a pipeline step failed (previous outputs untouched);
 2 invalid configuration or option (nothing written); 3 outputs exist and
 ``--force`` was not given (nothing written); 4 unreadable or inconsistent input
-data (nothing written); 130 interrupted.
+data (nothing written); 5 another run is writing into the same output folder
+(nothing written); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ CODES_SORTIE = {
     "config": 2,
     "existe": 3,
     "donnees": 4,
+    "occupe": 5,
     "interrompu": 130,
 }
 
@@ -32,7 +34,8 @@ def _erreur(message: str, code: int) -> None:
 @click.command(
     "run",
     epilog="Exit codes: 0 done, 1 a step failed (previous outputs untouched), 2 invalid "
-    "configuration or option, 3 outputs exist (use --force), 4 bad input data, 130 interrupted.",
+    "configuration or option, 3 outputs exist (use --force), 4 bad input data, 5 another run "
+    "is writing into the same output folder, 130 interrupted.",
 )
 @click.option("--config", "config", metavar="FILE",
               help="Territory configuration (YAML file, or the name of a shipped one: "
@@ -60,7 +63,13 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
     """
     from observatoire.config import ErreurConfig
     from observatoire.rapport import ErreurDonnees
-    from observatoire.run import ErreurEtape, SortiesExistantes, annees_demandees, executer_run
+    from observatoire.run import (
+        ErreurEtape,
+        RunEnCours,
+        SortiesExistantes,
+        annees_demandees,
+        executer_run,
+    )
 
     try:
         demande = annees_demandees(annees)
@@ -96,6 +105,8 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
         _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["config"])
     except SortiesExistantes as exc:
         _erreur(str(exc), CODES_SORTIE["existe"])
+    except RunEnCours as exc:
+        _erreur(str(exc), CODES_SORTIE["occupe"])
     except ErreurEtape as exc:
         if isinstance(exc.cause, ErreurDonnees):
             _erreur(f"{exc}\nThe previous outputs are untouched.", CODES_SORTIE["donnees"])
