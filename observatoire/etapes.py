@@ -88,6 +88,10 @@ def etape_sources(ctx: Contexte) -> None:
                                                    rapport=ctx.rapport)
     ctx.resultats["couches"] = couches
     ctx.resultats["tables"] = tables
+    e_iris = prep.entrees["sources.iris"]
+    ctx.resume.append(
+        f"IRIS geography: {e_iris.source} (edition {e_iris.edition or 'not stated'}, "
+        f"{e_iris.chemin.name})")
     ctx.resume.append(
         f"sources: {len(prep.entrees)} inputs, {len(prep.iris_territoire)} IRIS of "
         f"{len(cfg.codes_communes)} communes, {len(prep.qpv)} QPV, {len(cfg.veille)} veille "

@@ -230,3 +230,9 @@ def test_notes_des_fiches(sortie):
     assert "Port-Saint-Louis Centre (130780102)" in (f / "VEILLE_CROIZAT.html").read_text(
         encoding="utf-8")
     assert "Chevauchement" not in (f / "QN01365M.html").read_text(encoding="utf-8")
+
+
+def test_resume_nomme_l_edition_iris(sortie):
+    m = json.loads((sortie / "manifest.json").read_text(encoding="utf-8"))
+    assert ("IRIS geography: iris_contours_2014_dep13 (edition 2014, "
+            "iris_dep13_fullres_ign_circa2014.gpkg)") in m["resume"]
