@@ -306,6 +306,7 @@ def etape_indicateurs(ctx: Contexte) -> None:
         "commune": poids_appartenance(app, code_zone="code_commune"),
         "epci": poids_appartenance(app, code_zone="code_epci"),
     }
+    departement = None
     if "departement" in cfg.niveaux_comparaison:
         # Département aggregated from all its IRIS when the IRIS layer covers it: the
         # reference of record stays the official value where one is published
@@ -313,7 +314,7 @@ def etape_indicateurs(ctx: Contexte) -> None:
         toutes = ctx.preparation.iris
         dep = toutes[toutes["code_commune"].str.startswith(cfg.departement)]
         if len(dep):
-            niveaux["departement"] = poids_appartenance(
+            departement = poids_appartenance(
                 pd.DataFrame({"code_iris": dep["code_iris"].to_numpy(),
                               "code_departement": cfg.departement}),
                 code_zone="code_departement")
@@ -346,6 +347,16 @@ def etape_indicateurs(ctx: Contexte) -> None:
     ind = consolider(niveaux, comptages=comptages or None, taux=ptod, officiels=officiels,
                      codebook=cb, noms=_noms(ctx), population=population, annees=None,
                      rapport=ctx.rapport)
+    if departement is not None:
+        # Consolidated on its own, without the secret step: the whole département is far
+        # above every publication threshold, and the only complement it could form with
+        # the published territories (département minus the EPCI) is the rest of the
+        # département, hundreds of thousands of inhabitants — nothing to protect, while
+        # its 800+ IRIS would make the complement search several seconds slower.
+        dep_ind = consolider({"departement": departement}, comptages=comptages or None,
+                             taux=ptod, codebook=cb, population=population, annees=None,
+                             secret=False, rapport=ctx.rapport)
+        ind = pd.concat([ind, dep_ind], ignore_index=True)
     # Keep the census vintages asked, plus the non-census values of record (official QPV
     # tables, income series) that have their own years.
     garder = ind["annee"].isin(annees) | ~ind["origine"].isin(["insee", "ptod"])
