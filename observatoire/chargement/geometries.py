@@ -234,7 +234,7 @@ def _lire_admin(
 
 
 def lire_communes(chemin, couche=None, *, crs=CRS_TRAVAIL, rapport=None) -> gpd.GeoDataFrame:
-    """Read communes (ADMIN EXPRESS, geo.api.gouv.fr, france-geojson): ``code_commune, nom_commune``."""
+    """Read communes (ADMIN EXPRESS, geo.api.gouv.fr...): ``code_commune, nom_commune``."""
     return _lire_admin(
         chemin,
         couche,

@@ -195,7 +195,8 @@ def preparer_geometries(
             rapport.avertir(
                 "chargement",
                 source,
-                f"{len(codes)} features are not polygons after repair and were dropped: {codes[:20]}",
+                f"{len(codes)} features are not polygons after repair and were dropped: "
+                f"{codes[:20]}",
                 n=len(codes),
             )
             out = out.loc[~autres]
