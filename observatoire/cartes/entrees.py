@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from observatoire.ecarts import COLONNES_ECARTS as _CONTRAT_ECARTS
 from observatoire.rapport import ErreurDonnees
 
 __all__ = [
@@ -337,24 +338,7 @@ COLONNES_UTILES_INDICATEURS = [
     "statut",
     "source",
 ]
-COLONNES_UTILES_ECARTS = [
-    "territoire_code",
-    "niveau",
-    "indicateur",
-    "sexe",
-    "annee",
-    "valeur",
-    "reference_niveau",
-    "reference_code",
-    "reference_valeur",
-    "reference_statut",
-    "ecart_points",
-    "ratio",
-    "lecture",
-    "statut",
-    "valeur_statut",
-    "methode",
-]
+COLONNES_UTILES_ECARTS = [*_CONTRAT_ECARTS, "valeur_statut", "methode"]
 
 
 def colonnes_utiles(df: pd.DataFrame | None, colonnes) -> pd.DataFrame | None:

@@ -211,6 +211,14 @@ def _verifier_poids(niveau: str, poids: pd.DataFrame) -> pd.DataFrame:
     return p[p["poids"] > 0]
 
 
+
+def _codes_iris(disponibles: pd.Index, poids) -> pd.Index:
+    """IRIS codes of the IRIS level: all available ones, or those listed (frame or list)."""
+    if poids is None:
+        return disponibles
+    liste = poids["code_iris"] if isinstance(poids, pd.DataFrame) else list(poids)
+    return pd.Index(liste).intersection(disponibles)
+
 def _noms(noms, niveau: str) -> Mapping:
     if not noms or niveau not in noms or noms[niveau] is None:
         return {}
@@ -419,13 +427,7 @@ def indicateurs_comptages(
         for niveau, poids in niveaux.items():
             noms_niv = _noms(noms, niveau)
             if niveau == "iris":
-                codes = (
-                    t.index
-                    if poids is None
-                    else pd.Index(
-                        poids["code_iris"] if isinstance(poids, pd.DataFrame) else list(poids)
-                    ).intersection(t.index)
-                )
+                codes = _codes_iris(t.index, poids)
                 base = pd.DataFrame(index=codes)
                 vals = iris_vals.loc[codes]
                 statut, methode, couv = "officiel", "comptage_insee_iris", None
@@ -721,13 +723,7 @@ def indicateurs_taux(
         for niveau, poids in niveaux.items():
             noms_niv = _noms(noms, niveau)
             if niveau == "iris":
-                codes = (
-                    t.index
-                    if poids is None
-                    else pd.Index(
-                        poids["code_iris"] if isinstance(poids, pd.DataFrame) else list(poids)
-                    ).intersection(t.index)
-                )
+                codes = _codes_iris(t.index, poids)
                 couv = pd.DataFrame({"n_iris": 1, "n_iris_absents": 0}, index=codes)
                 vals = iris_vals.loc[codes]
             else:
