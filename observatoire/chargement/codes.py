@@ -19,17 +19,20 @@ _PLM = (
 
 
 def normaliser_code(codes: pd.Series, longueur: int) -> pd.Series:
-    """Return codes as strings zero-padded to ``longueur`` (numbers read as floats too).
+    """Return codes as strings; all-digit codes zero-padded to ``longueur``.
+
+    Numbers read as floats are handled; other codes (``2A004``, ``SANOP``) are kept as given.
 
     Examples
     --------
-    >>> normaliser_code(pd.Series([10010000, "130470107", 1001.0, None]), 9).tolist()
-    ['010010000', '130470107', '000001001', None]
+    >>> normaliser_code(pd.Series([10010000, "130470107", 1001.0, None, "SANOP"]), 9).tolist()
+    ['010010000', '130470107', '000001001', None, 'SANOP']
     """
     s = codes.astype("object")
     manquant = s.isna()
     texte = s.where(manquant, s.map(_en_texte))
-    texte = texte.where(manquant, texte.str.zfill(longueur))
+    chiffres = texte.where(~manquant, "").str.fullmatch(r"\d+").astype(bool)
+    texte = texte.where(~chiffres, texte.str.zfill(longueur))
     return texte.astype("object")
 
 
