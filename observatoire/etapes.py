@@ -60,7 +60,6 @@ def etape_sources(ctx: Contexte) -> None:
         lire_departements,
         lire_epci,
         lire_indicateurs_ptod,
-        lire_qpv_officiel,
         lire_table_iris,
     )
 
@@ -83,9 +82,6 @@ def etape_sources(ctx: Contexte) -> None:
             tables[role] = lire_indicateurs_ptod(chemin, niveau, rapport=ctx.rapport)
     if prep.chemin("revenus_iris") is not None:
         tables["revenus_iris"] = lire_table_iris(prep.chemin("revenus_iris"))
-    if prep.chemin("qpv_officiel") is not None:  # read again: its events go to the report
-        tables["qpv_officiel"] = lire_qpv_officiel(prep.chemin("qpv_officiel"),
-                                                   rapport=ctx.rapport)
     ctx.resultats["couches"] = couches
     ctx.resultats["tables"] = tables
     e_iris = prep.entrees["sources.iris"]

@@ -375,7 +375,7 @@ def preparer_run(
     if e_off is not None:
         from observatoire.chargement import lire_qpv_officiel
 
-        off = lire_qpv_officiel(e_off.chemin)
+        off = lire_qpv_officiel(e_off.chemin, rapport=rapport)
         ref_off = cfg.sources["qpv_officiel"]
         if "annee_source" not in off.columns and ref_off.annee_valeurs is None:
             raise ErreurConfig(
