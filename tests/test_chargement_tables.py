@@ -110,3 +110,42 @@ def test_qpv2015_occitanie(donnees):
     assert q.set_index("code_qpv").loc["QP009001", "pop_mun"] == 1177
     assert {"taux_pauvrete_60", "taux_emploi", "revenu_declare_median_uc"} <= set(q.columns)
     assert isinstance(q.pop_mun.dtype, type(pd.Series([1.0]).dtype))
+
+
+@pytest.mark.parametrize("longueur", [4, 5, 9])
+def test_normaliser_code_text_and_mixed_paths_agree(longueur):
+    """The vectorised path (text columns) gives what the value-by-value path gives."""
+    from observatoire.chargement.codes import normaliser_code
+
+    valeurs = ["10010000", " 130470107 ", "1001.0", None, "SANOP", "2A004", "0107", "12.5", ""]
+    texte = normaliser_code(pd.Series(valeurs, dtype="str"), longueur).tolist()
+    objets = normaliser_code(pd.Series(valeurs, dtype="object"), longueur).tolist()
+    assert texte == objets
+    assert texte[3] is None
+    assert texte[2] == "1001".zfill(longueur) and texte[4] == "SANOP" and texte[7] == "12.5"
+
+
+def test_lire_table_arrow_parser_reads_the_cells_the_c_parser_reads(tmp_path):
+    """BOM, quoted separators, empty cells, NA markers and leading zeros survive as text."""
+    from observatoire.chargement import lire_table
+
+    f = tmp_path / "t.csv"
+    f.write_bytes('\ufeffIRIS;COM;P21_POP;NOM\n010040101;01004;;"a;b"\n'
+                  '130470107;13047;NA;s\n000000001;00001;1,5;\n'.encode())
+    t = lire_table(f)
+    c = pd.read_csv(f, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert t.columns.tolist() == ["IRIS", "COM", "P21_POP", "NOM"]
+    assert t.to_numpy().tolist() == c.to_numpy().tolist()
+    assert t["NOM"].tolist() == ["a;b", "s", ""]
+
+
+def test_numerique_fast_and_cell_by_cell_paths_agree():
+    from observatoire.chargement.tables import _numerique
+
+    propres = pd.Series(["1.5", "-2", "1e3", "0"], dtype="str")
+    sales = pd.Series(["1.5", "-2", "1e3", "0", " 7 ", "s", "2,5"], dtype="str")
+    assert _numerique(propres, source="t", colonne="c").tolist() == [1.5, -2.0, 1000.0, 0.0]
+    r = _numerique(sales, source="t", colonne="c")
+    assert r.dtype == "float64"
+    assert r.iloc[:5].tolist() == [1.5, -2.0, 1000.0, 0.0, 7.0]
+    assert np.isnan(r.iloc[5]) and r.iloc[6] == 2.5

@@ -170,3 +170,31 @@ def test_geometries_des_morceaux(iris, zones):
 def test_methode_inconnue(iris, zones):
     with pytest.raises(ValueError, match="surface"):
         table_poids(iris, zones, methode="volume")
+
+
+def test_intersection_par_blocs_equals_the_single_call():
+    """Threads change the wall time only: every pair is the same GEOS intersection."""
+    from observatoire.ponderation.parallele import intersection_par_blocs
+
+    rng = np.random.default_rng(7)
+    n = 6_000
+    centres = rng.uniform(0, 10_000, (n, 2))
+    a = shapely.buffer(shapely.points(centres), rng.uniform(50, 300, n), quad_segs=rng.integers(
+        2, 30))
+    b = shapely.box(centres[:, 0] - 80, centres[:, 1] - 20, centres[:, 0] + 400,
+                    centres[:, 1] + 90)
+    seul = shapely.intersection(a, b)
+    blocs = intersection_par_blocs(a, b, fils=2)
+    assert len(blocs) == n
+    assert shapely.equals_exact(seul, blocs, tolerance=0).all()
+    assert intersection_par_blocs(a[:0], b[:0], fils=2).shape == (0,)
+
+
+def test_nombre_fils_reads_the_environment(monkeypatch):
+    from observatoire.ponderation.parallele import nombre_fils
+
+    monkeypatch.setenv("OBSERVATOIRE_FILS", "1")
+    assert nombre_fils() == 1
+    monkeypatch.setenv("OBSERVATOIRE_FILS", "deux")
+    with pytest.raises(ValueError, match="OBSERVATOIRE_FILS"):
+        nombre_fils()

@@ -28,12 +28,19 @@ def normaliser_code(codes: pd.Series, longueur: int) -> pd.Series:
     >>> normaliser_code(pd.Series([10010000, "130470107", 1001.0, None, "SANOP"]), 9).tolist()
     ['010010000', '130470107', '000001001', None, 'SANOP']
     """
-    s = codes.astype("object")
-    manquant = s.isna()
-    texte = s.where(manquant, s.map(_en_texte))
-    chiffres = texte.where(~manquant, "").str.fullmatch(r"\d+").astype(bool)
-    texte = texte.where(~chiffres, texte.str.zfill(longueur))
-    return texte.astype("object")
+    if isinstance(codes.dtype, pd.StringDtype):  # text columns: vectorised string methods
+        manquant = codes.isna().to_numpy()
+        texte = codes.str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    else:  # numbers or mixed objects: value by value
+        s = codes.astype("object")
+        manquant = s.isna().to_numpy()
+        texte = s.where(manquant, s.map(_en_texte)).astype("str")
+    chiffres = texte.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool) & ~manquant
+    # digits only, so a left pad with zeros is zfill (pad is the vectorised one)
+    texte = texte.where(~chiffres, texte.str.pad(longueur, side="left", fillchar="0"))
+    texte = texte.astype("object")
+    texte[manquant] = None
+    return texte
 
 
 def _en_texte(v) -> str:

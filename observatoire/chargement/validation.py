@@ -36,6 +36,10 @@ def _nom(chemin: str | os.PathLike, couche: str | None) -> str:
     return f"{chemin}" + (f" (layer {couche!r})" if couche else "")
 
 
+#: Formats holding one layer: no need to list layers before reading.
+_MONOCOUCHE = {".geojson", ".json", ".shp", ".fgb"}
+
+
 def lire_vecteur(chemin: str | os.PathLike, couche: str | None = None) -> gpd.GeoDataFrame:
     """Read a shapefile, GeoPackage, GeoJSON or GeoParquet file into a GeoDataFrame.
 
@@ -53,6 +57,8 @@ def lire_vecteur(chemin: str | os.PathLike, couche: str | None = None) -> gpd.Ge
         else:
             import pyogrio
 
+            if couche is None and chemin.suffix.lower() in _MONOCOUCHE:
+                return gpd.read_file(chemin, engine="pyogrio")
             couches = pyogrio.list_layers(chemin)
             if couche is None and len(couches) > 1:
                 noms = [str(c) for c in couches[:, 0]]
@@ -233,5 +239,6 @@ def filtrer_par_masque(
         shapely.box(b[:, 0] - marge, b[:, 1] - marge, b[:, 2] + marge, b[:, 3] + marge),
         crs=m.crs,
     ).to_crs(gdf.crs)
-    _, idx = gdf.sindex.query(boites.to_numpy(), predicate="intersects")
+    # bounding boxes against bounding boxes (the tree's own test): conservative and cheap
+    _, idx = gdf.sindex.query(boites.to_numpy())
     return gdf.iloc[np.unique(idx)]

@@ -1,6 +1,7 @@
 """Weights engine: IRIS × zone intersection, weights, apportionment, quality.
 
-Modules: ``intersection`` (IRIS × zone pieces, areas, shares), ``surface``,
+Modules: ``intersection`` (IRIS × zone pieces, areas, shares), ``parallele`` (overlays
+spread over threads), ``surface``,
 ``dasymetrie`` (200 m grid or GeoTIFF), ``calibration`` (official populations),
 ``liste_iris`` (zones declared as IRIS lists), ``poids`` (:func:`table_poids`, one
 entry point), ``ventilation`` (:func:`ventiler`), ``qualite`` (report against official

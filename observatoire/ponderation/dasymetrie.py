@@ -17,6 +17,7 @@ import shapely
 
 from observatoire.chargement import CRS_TRAVAIL
 from observatoire.ponderation.intersection import harmoniser_crs
+from observatoire.ponderation.parallele import intersection_par_blocs
 from observatoire.rapport import ErreurDonnees, Rapport
 
 __all__ = ["masse_grille", "poids_dasymetriques", "grille_depuis_raster"]
@@ -66,7 +67,7 @@ def masse_grille(
     surface[dedans] = shapely.area(gc[dedans])
     bord = ~dedans
     if bord.any():
-        surface[bord] = shapely.area(shapely.intersection(gp[bord], gc[bord]))
+        surface[bord] = shapely.area(intersection_par_blocs(gp[bord], gc[bord]))
     return np.bincount(ip, weights=densite[ic] * surface, minlength=len(polygones))
 
 

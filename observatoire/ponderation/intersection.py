@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from observatoire.chargement import CRS_TRAVAIL
+from observatoire.ponderation.parallele import intersection_par_blocs
 from observatoire.rapport import ErreurDonnees, Rapport
 
 __all__ = ["intersecter", "harmoniser_crs", "polygones_seuls", "COLONNES_INTERSECTION"]
@@ -196,7 +197,7 @@ def intersecter(
     autres = ~(zone_dans_iris | iris_dans_zone)
     morceaux = np.empty(len(iz), dtype=object)
     if autres.any():
-        inter = shapely.intersection(gz[autres], gi[autres])
+        inter = intersection_par_blocs(gz[autres], gi[autres])
         surface[autres] = shapely.area(inter)
         if geometries:
             morceaux[autres] = polygones_seuls(inter)
@@ -229,7 +230,7 @@ def intersecter(
     # Plausibility: the zone's pieces should cover it once (before dropping slivers).
     couverture = pd.Series(part_zone[positif]).groupby(table["code_zone"].to_numpy()[positif]).sum()
     codes_zones = zones[code_zone].to_numpy()
-    hors = codes_zones[~np.isin(codes_zones, couverture.index.to_numpy())].tolist()
+    hors = codes_zones[~pd.Index(codes_zones).isin(couverture.index)].tolist()
     if hors:
         raise ErreurDonnees(
             f"zone layer: {len(hors)} zone(s) intersect no IRIS of the IRIS layer "
