@@ -135,3 +135,30 @@ def test_cache_ecriture_atomique(tmp_path):
                                                                     "poids_k.parquet"]
     pd.testing.assert_frame_equal(cache.lire("k"), t)
     assert cache.lire("autre") is None
+
+
+def test_quality_compare_with_another_iris_table_and_a_sum(fichiers):
+    """--iris-table brings the housing table; households = houses + flats (a sum)."""
+    d = fichiers
+    pd.DataFrame({"IRIS": ["130010101", "130010102"], "P16_RPMAISON": [10, 30],
+                  "P16_RPAPPART": [10, 50]}).to_csv(d / "logement.csv", index=False)
+    pd.DataFrame({"codeQPV": ["QN01301M"], "lib_qp": ["Test"], "COG": ["13001"],
+                  "popMuniQPV": [150], "nombre_menages": [60]}).to_csv(
+        d / "officiel.csv", index=False)
+    _lance(["quality", "--iris", d / "iris.gpkg", "--zones", d / "qpv.geojson",
+            "--official", d / "officiel.csv", "--population", d / "pop.csv",
+            "--iris-table", d / "logement.csv",
+            "--compare", "p_rpmaison+p_rpappart=nombre_menages", "-o", d / "q.csv"])
+    q = pd.read_csv(d / "q.csv").set_index(["methode", "variable"])
+    men = "p_rpmaison+p_rpappart"
+    # surface: 0.25 × 20 + 0.25 × 80 = 25; calibrated on population (factor 1.5): 37.5
+    assert q.loc[("surface", men), "estimation"] == pytest.approx(25.0)
+    assert q.loc[("calibrated", men), "estimation"] == pytest.approx(37.5)
+    assert q.loc[("surface", men), "erreur_pct"] == pytest.approx(100 * (25 - 60) / 60)
+    assert not q.loc[("calibrated", men), "exact_par_construction"]
+    res = CliRunner().invoke(main, [
+        "quality", "--iris", d / "iris.gpkg", "--zones", d / "qpv.geojson",
+        "--official", d / "officiel.csv", "--population", d / "pop.csv",
+        "--iris-table", d / "logement.csv", "--compare", "p_rpmaison+p_rplogt=nombre_menages",
+        "-o", d / "q.csv"])
+    assert res.exit_code != 0 and "'p_rplogt' in no IRIS table" in res.output

@@ -21,6 +21,7 @@ from observatoire.ponderation import (
     population_iris,
     rapport_qualite,
     table_poids,
+    variables_comparees,
     ventiler,
 )
 from observatoire.rapport import Rapport
@@ -139,6 +140,41 @@ def test_qualite_4_qpv_2024(dep13):
     )
 
 
+def test_qualite_71_qpv_dep13_sur_les_menages(donnees, dep13, artefacts):
+    """Calibrated on population, scored on households (an official count it was not fitted on).
+
+    Official QPV 2024 ``nombre_menages`` against RP 2016 principal residences (houses +
+    flats) and ``nombre_logements_sociaux`` (RPLS, all social dwellings) against RP
+    principal residences rented HLM (a narrower definition: a lower bound).
+    """
+    qpv = lire_qpv(donnees / "qpv/qpv2024_dep13_anct_simplifie.geojson")
+    logement = lire_table_iris(donnees / "stats/rp2016_iris_logement_irisH_dep13.csv")
+    comparaisons = {"p_rpmaison+p_rpappart": "nombre_menages",
+                    "p_rp_lochlmv": "nombre_logements_sociaux"}
+    table = variables_comparees(dep13["pop"], [logement], comparaisons)
+    res = rapport_qualite(dep13["iris2014"], qpv, table, dep13["officiel"],
+                          code_zone="code_qpv", code_zone_officiel="code_qpv",
+                          autres=comparaisons)
+    r = res["resume"].set_index(["methode", "variable"])
+    r.round(2).to_csv(artefacts / "qualite_71_qpv_dep13_resume.csv")
+    men = "p_rpmaison+p_rpappart"
+    # 59 of the 71 QPV lie wholly on type-H IRIS with RP 2016 counts
+    assert r.loc[("surface", "population"), "n_scorees"] == 59
+    assert r.loc[("surface", "population"), "biais_median_pct"] == pytest.approx(-50.6, abs=0.05)
+    assert r.loc[("surface", men), "biais_median_pct"] == pytest.approx(-49.7, abs=0.05)
+    assert r.loc[("calibrated", men), "n_scorees"] == 59
+    assert r.loc[("calibrated", men), "biais_median_pct"] == pytest.approx(-0.6, abs=0.05)
+    assert r.loc[("calibrated", men), "erreur_abs_mediane_pct"] == pytest.approx(5.5, abs=0.05)
+    assert r.loc[("surface", "p_rp_lochlmv"), "biais_median_pct"] == pytest.approx(-67.6, abs=0.05)
+    assert r.loc[("calibrated", "p_rp_lochlmv"), "biais_median_pct"] == pytest.approx(
+        -29.2, abs=0.05)
+    d = res["detail"].set_index(["methode", "variable", "code_zone"])
+    # La Carraire: 624 official households; surface 341, calibrated 688
+    assert d.loc[("surface", men, "QN01366I"), "estimation"] == pytest.approx(341, abs=0.5)
+    assert d.loc[("calibrated", men, "QN01366I"), "estimation"] == pytest.approx(688, abs=0.5)
+    assert d.loc[("calibrated", men, "QN01366I"), "officiel"] == pytest.approx(624, abs=0.5)
+
+
 @pytest.mark.slow
 def test_qualite_occitanie_biais_surface(national):
     r = Rapport()
@@ -205,6 +241,35 @@ def test_marseille_dasymetrique(donnees, dep13, artefacts):
     # dense social housing: the grid puts 70 % more people in the median QPV than surface does
     assert diff.median() == pytest.approx(69.7, abs=0.1)
     assert ed.sum() / es.sum() == pytest.approx(1.553, abs=0.001)
+
+
+def test_qualite_40_qpv_2024_marseille_trois_methodes(donnees, dep13, artefacts):
+    """Surface, dasymetric (Filosofi 2017 grid) and calibrated scored against official figures.
+
+    The grid extract covers Marseille: its 40 QPV 2024 (30 wholly on type-H IRIS).
+    """
+    qpv = lire_qpv(donnees / "qpv/qpv2024_dep13_anct_simplifie.geojson")
+    qpv = qpv[qpv["communes"].map(lambda c: any(x == "13055" or x.startswith("132") for x in c))]
+    assert len(qpv) == 40
+    grille = lire_grille(donnees / "raster/filosofi2017_200m_marseille_icu_mediapart.gpkg")
+    logement = lire_table_iris(donnees / "stats/rp2016_iris_logement_irisH_dep13.csv")
+    men = "p_rpmaison+p_rpappart"
+    table = variables_comparees(dep13["pop"], [logement], {men: "nombre_menages"})
+    res = rapport_qualite(dep13["iris2014"], qpv, table, dep13["officiel"],
+                          methodes=("surface", "dasymetric", "calibrated"), grille=grille,
+                          code_zone="code_qpv", code_zone_officiel="code_qpv",
+                          autres={men: "nombre_menages"})
+    r = res["resume"].set_index(["methode", "variable"])
+    r.round(2).to_csv(artefacts / "qualite_40_qpv_2024_marseille_resume.csv")
+    biais = r["biais_median_pct"]
+    assert r.loc[("dasymetric", "population"), "n_scorees"] == 30
+    assert biais[("surface", "population")] == pytest.approx(-51.1, abs=0.05)
+    # the grid halves the bias
+    assert biais[("dasymetric", "population")] == pytest.approx(-28.3, abs=0.05)
+    assert biais[("surface", men)] == pytest.approx(-50.5, abs=0.05)
+    assert biais[("dasymetric", men)] == pytest.approx(-28.1, abs=0.05)
+    assert biais[("calibrated", men)] == pytest.approx(-2.7, abs=0.05)
+    assert r.loc[("calibrated", men), "erreur_abs_mediane_pct"] == pytest.approx(6.3, abs=0.05)
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from observatoire.ponderation import (
     population_iris,
     rapport_qualite,
     table_poids,
+    variables_comparees,
 )
 from observatoire.ponderation.zones import lire_zones
 from observatoire.rapport import ErreurDonnees, Rapport
@@ -180,8 +181,13 @@ def weights(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
 @click.option("--methods", "methodes", default="surface,calibrated", show_default=True,
               help="Comma-separated methods to compare (dasymetric needs --grid).")
 @click.option("--compare", "comparaisons", multiple=True, metavar="IRISCOL=OFFICIALCOL",
-              help="Another count variable scored for every method, e.g. "
-                   "p_pop0014=pop_0014 (repeatable).")
+              help="Another count variable scored for every method (repeatable): an IRIS "
+                   "column of --population or --iris-table, or a sum of them, = an official "
+                   "column, e.g. p_rpmaison+p_rpappart=nombre_menages.")
+@click.option("--iris-table", "tables_iris", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Another INSEE IRIS table whose columns --compare may use, e.g. the RP "
+                   "housing table (repeatable).")
 @click.option("--reference-shares", "parts_ref", default=None,
               help="Reference area shares to show next to the computed part_zone: a CSV "
                    "code_zone,code_iris,part_zone_reference, or 'cdv2015' for the shares of "
@@ -197,7 +203,7 @@ def weights(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
               help="CSV of computed vs reference shares (with --reference-shares).")
 def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, official,
             official_id, official_column, population, population_column, year, min_part,
-            fichier_rapport, methodes, comparaisons, parts_ref, sortie, resume_csv,
+            fichier_rapport, methodes, comparaisons, tables_iris, parts_ref, sortie, resume_csv,
             calibration_csv, parts_csv):
     """Compare weighted estimates with official zone figures, per method.
 
@@ -226,11 +232,8 @@ def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
         table_iris = lire_table_iris(population)
         pop = population_iris(table_iris, annee=year, colonne=population_column)
         if autres:
-            t = table_iris if year is None else table_iris[table_iris["annee"] == year]
-            manque = [a for a in autres if a not in t.columns]
-            if manque:
-                raise ErreurDonnees(f"{population}: no column(s) {manque}")
-            pop = pop.merge(t[["code_iris", *autres]], on="code_iris", how="left")
+            tables = [table_iris, *(lire_table_iris(f) for f in tables_iris)]
+            pop = variables_comparees(pop, tables, autres, annee=year)
         if parts_ref is None:
             reference = None
         elif parts_ref == "cdv2015":

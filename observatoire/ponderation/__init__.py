@@ -30,6 +30,7 @@ from observatoire.ponderation.qualite import (
     rapport_qualite,
     resumer,
     resumer_calibration,
+    variables_comparees,
 )
 from observatoire.ponderation.surface import poids_surface
 from observatoire.ponderation.ventilation import ventiler
@@ -55,6 +56,7 @@ __all__ = [
     "rapport_qualite",
     "resumer",
     "resumer_calibration",
+    "variables_comparees",
     "comparer_parts",
     "parts_reference_2015",
     "CachePoids",

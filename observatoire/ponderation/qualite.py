@@ -21,6 +21,7 @@ from observatoire.rapport import ErreurDonnees, Rapport
 
 __all__ = [
     "population_iris",
+    "variables_comparees",
     "estimer_zones",
     "evaluer",
     "resumer",
@@ -83,6 +84,70 @@ def population_iris(
                         "population": pop.to_numpy(dtype="float64")})
     if out["code_iris"].duplicated().any():
         raise ErreurDonnees("IRIS table: IRIS codes repeated for one year")
+    return out
+
+
+def variables_comparees(
+    population: pd.DataFrame,
+    tables: Sequence[pd.DataFrame],
+    comparaisons: Mapping[str, str],
+    *,
+    annee: int | None = None,
+) -> pd.DataFrame:
+    """Add the IRIS side of each compared variable to an IRIS population table.
+
+    Parameters
+    ----------
+    population : DataFrame
+        ``code_iris, population`` (:func:`population_iris`).
+    tables : sequence of DataFrame
+        Normalised IRIS tables (:func:`~observatoire.chargement.lire_table_iris`) holding
+        the columns to compare, e.g. the RP population and housing tables.
+    comparaisons : mapping IRIS expression → official column
+        An expression is a column (``p_rp_lochlmv``) or a sum of columns
+        (``p_rpmaison+p_rpappart``, missing when any term is missing).
+    annee : int, optional
+        Vintage to take from tables holding several.
+
+    Returns
+    -------
+    DataFrame
+        ``population`` with one more column per expression, named as the expression
+        (IRIS absent from the tables get NaN: missing, never 0).
+
+    Raises
+    ------
+    ErreurDonnees
+        A term found in no table, or found in several.
+
+    Examples
+    --------
+    >>> pop = pd.DataFrame({"code_iris": ["1", "2"], "population": [10.0, 20.0]})
+    >>> log = pd.DataFrame({"code_iris": ["1", "2"], "annee": 2016,
+    ...                     "p_rpmaison": [3.0, 1.0], "p_rpappart": [1.0, np.nan]})
+    >>> t = variables_comparees(pop, [log], {"p_rpmaison+p_rpappart": "nombre_menages"})
+    >>> t["p_rpmaison+p_rpappart"].tolist()
+    [4.0, nan]
+    """
+    out = population.copy()
+    for expression in comparaisons:
+        termes = [t.strip() for t in expression.split("+")]
+        colonnes = []
+        for terme in termes:
+            sources = [t for t in tables if terme in t.columns]
+            if len(sources) != 1:
+                etat = "in no IRIS table" if not sources else f"in {len(sources)} IRIS tables"
+                raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} {etat}")
+            t = sources[0]
+            if annee is not None and "annee" in t.columns:
+                t = t[t["annee"] == annee]
+            if "annee" in t.columns and t["annee"].nunique() > 1:
+                raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} has "
+                                    f"several vintages {sorted(t['annee'].unique())}: choose one")
+            serie = t.set_index("code_iris")[terme].astype("float64")
+            colonnes.append(serie.reindex(out["code_iris"]).to_numpy())
+        valeurs = np.vstack(colonnes)
+        out[expression] = np.where(np.isnan(valeurs).any(axis=0), np.nan, valeurs.sum(axis=0))
     return out
 
 
