@@ -261,3 +261,18 @@ def test_remplissage_vectorise_egal_au_scalaire():
     atteint = np.isinf(nf) | np.isclose(
         pd.Series(nw * x).groupby(zones).transform("sum").to_numpy(), o, rtol=1e-9)
     assert atteint.all() and (nw <= 1.0).all()
+
+
+def test_variables_comparees_errors_name_the_term_and_the_vintage():
+    from observatoire.ponderation import variables_comparees
+
+    pop = pd.DataFrame({"code_iris": ["1"], "population": [10.0]})
+    log = pd.DataFrame({"code_iris": ["1", "1"], "annee": [2016, 2021],
+                        "p_rp": [4.0, 5.0]})
+    assert variables_comparees(pop, [log], {"p_rp": "m"}, annee=2021)["p_rp"].tolist() == [5.0]
+    with pytest.raises(ErreurDonnees, match="'p_rp' has no value for 2011"):
+        variables_comparees(pop, [log], {"p_rp": "m"}, annee=2011)
+    with pytest.raises(ErreurDonnees, match="several vintages"):
+        variables_comparees(pop, [log], {"p_rp": "m"})
+    with pytest.raises(ErreurDonnees, match="'p_rp' in 2 IRIS tables"):
+        variables_comparees(pop, [log, log], {"p_rp": "m"}, annee=2016)

@@ -140,7 +140,11 @@ def variables_comparees(
                 raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} {etat}")
             t = sources[0]
             if annee is not None and "annee" in t.columns:
+                annees = sorted(t["annee"].unique().tolist())
                 t = t[t["annee"] == annee]
+                if t.empty:
+                    raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} has "
+                                        f"no value for {annee} (vintages {annees})")
             if "annee" in t.columns and t["annee"].nunique() > 1:
                 raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} has "
                                     f"several vintages {sorted(t['annee'].unique())}: choose one")
