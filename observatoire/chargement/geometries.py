@@ -22,6 +22,7 @@ from observatoire.chargement.validation import (
     CRS_TRAVAIL,
     filtrer_par_masque,
     lire_vecteur,
+    nom_source,
     preparer_geometries,
     trouver_colonne,
 )
@@ -39,10 +40,6 @@ COLONNES_IRIS = [
     "geometry",
 ]
 COLONNES_QPV = ["code_qpv", "nom_qpv", "generation", "communes", "geometry"]
-
-
-def _source(chemin, couche) -> str:
-    return f"{chemin}" + (f" (layer {couche!r})" if couche else "")
 
 
 def lire_iris(
@@ -69,7 +66,7 @@ def lire_iris(
         rolled up to 75056 / 69123 / 13055), ``code_commune_arm`` (the commune or
         arrondissement code as given), ``nom_commune``, ``type_iris``, geometry in ``crs``.
     """
-    src = _source(chemin, couche)
+    src = nom_source(chemin, couche)
     brut = lire_vecteur(chemin, couche)
     if masque is not None:
         n_avant = len(brut)
@@ -173,7 +170,7 @@ def lire_qpv(
         ``QN…``), ``communes`` (list of commune codes; empty when the file only
         names them), geometry in ``crs``.
     """
-    src = _source(chemin, couche)
+    src = nom_source(chemin, couche)
     brut = lire_vecteur(chemin, couche)
     c_code = trouver_colonne(
         brut, ["code_qpv", "CODE_QP", "code_qp", "codeQPV", "CODE_QPV"], source=src, role="QPV code"
@@ -218,7 +215,7 @@ def lire_qpv(
 def _lire_admin(
     chemin, couche, crs, rapport, *, code, nom, variantes_code, variantes_nom, longueur, extra=None
 ):
-    src = _source(chemin, couche)
+    src = nom_source(chemin, couche)
     brut = lire_vecteur(chemin, couche)
     c_code = trouver_colonne(brut, variantes_code, source=src, role=f"{code}")
     c_nom = trouver_colonne(brut, variantes_nom, source=src, role=f"{nom}", requis=False)

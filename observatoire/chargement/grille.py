@@ -11,6 +11,7 @@ import pandas as pd
 from observatoire.chargement.validation import (
     CRS_TRAVAIL,
     lire_vecteur,
+    nom_source,
     preparer_geometries,
     trouver_colonne,
 )
@@ -34,7 +35,7 @@ def lire_grille(
         ``id_carreau``, ``population`` (individuals), ``menages`` (households, NaN when
         absent), geometry in ``crs``.
     """
-    src = f"{chemin}" + (f" (layer {couche!r})" if couche else "")
+    src = nom_source(chemin, couche)
     brut = lire_vecteur(chemin, couche)
     c_id = trouver_colonne(
         brut,

@@ -26,13 +26,15 @@ __all__ = [
     "preparer_geometries",
     "verifier_codes_uniques",
     "filtrer_par_masque",
+    "nom_source",
 ]
 
 #: Working CRS for metropolitan France (Lambert-93). Areas are only ever computed in it.
 CRS_TRAVAIL = "EPSG:2154"
 
 
-def _nom(chemin: str | os.PathLike, couche: str | None) -> str:
+def nom_source(chemin: str | os.PathLike, couche: str | None = None) -> str:
+    """How messages name an input: the file, and the layer when one is chosen."""
     return f"{chemin}" + (f" (layer {couche!r})" if couche else "")
 
 
@@ -70,7 +72,7 @@ def lire_vecteur(chemin: str | os.PathLike, couche: str | None = None) -> gpd.Ge
     except ErreurDonnees:
         raise
     except Exception as exc:  # pyogrio/arrow errors: add the file name
-        raise ErreurDonnees(f"{_nom(chemin, couche)}: cannot read: {exc}") from exc
+        raise ErreurDonnees(f"{nom_source(chemin, couche)}: cannot read: {exc}") from exc
     return gdf
 
 

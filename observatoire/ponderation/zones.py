@@ -9,6 +9,7 @@ import geopandas as gpd
 from observatoire.chargement import CRS_TRAVAIL, lire_qpv
 from observatoire.chargement.validation import (
     lire_vecteur,
+    nom_source,
     preparer_geometries,
     trouver_colonne,
 )
@@ -44,7 +45,7 @@ def lire_zones(
     ErreurDonnees
         No ``code`` column, or no QPV code column when ``code`` is not given.
     """
-    src = f"{chemin}" + (f" (layer {couche!r})" if couche else "")
+    src = nom_source(chemin, couche)
     if code is None:
         brut = lire_vecteur(chemin, couche)
         if trouver_colonne(brut, _COLONNES_QPV, source=src, role="", requis=False) is None:
