@@ -168,21 +168,27 @@ executer_run(cfg, sorties={sorties!r}, etapes=[Etape("tables", tables), Etape("c
 """
 
 
+def _lancer_enfant(script: str, tmp_path: Path, donnees, sorties: Path) -> subprocess.Popen:
+    """Start a run in a child Python; return once it wrote tmp_path/signal (or died, or 60 s)."""
+    signal_fichier = tmp_path / "signal"
+    code = script.format(tests=str(Path(__file__).parent), signal=str(signal_fichier),
+                         donnees=str(donnees), sorties=str(sorties))
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    for _ in range(600):
+        if signal_fichier.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    return proc
+
+
 def test_run_tue_pendant_les_cartes(cfg, donnees, tmp_path):
     sorties = tmp_path / "out"
     executer_run(cfg, sorties=sorties, etapes=ETAPES, progression=False)
     d = sorties / "san_ouest_provence"
     avant = _empreintes(d)
-    signal_fichier = tmp_path / "signal"
-    script = _SCRIPT_TUE.format(tests=str(Path(__file__).parent), signal=str(signal_fichier),
-                                donnees=str(donnees), sorties=str(sorties))
-    proc = subprocess.Popen([sys.executable, "-c", script])
+    proc = _lancer_enfant(_SCRIPT_TUE, tmp_path, donnees, sorties)
     try:
-        for _ in range(600):
-            if signal_fichier.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert signal_fichier.exists(), "the child never reached the maps step"
+        assert (tmp_path / "signal").exists(), "the child never reached the maps step"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -336,16 +342,9 @@ def test_un_seul_run_a_la_fois(cfg, donnees, tmp_path):
     from observatoire.run import RunEnCours
 
     sorties = tmp_path / "out"
-    signal_fichier = tmp_path / "signal"
-    script = _SCRIPT_LONG.format(tests=str(Path(__file__).parent), signal=str(signal_fichier),
-                                 donnees=str(donnees), sorties=str(sorties))
-    proc = subprocess.Popen([sys.executable, "-c", script])
+    proc = _lancer_enfant(_SCRIPT_LONG, tmp_path, donnees, sorties)
     try:
-        for _ in range(600):
-            if signal_fichier.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert signal_fichier.exists()
+        assert (tmp_path / "signal").exists()
         with pytest.raises(RunEnCours, match="another observatoire run is writing into"):
             executer_run(cfg, sorties=sorties, etapes=ETAPES, progression=False)
         os.kill(proc.pid, signal.SIGKILL)
