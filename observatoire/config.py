@@ -78,7 +78,8 @@ ROLES_SOURCES: dict[str, str] = {
     "activite_iris": "INSEE RP IRIS table: activity of residents (counts)",
     "diplomes_iris": "INSEE RP IRIS table: diplomas and education (counts)",
     "revenus_iris": "INSEE RFL/Filosofi IRIS income table",
-    "grille": "INSEE 200 m population grid (dasymetric weights)",
+    "grille": "INSEE 200 m population grid (dasymetric weights; CSV with INSPIRE cell ids "
+              "or a vector grid)",
     "dictionnaire": "data dictionary of the indicator tables",
 }
 
@@ -135,6 +136,9 @@ CodeCommune = Annotated[str, BeforeValidator(_en_texte)]
 CodeTexte = Annotated[str, BeforeValidator(_en_texte)]
 
 
+Annee = Annotated[int, Field(ge=1990, le=2100)]
+
+
 class SourceRef(BaseModel):
     """An input: a source id of the registry, or a file path (relative to the YAML file).
 
@@ -149,6 +153,11 @@ class SourceRef(BaseModel):
     annee_valeurs: int | None = Field(
         None, ge=1990, le=2100,
         description="vintage of the values, when the file does not state it (QPV tables)",
+    )
+    annees_colonnes: dict[str, Annee] = Field(
+        default_factory=dict,
+        description="vintage of some columns when it differs from annee_valeurs "
+        "(column of the normalised table → year, e.g. {taux_pauvrete_60: 2021})",
     )
 
     @model_validator(mode="before")
@@ -320,7 +329,9 @@ class Ponderation(BaseModel):
     """Weighting method and thresholds (see the weights engine)."""
 
     model_config = _PERMIS
-    methode: Literal["surface", "dasymetric", "calibrated"] = "surface"
+    methode: Literal["surface", "dasymetric", "calibrated"] | None = Field(
+        None, description="default: calibrated when sources.qpv_officiel is given, else "
+        "dasymetric when sources.grille is given, else surface")
     part_min: float = Field(0.005, ge=0, lt=1, description="sliver threshold (share of the zone)")
     population_min_qpv: float = Field(
         1000, ge=0, description="QPV estimated below this population are flagged implausible"
@@ -447,6 +458,20 @@ class ConfigTerritoire(BaseModel):
     def codes_qpv(self) -> list[str] | None:
         """Listed QPV codes (``None`` when ``liste: all``)."""
         return None if self.qpv.liste == "all" else [q.code for q in self.qpv.liste]
+
+    @property
+    def methode_ponderation(self) -> str:
+        """Weighting method of the QPV: the configured one, else the best the inputs allow.
+
+        Calibrated on the official QPV populations when ``sources.qpv_officiel`` is given
+        (on the grid weights when ``sources.grille`` is given too), else dasymetric with a
+        grid, else surface.
+        """
+        if self.ponderation.methode is not None:
+            return self.ponderation.methode
+        if "qpv_officiel" in self.sources:
+            return "calibrated"
+        return "dasymetric" if "grille" in self.sources else "surface"
 
     def parametres(self) -> dict:
         """Return the configuration as plain JSON-ready data (for the manifest)."""

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.indicateurs.codebook import Codebook, charger_codebook
-from observatoire.indicateurs.officiel import PRIORITE_STATUT
+from observatoire.indicateurs.valeur_retenue import valeurs_retenues
 from observatoire.rapport import ErreurDonnees
 
 __all__ = [
@@ -57,6 +57,9 @@ _EXTRA_ECARTS = [
     "valeur_statut",
     "reference_methode",
     "reference_note",
+    "reference_annee",
+    "ecart_annees",
+    "avertissement",
 ]
 COLONNES_EVOLUTION = [
     "territoire_code",
@@ -84,14 +87,21 @@ COLONNES_EVOLUTION = [
     "reference_statut_debut",
     "reference_statut_fin",
 ]
+#: Largest vintage difference between a value and the reference it is compared with.
+TOLERANCE_MILLESIMES = 4
+#: Above this vintage difference (years) a gap is flagged.
+SEUIL_MILLESIMES = 2
+#: Reading of a head count against its reference: no gap in points.
+LECTURE_EFFECTIF = "effectif : pas d'écart en points (voir le ratio)"
 _ORDRE_GRAVITE = ["secret", "manquant", "approximation", "estime_corrige", "estime", "officiel"]
 
 
 def valeurs_de_reference(table: pd.DataFrame) -> pd.DataFrame:
     """Value of record per territory × indicator × sex × vintage.
 
-    Official values win over corrected estimates, estimates and approximations; a
-    row with a value wins over a secret or missing one.
+    The order is the rule table of :mod:`observatoire.indicateurs.valeur_retenue`
+    (official, grid, corrected, whole IRIS, calibrated, dasymetric, surface,
+    approximation); a row with a value wins over a secret or missing one.
 
     Examples
     --------
@@ -103,18 +113,40 @@ def valeurs_de_reference(table: pd.DataFrame) -> pd.DataFrame:
     [11.12]
     """
     cles = ["niveau", "territoire_code", "indicateur", "sexe", "annee"]
-    t = table.assign(
-        _rang=table["statut"].map(PRIORITE_STATUT).fillna(9)
-        + np.where(
-            table["valeur"].isna()
-            & table["statut"].isin(["officiel", "estime", "estime_corrige", "approximation"]),
-            10,
-            0,
-        )
-    )
-    t = t.sort_values([*cles, "_rang"], kind="stable").drop_duplicates(cles, keep="first")
+    t = valeurs_retenues(table, cles)
     garder = [*cles, "valeur", "statut", "methode"] + (["note"] if "note" in t.columns else [])
     return t[garder].reset_index(drop=True)
+
+
+def _references_proches(
+    e: pd.DataFrame, ref_val: pd.DataFrame, tolerance: int
+) -> pd.DataFrame:
+    """Attach to each row the reference value of the nearest vintage (ties: the later one).
+
+    Adds ``reference_valeur, reference_statut, reference_methode, reference_note,
+    reference_annee`` and ``ecart_annees``; rows with no reference within ``tolerance``
+    years keep NaN.
+    """
+    cles = ["reference_niveau", "reference_code", "indicateur", "sexe"]
+    r = ref_val.rename(columns={"annee": "reference_annee"})
+    e = e.reset_index(drop=True)
+    gauche = e[cles + ["annee"]].assign(_ligne=np.arange(len(e)))
+    j = gauche.merge(r, on=cles, how="inner")
+    j["ecart_annees"] = (j["annee"].astype("int64") - j["reference_annee"].astype("int64")).abs()
+    # the reference of the same vintage, even secret; another vintage only with a value
+    j = j[(j["ecart_annees"] == 0)
+          | ((j["ecart_annees"] <= tolerance) & j["reference_valeur"].notna())]
+    j = j.sort_values(["_ligne", "ecart_annees", "reference_annee"],
+                      ascending=[True, True, False], kind="stable")
+    j = j.drop_duplicates("_ligne", keep="first").set_index("_ligne")
+    out = e.copy()
+    for c in ("reference_valeur", "reference_statut", "reference_methode", "reference_note",
+              "reference_annee", "ecart_annees"):
+        out[c] = j[c].reindex(np.arange(len(e))).to_numpy() if c in j.columns else None
+    out["reference_annee"] = pd.array(out["reference_annee"], dtype="Int64")
+    out["ecart_annees"] = pd.array(out["ecart_annees"], dtype="Int64")
+    out["reference_valeur"] = out["reference_valeur"].astype("float64")
+    return out
 
 
 def lecture_ecart(ecart: pd.Series, direction: pd.Series) -> pd.Series:
@@ -192,6 +224,7 @@ def calculer_ecarts(
     codebook: Codebook | None = None,
     ecart_min_annees: int = 5,
     inclure_rapprochees: bool = False,
+    tolerance_annees: int = TOLERANCE_MILLESIMES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compute the écarts table and the evolution table.
 
@@ -208,6 +241,11 @@ def calculer_ecarts(
         Smallest vintage difference compared by default (5: census rolling surveys).
     inclure_rapprochees : bool
         Also compare closer vintages (flagged ``comparable = False``).
+    tolerance_annees : int
+        A value without a reference of its own vintage is compared with the reference of
+        the nearest vintage (ties go to the later one) up to this many years apart;
+        ``reference_annee`` and ``ecart_annees`` state it, and more than
+        :data:`SEUIL_MILLESIMES` years apart is flagged in ``avertissement``.
 
     Returns
     -------
@@ -237,6 +275,7 @@ def calculer_ecarts(
         if c not in references.columns:
             raise ErreurDonnees(f"references table: column {c!r} missing")
     direction = {(i.id, i.sexe): i.direction for i in codebook}
+    types = {(i.id, i.sexe): i.type for i in codebook}
     zones = indicateurs.merge(
         references[["territoire_code", "niveau"]].drop_duplicates(),
         on=["territoire_code", "niveau"],
@@ -266,13 +305,21 @@ def calculer_ecarts(
     if "reference_note" not in ref_val.columns:
         ref_val["reference_note"] = None
     e = zones.merge(references, on=["territoire_code", "niveau"])
-    e = e.merge(
-        ref_val,
-        on=["reference_niveau", "reference_code", "indicateur", "sexe", "annee"],
-        how="left",
-    )
+    e = _references_proches(e, ref_val, tolerance_annees)
     e["reference_statut"] = e["reference_statut"].fillna("manquant")
     e["ecart_points"] = e["valeur"] - e["reference_valeur"]
+    effectif = pd.Series(
+        [types.get(k) == "effectif" for k in zip(e["indicateur"], e["sexe"], strict=True)],
+        index=e.index, dtype=bool,
+    )
+    e.loc[effectif, "ecart_points"] = np.nan
+    loin = e["ecart_annees"].gt(SEUIL_MILLESIMES).fillna(False).to_numpy(dtype=bool)
+    e["avertissement"] = None
+    e.loc[loin, "avertissement"] = [
+        f"millésimes distants de {d:.0f} ans (valeur {a}, référence {r})"
+        for d, a, r in zip(e.loc[loin, "ecart_annees"], e.loc[loin, "annee"],
+                           e.loc[loin, "reference_annee"], strict=True)
+    ]
     with np.errstate(divide="ignore", invalid="ignore"):
         e["ratio"] = e["valeur"] / e["reference_valeur"].where(e["reference_valeur"] != 0)
     dirs = pd.Series(
@@ -280,6 +327,7 @@ def calculer_ecarts(
         index=e.index,
     )
     e["lecture"] = lecture_ecart(e["ecart_points"], dirs)
+    e.loc[effectif, "lecture"] = LECTURE_EFFECTIF
     e["direction"] = dirs
     e["valeur_statut"] = e["statut"]
     e["statut"] = _statut_combine(e["statut"], e["reference_statut"])
@@ -353,6 +401,9 @@ def calculer_evolutions(
             "reference_statut",
         ]
     ]
+    if "lecture" not in e.columns:
+        e["lecture"] = None
+    gauche = gauche.assign(lecture=e["lecture"])
     droite = e[[*cles, "annee", "valeur", "ecart_points", "statut", "reference_statut"]]
     j = gauche.merge(droite, on=cles, suffixes=("_d", "_f"))
     j = j[j["annee_f"] > j["annee_d"]]
@@ -377,6 +428,9 @@ def calculer_evolutions(
         }
     )
     out["lecture"] = lecture_evolution(out["ecart_debut"], out["ecart_fin"], j["direction"])
+    if "lecture" in e.columns:
+        effectif = (j["lecture"] == LECTURE_EFFECTIF).to_numpy()
+        out.loc[effectif, "lecture"] = "effectif : évolution de la valeur seulement"
     proche = np.where(
         out["comparable"],
         "",

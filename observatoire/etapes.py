@@ -95,15 +95,26 @@ def etape_sources(ctx: Contexte) -> None:
     )
 
 
-def _population_iris(ctx: Contexte) -> pd.DataFrame | None:
-    """IRIS population of the latest census vintage of the run (``code_iris, population``)."""
+def _population_iris(ctx: Contexte, annee: int | None = None) -> pd.DataFrame | None:
+    """IRIS population of a census vintage of the run (``code_iris, population``).
+
+    Default: the latest vintage; otherwise the vintage nearest to ``annee`` (ties go to
+    the later one).
+    """
+    from observatoire.indicateurs.valeur_retenue import millesime_proche
+
     ptod = ctx.preparation.tables.get("indicateurs_iris")
     if ptod is None or "p_pop" not in ptod.columns:
         return None
-    annee = max(ctx.annees)
-    t = ptod[(ptod["annee"] == annee) & ptod["p_pop"].notna()]
-    return pd.DataFrame({"code_iris": t["code"].to_numpy(),
-                         "population": t["p_pop"].to_numpy(dtype="float64")})
+    dispo = sorted(set(ptod.loc[ptod["p_pop"].notna(), "annee"].astype(int)) & set(ctx.annees))
+    if not dispo:
+        return None
+    choisi = max(dispo) if annee is None else int(millesime_proche([annee], dispo)[0])
+    t = ptod[(ptod["annee"] == choisi) & ptod["p_pop"].notna()]
+    out = pd.DataFrame({"code_iris": t["code"].to_numpy(),
+                        "population": t["p_pop"].to_numpy(dtype="float64")})
+    out.attrs["annee"] = choisi
+    return out
 
 
 def zones_territoire(ctx: Contexte) -> gpd.GeoDataFrame:
@@ -135,25 +146,51 @@ def zones_territoire(ctx: Contexte) -> gpd.GeoDataFrame:
 
 
 def etape_poids(ctx: Contexte) -> None:
-    """Weights of every zone of the territory; writes ``tables/poids.csv``."""
-    from observatoire.ponderation import poids_iris_moins_zones, table_poids
+    """Weights of every zone of the territory; writes ``tables/poids.csv``.
+
+    QPV: the configuration's method (by default calibrated on the official QPV
+    populations, on the grid weights when a grid is given), derived once from the IRIS
+    population of the census vintage nearest to the official one and applied as shares
+    to every vintage. Veille territories: perimeter files get the spatial method (grid
+    when there is one, else surface); IRIS sets are whole IRIS, minus the zones of
+    ``moins`` — weighted with the grid where one is given, else with those zones' own
+    weights.
+    """
+    from observatoire.ponderation import (
+        poids_iris_moins_zones,
+        table_poids,
+        zones_implausibles,
+    )
 
     cfg, prep = ctx.config, ctx.preparation
     pond = cfg.ponderation
-    population = _population_iris(ctx)
-    officiel = None
+    methode = cfg.methode_ponderation
+    grille = prep.tables.get("grille")
+    spatiale = "dasymetric" if grille is not None else "surface"
     t_off = ctx.resultats.get("tables", {}).get("qpv_officiel")
+    officiel = None
+    annee_off = None
     if t_off is not None and "pop_mun" in t_off.columns:
         officiel = pd.DataFrame({"code_zone": t_off["code_qpv"], "pop_mun": t_off["pop_mun"]})
+        officiel = officiel.dropna().drop_duplicates("code_zone")
+        annee_off = cfg.sources["qpv_officiel"].annee_valeurs
+    population = _population_iris(ctx, annee_off if methode == "calibrated" else None)
     qpv = prep.qpv.rename(columns={"code_qpv": "code_zone"})
     poids_qpv = table_poids(
-        prep.iris_territoire, qpv[["code_zone", "geometry"]], methode=pond.methode,
-        population_iris=population, officiel=officiel if pond.methode == "calibrated" else None,
-        part_min=pond.part_min, rapport=ctx.rapport,
+        prep.iris_territoire, qpv[["code_zone", "geometry"]], methode=methode, grille=grille,
+        population_iris=population, officiel=officiel if methode == "calibrated" else None,
+        part_min=pond.part_min, population_min_qpv=pond.population_min_qpv,
+        rapport=ctx.rapport,
     )
+    if methode == "calibrated" and population is not None:
+        ctx.resume.append(
+            f"calibration on the official QPV populations ({annee_off}) and the IRIS "
+            f"population {population.attrs.get('annee')}: factors "
+            + ", ".join(f"{z} {f:.2f}" for z, f in poids_qpv.groupby("code_zone")[
+                "facteur_calibration"].first().items() if f == f))
     morceaux = [poids_qpv.assign(niveau="qpv")]
 
-    # Veille territories given by a perimeter file: same spatial method as the QPV.
+    # Veille territories given by a perimeter file: the spatial method.
     perimetres = []
     for i, v in enumerate(cfg.veille):
         if v.perimetre is None:
@@ -168,14 +205,13 @@ def etape_poids(ctx: Contexte) -> None:
         z = gpd.GeoDataFrame({"code_zone": [v.code], "nom_zone": [v.nom], "niveau": ["veille"],
                               "generation": [pd.NA]}, geometry=[geom], crs=CRS_TRAVAIL)
         perimetres.append(z)
-        methode = "surface" if pond.methode == "calibrated" else pond.methode
+        m = spatiale if methode == "calibrated" else methode
         morceaux.append(table_poids(prep.iris_territoire, z[["code_zone", "geometry"]],
-                                    methode=methode, part_min=pond.part_min,
+                                    methode=m, grille=grille, part_min=pond.part_min,
                                     rapport=ctx.rapport).assign(niveau="veille"))
     ctx.resultats["perimetres_veille"] = perimetres
 
-    # Veille territories given as IRIS sets (optionally minus other zones: the population
-    # the other zones hold, whatever method weighted them, is taken out).
+    # Veille territories given as IRIS sets (optionally minus other zones).
     simples = [(v.code, code, part) for v in cfg.veille if v.iris and not v.moins
                for code, part in v.iris.items()]
     if simples:
@@ -184,19 +220,53 @@ def etape_poids(ctx: Contexte) -> None:
                                     rapport=ctx.rapport).assign(niveau="veille"))
     for v in cfg.veille:
         if v.iris and v.moins:
-            deja = pd.concat(morceaux, ignore_index=True)
+            retrait = pd.concat(morceaux, ignore_index=True)
+            if grille is not None and set(v.moins) <= set(qpv["code_zone"]):
+                # the population the QPV takes out of these IRIS, as the grid places it
+                retrait = table_poids(prep.iris_territoire,
+                                      qpv.loc[qpv["code_zone"].isin(v.moins),
+                                              ["code_zone", "geometry"]],
+                                      methode="dasymetric", grille=grille,
+                                      part_min=pond.part_min, rapport=ctx.rapport)
             morceaux.append(poids_iris_moins_zones(
-                list(v.iris), deja, code=v.code, moins=v.moins, parts=list(v.iris.values()),
+                list(v.iris), retrait, code=v.code, moins=v.moins, parts=list(v.iris.values()),
                 rapport=ctx.rapport).assign(niveau="veille"))
     poids = pd.concat(morceaux, ignore_index=True)
     poids = poids.sort_values(["niveau", "code_zone", "code_iris"], kind="stable")
     poids = poids.reset_index(drop=True)
     _signaler_chevauchements(ctx, poids, population)
+    pop_recente = _population_iris(ctx)
+    implausibles = (zones_implausibles(poids_qpv, pop_recente, pond.population_min_qpv)
+                    if pop_recente is not None else {})
+    _signaler_zones_vides(ctx, poids, pop_recente)
     ctx.resultats["poids"] = poids
+    ctx.resultats["implausibles"] = implausibles
     ctx.resultats["zones"] = zones_territoire(ctx)
     poids.to_csv(ctx.chemin("tables", "poids.csv"), index=False, float_format="%.10g")
     ctx.resume.append(f"weights: {poids['code_zone'].nunique()} zones × "
-                      f"{poids['code_iris'].nunique()} IRIS, method {pond.methode}")
+                      f"{poids['code_iris'].nunique()} IRIS, method {methode}"
+                      + (" (grid weights)" if grille is not None else ""))
+
+
+def _signaler_zones_vides(ctx: Contexte, poids: pd.DataFrame,
+                          population: pd.DataFrame | None) -> None:
+    """A zone whose weights give it no inhabitant never drops out silently."""
+    zones = ctx.resultats.get("zones_vides", {})
+    pop = (population.set_index("code_iris")["population"] if population is not None
+           else None)
+    for code, g in poids.groupby("code_zone", sort=True):
+        n = (float((g["poids"] * g["code_iris"].map(pop)).sum()) if pop is not None
+             else float(g["poids"].sum()))
+        if n > 0:
+            continue
+        pourquoi = ("les zones retirées (moins:) prennent toute la population de ses IRIS"
+                    if "poids_retire" in g.columns and g["poids_retire"].fillna(0).gt(0).any()
+                    else "aucun IRIS habité ne lui est attribué")
+        zones[code] = (f"Poids nul : aucun habitant n'est attribué à ce territoire ({pourquoi}) ; "
+                       "ses indicateurs estimés sont manquants.")
+        ctx.rapport.avertir("poids", code, f"zone {code} gets no inhabitant from its weights "
+                            f"({pourquoi}): its estimated indicators are missing")
+    ctx.resultats["zones_vides"] = zones
 
 
 def _fr(n: float) -> str:
@@ -285,6 +355,7 @@ def _noms(ctx: Contexte) -> dict:
 def etape_indicateurs(ctx: Contexte) -> None:
     """Compute every level's indicators and vintages; official values beside estimates."""
     from observatoire.indicateurs import consolider, poids_appartenance
+    from observatoire.indicateurs.fiabilite import fiabilite
     from observatoire.indicateurs.officiel import (
         valeurs_officielles_ptod,
         valeurs_officielles_qpv,
@@ -338,7 +409,8 @@ def etape_indicateurs(ctx: Contexte) -> None:
     if "qpv_officiel" in tables:
         officiels.append(valeurs_officielles_qpv(
             tables["qpv_officiel"], codebook=cb, codes=list(ctx.preparation.qpv["code_qpv"]),
-            annee=cfg.sources["qpv_officiel"].annee_valeurs, rapport=ctx.rapport))
+            annee=cfg.sources["qpv_officiel"].annee_valeurs,
+            annees_colonnes=cfg.sources["qpv_officiel"].annees_colonnes, rapport=ctx.rapport))
     annees = list(ctx.annees)
     ind = consolider(niveaux, comptages=comptages or None, taux=ptod, officiels=officiels,
                      codebook=cb, noms=_noms(ctx), population=population, annees=None,
@@ -359,6 +431,10 @@ def etape_indicateurs(ctx: Contexte) -> None:
     if "revenus_iris" in tables:
         garder |= ind["origine"].eq("insee") & ind["annee"].lt(min(annees))
     ind = ind[garder].reset_index(drop=True)
+    ctx.resultats["infos_zones"] = infos = _infos_zones(ctx)
+    grade, motif = fiabilite(ind, infos)
+    ind["fiabilite"] = grade
+    ind["fiabilite_motif"] = motif
     ctx.resultats["indicateurs"] = ind
     ctx.resultats["niveaux"] = niveaux
     ctx.resultats["codes_iris"] = _codes_non_apparies(ctx, tables, population)
@@ -368,6 +444,19 @@ def etape_indicateurs(ctx: Contexte) -> None:
         f"{ind['territoire_code'].nunique()} territories; statuses "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(par_statut.items()))
     )
+
+
+def _infos_zones(ctx: Contexte) -> pd.DataFrame:
+    """Zone-level facts of the reliability grade (cut IRIS, calibration, plausibility)."""
+    from observatoire.indicateurs.fiabilite import infos_zones
+
+    poids = ctx.resultats["poids"].copy()
+    if "calibre" in poids.columns and "methode_base" in poids.columns:
+        # zones left uncalibrated keep their spatial weights
+        pas = poids["calibre"].eq(False) & poids["methode"].eq("calibrated")
+        poids.loc[pas, "methode"] = poids.loc[pas, "methode_base"]
+    return infos_zones(poids, plausibilite=ctx.resultats.get("implausibles", {}),
+                       iris_redessines=ctx.resultats.get("iris_redessines", ()))
 
 
 def _codes_non_apparies(ctx: Contexte, tables: dict, population: pd.DataFrame | None
@@ -403,6 +492,7 @@ def etape_ecarts(ctx: Contexte) -> None:
     """Gaps against the reference territories and their evolution between vintages."""
     from observatoire.ecarts import calculer_ecarts
     from observatoire.indicateurs.references import references_territoires
+    from observatoire.indicateurs.synthese import table_synthese
 
     cfg = ctx.config
     app = _appartenance(ctx)
@@ -422,10 +512,100 @@ def etape_ecarts(ctx: Contexte) -> None:
     ctx.resultats["references"] = refs
     ctx.resultats["ecarts"] = ecarts
     ctx.resultats["evolution"] = evolution
+    ctx.resultats["synthese_millesimes"] = synth = table_synthese(
+        ctx.resultats["indicateurs"], ecarts, millesimes=ctx.annees, references=refs,
+        niveaux_reference=cfg.niveaux_comparaison, codebook=_codebook(ctx),
+        zones=ctx.resultats["infos_zones"], noms_references=_noms_references(ctx),
+        tous_millesimes=True)
+    ctx.resultats["synthese"] = synth[synth["annee_recensement"] == max(ctx.annees)]
+    ctx.resultats["qualite"] = _qualite(ctx)
     n_fav = ecarts["lecture"].astype(str).str.contains("moins favorable").sum()
     ctx.resume.append(f"gaps: {len(ecarts):,} (zone × reference × indicator × year), "
                       f"{n_fav:,} less favourable than their reference; "
                       f"{len(evolution):,} evolutions between vintages")
+
+
+def avertissements_zones(ctx: Contexte) -> dict[str, list[str]]:
+    """French warnings of each zone for its sheet and the map tooltips.
+
+    Plausibility (a QPV estimated under the legal minimum population), calibration
+    factor, redrawn IRIS, a zone left without inhabitants, headline values compared
+    with a reference more than two years apart.
+    """
+    from observatoire.indicateurs.fiabilite import motifs_zone
+
+    cfg = ctx.config
+    infos = ctx.resultats["infos_zones"]
+    out: dict[str, list[str]] = {}
+    seuil = cfg.ponderation.population_min_qpv
+    for code, n in ctx.resultats.get("implausibles", {}).items():
+        out.setdefault(code, []).append(
+            f"Population estimée à {_fr(n)} habitants avec les poids IRIS, sous le minimum "
+            f"légal d'un QPV ({_fr(seuil)}) : les estimations IRIS de ce quartier sont peu "
+            "fiables (fiabilité faible).")
+    for code, row in infos.iterrows():
+        for m in motifs_zone(row.to_dict()):
+            out.setdefault(str(code), []).append(m[0].upper() + m[1:] + ".")
+    for code, texte in ctx.resultats.get("zones_vides", {}).items():
+        out.setdefault(code, []).append(texte)
+    s = ctx.resultats.get("synthese")
+    if s is not None and len(s):
+        loin = s[pd.to_numeric(s["ecart_annees"], errors="coerce") > 2]
+        for code, g in loin.groupby("territoire_code"):
+            libs = ", ".join(sorted(set(g["libelle"].dropna().astype(str))))
+            out.setdefault(str(code), []).append(
+                f"Comparé à une référence distante de plus de 2 ans : {libs}.")
+    return out
+
+
+def _noms_references(ctx: Contexte) -> dict[tuple[str, str], str]:
+    """``(niveau, code)`` → name of every reference territory of the run."""
+    cfg = ctx.config
+    ind = ctx.resultats["indicateurs"]
+    noms = {(n, c): v for n, c, v in ind[["niveau", "territoire_code", "territoire_nom"]]
+            .dropna().drop_duplicates(["niveau", "territoire_code"]).itertuples(index=False)}
+    noms.update({("commune", c): n for c, n in cfg.epci.communes.items() if n})
+    noms[("epci", cfg.epci.code)] = cfg.epci.nom
+    noms.setdefault(("departement", cfg.departement), f"Département {cfg.departement}")
+    noms[("france", "FR")] = "France"
+    return noms
+
+
+def _qualite(ctx: Contexte) -> pd.DataFrame:
+    """Official QPV population and households against every estimate the inputs allow."""
+    from observatoire.indicateurs.valeur_retenue import millesime_proche
+    from observatoire.ponderation.qualite_zones import COLONNES_QUALITE, qualite_zones
+
+    tables = ctx.resultats["tables"]
+    off = tables.get("qpv_officiel")
+    ptod = tables.get("indicateurs_iris")
+    if off is None or ptod is None or "p_pop" not in ptod.columns:
+        return pd.DataFrame(columns=COLONNES_QUALITE)
+    cfg = ctx.config
+    annee_off = cfg.sources["qpv_officiel"].annee_valeurs or max(ctx.annees)
+    dispo = sorted(set(ptod.loc[ptod["p_pop"].notna(), "annee"].astype(int)) & set(ctx.annees))
+    annee = int(millesime_proche([annee_off], dispo)[0])
+    t = ptod[ptod["annee"] == annee]
+    comptages = pd.DataFrame({"code_iris": t["code"].to_numpy(),
+                              "population": t["p_pop"].to_numpy(dtype="float64")})
+    corr = {"population": ("population", "pop_mun")}
+    if "men_tot_stock" in t.columns and "nombre_menages" in off.columns:
+        comptages["menages"] = t["men_tot_stock"].to_numpy(dtype="float64")
+        corr["nombre_menages"] = ("menages", "nombre_menages")
+    officiel = off.rename(columns={"code_qpv": "code_zone"})
+    officiel = officiel[[c for c in ("code_zone", "pop_mun", "nombre_menages")
+                         if c in officiel.columns]]
+    zones = ctx.resultats["zones"]
+    zones = zones[zones["niveau"] == "qpv"]
+    grille = ctx.preparation.tables.get("grille")
+    e_grille = ctx.preparation.entrees.get("sources.grille")
+    return qualite_zones(
+        ctx.preparation.iris_territoire, zones, officiel, comptages, correspondances=corr,
+        annee_officielle=annee_off, annee_estimation=annee, grille=grille,
+        correspondances_grille={"population": "population", "nombre_menages": "menages"},
+        annee_grille=e_grille.edition if e_grille is not None else None,
+        noms=dict(zip(zones["code_zone"], zones["nom_zone"], strict=True)),
+        part_min=cfg.ponderation.part_min)
 
 
 def _geometries(ctx: Contexte) -> dict[str, gpd.GeoDataFrame]:
@@ -505,6 +685,8 @@ def etape_tables(ctx: Contexte) -> None:
                                    ["niveau", "territoire_code", "indicateur", "sexe",
                                     "reference_niveau", "reference_code", "annee_debut"]),
         "poids": ctx.resultats["poids"],
+        "synthese": ctx.resultats["synthese"],
+        "qualite": ctx.resultats["qualite"],
         "references": _trier(ctx.resultats["references"],
                              ["niveau", "territoire_code", "reference_niveau"]),
         "iris_non_apparies": _trier(ctx.resultats["codes_iris"],
@@ -668,24 +850,36 @@ def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.Da
         "ecart_debut", "ecart_fin", "evolution_ecart", "lecture", "statut") if c in ev.columns]]
     refs = tables["references"]
     lisez_moi = pd.DataFrame({
-        "rubrique": ["territoire", "millésimes", "feuilles", "indicateurs", "ecarts",
-                     "evolution_ecarts", "poids", "references", "statuts", "détail"],
+        "rubrique": ["territoire", "millésimes", "feuilles", "synthese", "indicateurs",
+                     "ecarts", "evolution_ecarts", "qualite", "poids", "references", "statuts",
+                     "fiabilite", "détail"],
         "contenu": [
             f"{cfg.nom} ({cfg.code}); communes {', '.join(cfg.codes_communes)}",
             ", ".join(map(str, ctx.annees)),
-            "indicateurs, ecarts, evolution_ecarts, poids, references",
+            "synthese, indicateurs, ecarts, evolution_ecarts, qualite, poids, references",
+            "valeur retenue de chaque QPV / territoire de veille (valeur officielle si elle "
+            "existe à moins de 3 ans du dernier recensement, sinon la meilleure estimation), "
+            "sa fiabilité et son écart à chaque référence (millésimes de la valeur et de la "
+            "référence indiqués ; pas d'écart en points pour les effectifs)",
             "valeur par territoire (QPV, veille, commune, EPCI, département, France), "
             "indicateur, sexe et millésime, avec méthode, statut et source",
             "écart en points et ratio de chaque QPV / territoire de veille à ses références",
             "évolution des valeurs et des écarts entre millésimes (≥ "
             f"{cfg.ecart_min_annees} ans d'écart)",
+            "population et ménages officiels des QPV comparés à chaque estimation possible "
+            "(poids de surface, carroyés, calés ; agrégation du carroyage)",
             "part de la population de chaque IRIS attribuée à chaque zone",
             "territoires de référence de chaque zone",
             "officiel, estime, estime_corrige, approximation, secret, manquant",
+            "bonne : valeur officielle ou IRIS entiers ; moyenne : IRIS coupés avec poids "
+            "calés ou carroyés, taux approchés, estimation corrigée ; faible : poids de "
+            "surface sur IRIS coupés, facteur de calage > 2, millésimes distants de plus de "
+            "2 ans, IRIS redessinés, alerte de plausibilité",
             "le détail par IRIS est dans tables/*.csv et tables/observatoire.gpkg",
         ],
     })
-    return {"lisez_moi": lisez_moi, "indicateurs": ind, "ecarts": e, "evolution_ecarts": ev,
+    return {"lisez_moi": lisez_moi, "synthese": tables["synthese"], "indicateurs": ind,
+            "ecarts": e, "evolution_ecarts": ev, "qualite": tables["qualite"],
             "poids": tables["poids"], "references": refs[refs["niveau"] != "iris"]}
 
 

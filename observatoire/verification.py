@@ -384,6 +384,13 @@ def preparer_run(
             )
         tables["qpv_officiel"] = off
 
+    _verifier_methode(cfg, tables)
+    e_grille = entrees.get("sources.grille")
+    if e_grille is not None:
+        from observatoire.chargement import lire_grille
+
+        tables["grille"] = lire_grille(e_grille.chemin, e_grille.couche, rapport=rapport)
+
     # Indicator ids.
     if cfg.indicateurs != "all":
         from observatoire.indicateurs import charger_codebook
@@ -403,6 +410,28 @@ def preparer_run(
                  f"years {choisies}")
     return Preparation(entrees=entrees, iris=iris, iris_territoire=iris_territoire, qpv=qpv,
                        annees=choisies, annees_disponibles=disponibles, tables=tables)
+
+
+def _verifier_methode(cfg: ConfigTerritoire, tables: dict) -> None:
+    """Each weighting method's prerequisites are in the configuration (else exit 2)."""
+    methode = cfg.methode_ponderation
+    if methode == "dasymetric" and "grille" not in cfg.sources:
+        raise ErreurConfig(
+            "ponderation.methode: dasymetric needs sources.grille (a population grid: "
+            "catalogue id such as grille_filosofi2019_san_ouest_provence, or a file)"
+        )
+    if methode == "calibrated":
+        off = tables.get("qpv_officiel")
+        if off is None:
+            raise ErreurConfig(
+                "ponderation.methode: calibrated needs sources.qpv_officiel (official QPV "
+                "populations, e.g. qpv2024_indicateurs_dep13)"
+            )
+        if "pop_mun" not in off.columns or off["pop_mun"].notna().sum() == 0:
+            raise ErreurConfig(
+                "ponderation.methode: calibrated needs official QPV populations, but "
+                "sources.qpv_officiel has no population column (popMuniQPV / pop_mun)"
+            )
 
 
 def _avertir_editions(cfg: ConfigTerritoire, entrees: dict[str, Entree], rapport: Rapport):

@@ -178,16 +178,24 @@ def poids_appartenance(
 # --------------------------------------------------------------------------- helpers
 
 
-def _statut_zone(poids: pd.DataFrame) -> tuple[str, str]:
-    """(statut, methode) of an IRIS aggregate for this weights table."""
-    meth = poids["methode"].astype(str) if "methode" in poids.columns else pd.Series([], dtype=str)
-    corrige = bool(meth.str.contains("calib|corrig|dasym", case=False, regex=True).any())
-    if len(poids) and np.allclose(poids["poids"].to_numpy(dtype="float64"), 1.0):
-        return "estime", "somme_iris"
-    methode = "ventilation_iris"
-    if len(meth):
-        methode += "(" + ",".join(sorted(set(meth))) + ")"
-    return ("estime_corrige" if corrige else "estime"), methode
+def _statut_zone(poids: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(statut, methode) of each zone's IRIS aggregate, indexed by ``code_zone``.
+
+    A zone whose weights are all 1 is a sum of whole IRIS (``somme_iris``); otherwise
+    ``ventilation_iris(<methods>)``, ``estime_corrige`` with calibrated or grid weights.
+    """
+    p = poids.assign(_m=poids["methode"].astype(str) if "methode" in poids.columns else "")
+    g = p.groupby("code_zone", sort=False)
+    entiers = g["poids"].agg(lambda w: bool(np.allclose(w.to_numpy(dtype="float64"), 1.0)))
+    meths = g["_m"].agg(lambda m: ",".join(sorted({x for x in m if x})))
+    corrige = meths.str.contains("calib|corrig|dasym", case=False, regex=True)
+    statut = pd.Series(np.where(entiers, "estime", np.where(corrige, "estime_corrige",
+                                                            "estime")), index=entiers.index)
+    methode = pd.Series(np.where(entiers, "somme_iris",
+                                 np.where(meths.eq(""), "ventilation_iris",
+                                          "ventilation_iris(" + meths + ")")),
+                        index=entiers.index)
+    return statut, methode
 
 
 def _verifier_poids(niveau: str, poids: pd.DataFrame) -> pd.DataFrame:
@@ -552,6 +560,8 @@ def _lignes(
     n = len(codes)
 
     def plein(v):
+        if isinstance(v, pd.Series):  # one value per zone
+            return v.reindex(couv.index).to_numpy(dtype=object)
         return np.full(n, v, dtype=object)
 
     d = {

@@ -143,6 +143,7 @@ def valeurs_officielles_qpv(
     annee: int | None = None,
     codes: list[str] | None = None,
     source: str = "ANCT/INSEE, données QPV",
+    annees_colonnes: Mapping[str, int] | None = None,
     rapport: Rapport | None = None,
 ) -> pd.DataFrame:
     """Official QPV values of record from an official QPV table.
@@ -159,6 +160,8 @@ def valeurs_officielles_qpv(
         Keep only these QPV.
     source : str
         Label of the source.
+    annees_colonnes : mapping, optional
+        Column of the table → vintage, for columns whose vintage differs from ``annee``.
     rapport : Rapport, optional
 
     Returns
@@ -199,6 +202,9 @@ def valeurs_officielles_qpv(
         if sq is None or sq.colonne not in t.columns:
             continue
         v = pd.to_numeric(t[sq.colonne], errors="coerce").astype("float64")
+        annees_col = annees
+        if annees_colonnes and sq.colonne in annees_colonnes:
+            annees_col = pd.Series(int(annees_colonnes[sq.colonne]), index=t.index)
         gen = t["generation"].astype(str) if "generation" in t.columns else "?"
         morceaux.append(
             pd.DataFrame(
@@ -208,7 +214,7 @@ def valeurs_officielles_qpv(
                     "niveau": "qpv",
                     "indicateur": ind.id,
                     "sexe": ind.sexe,
-                    "annee": annees.astype(int).to_numpy(),
+                    "annee": annees_col.astype(int).to_numpy(),
                     "valeur": v.to_numpy(),
                     "numerateur": np.nan,
                     "denominateur": np.nan,

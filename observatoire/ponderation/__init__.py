@@ -22,7 +22,7 @@ from observatoire.ponderation.liste_iris import (
     poids_liste_iris,
     zone_depuis_iris,
 )
-from observatoire.ponderation.poids import COLONNES_POIDS, METHODES, table_poids
+from observatoire.ponderation.poids import COLONNES_POIDS, METHODES, table_poids, zones_implausibles
 from observatoire.ponderation.qualite import (
     comparer_parts,
     parts_reference_2015,
@@ -38,6 +38,7 @@ from observatoire.ponderation.ventilation import ventiler
 __all__ = [
     "ventiler",
     "table_poids",
+    "zones_implausibles",
     "METHODES",
     "COLONNES_POIDS",
     "intersecter",

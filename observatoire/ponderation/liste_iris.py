@@ -168,7 +168,8 @@ def poids_iris_moins_zones(
     -------
     DataFrame
         ``code_zone, code_iris, surface_m2, part_zone, part_iris`` (NaN), ``poids``,
-        ``methode = "iris_list"``, ``poids_retire`` and ``methode_retrait`` (method of the
+        ``methode = "iris_list"`` (``iris_list-<method>`` on the IRIS the excluded zones
+        cut, ``<method>`` being theirs), ``poids_retire`` and ``methode_retrait`` (method of the
         excluded zones' weights).
 
     Examples
@@ -202,6 +203,8 @@ def poids_iris_moins_zones(
     out["poids_retire"] = r
     methodes = poids_zones.loc[poids_zones["code_zone"].astype(str).isin(moins), "methode"]
     out["methode_retrait"] = ",".join(sorted(methodes.astype(str).unique()))
+    # IRIS cut by the zones taken out are weighted through those zones' method
+    out.loc[r > 0, "methode"] = "iris_list-" + out["methode_retrait"]
     for i, v in zip(out["code_iris"], r, strict=True):
         if v > 0:
             rapport.info(ETAPE, f"zone {code}", f"IRIS {i}: {v:.1%} of its population is in "

@@ -14,7 +14,8 @@ from observatoire.ponderation.surface import poids_surface
 from observatoire.ponderation.ventilation import ventiler
 from observatoire.rapport import ErreurDonnees, Rapport
 
-__all__ = ["table_poids", "METHODES", "COLONNES_POIDS", "SEUIL_POPULATION_QPV"]
+__all__ = ["table_poids", "zones_implausibles", "METHODES", "COLONNES_POIDS",
+           "SEUIL_POPULATION_QPV"]
 
 #: Weighting methods understood by :func:`table_poids`.
 METHODES = ("surface", "dasymetric", "calibrated", "iris_list")
@@ -48,6 +49,7 @@ def table_poids(
     colonne_officielle: str = "pop_mun",
     code_zone_officiel: str | None = None,
     part_min: float = 0.005,
+    population_min_qpv: float = SEUIL_POPULATION_QPV,
     crs: str = CRS_TRAVAIL,
     rapport: Rapport | None = None,
 ) -> pd.DataFrame:
@@ -75,6 +77,8 @@ def table_poids(
         ``colonne_officielle``).
     part_min : float
         Sliver threshold (see :func:`~observatoire.ponderation.intersection.intersecter`).
+    population_min_qpv : float
+        QPV estimated under this population get a plausibility warning.
     rapport : Rapport, optional
         Receives every non-fatal event.
 
@@ -123,21 +127,44 @@ def table_poids(
                          colonne_officielle=colonne_officielle,
                          code_zone_officiel=code_zone_officiel or code_zone, rapport=rapport)
     if population_iris is not None:
-        _plausibilite(table, population_iris, colonne_population, rapport)
+        _plausibilite(table, population_iris, colonne_population, rapport, population_min_qpv)
     return _ordonner(table)
 
 
-def _plausibilite(table, population_iris, colonne, rapport) -> None:
+def zones_implausibles(
+    table: pd.DataFrame,
+    population_iris: pd.DataFrame,
+    seuil: float = SEUIL_POPULATION_QPV,
+    *,
+    colonne: str = "population",
+) -> dict[str, float]:
+    """QPV whose estimated population is under ``seuil`` (code → estimate).
+
+    A QPV has at least 1,000 inhabitants by law: an estimate under that says the
+    weights are wrong there.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"code_zone": ["QN01371N", "QN01365M"], "code_iris": ["1", "2"],
+    ...                   "poids": [0.01, 0.5]})
+    >>> p = pd.DataFrame({"code_iris": ["1", "2"], "population": [7900.0, 6000.0]})
+    >>> zones_implausibles(t, p)
+    {'QN01371N': 79.0}
+    """
     est = ventiler(table, population_iris[["code_iris", colonne]], [colonne])
     qpv = est["code_zone"].astype(str).str.match(r"^Q[PN]\d")
-    bas = est[qpv & (est[colonne] < SEUIL_POPULATION_QPV)]
-    if len(bas):
+    bas = est[qpv & (est[colonne] < seuil)]
+    return {str(z): float(v) for z, v in zip(bas["code_zone"], bas[colonne], strict=True)}
+
+
+def _plausibilite(table, population_iris, colonne, rapport, seuil) -> None:
+    bas = zones_implausibles(table, population_iris, seuil, colonne=colonne)
+    if bas:
         methode = table["methode"].iloc[0]
-        details = ", ".join(f"{z}: {v:.0f}" for z, v in bas[["code_zone", colonne]].itertuples(
-            index=False))
+        details = ", ".join(f"{z}: {v:.0f}" for z, v in bas.items())
         rapport.avertir(
             "ponderation", "plausibility",
-            f"{len(bas)} QPV estimated under {SEUIL_POPULATION_QPV} inhabitants with {methode} "
+            f"{len(bas)} QPV estimated under {seuil:.0f} inhabitants with {methode} "
             f"weights (legal minimum for a QPV: the weights are probably wrong there): {details}",
             n=len(bas),
         )

@@ -1,0 +1,170 @@
+"""Quality table of a run: official zone counts against every estimate the run can make.
+
+For each zone with official values (population, households), the table puts the
+official value beside the estimate of each weighting method the inputs allow
+(surface; dasymetric and a direct grid aggregation when a grid is given;
+calibrated when official populations are given) with the error. Calibrated weights
+reproduce the official population by construction: their population error is 0 and
+only their household error says something.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from observatoire.chargement import CRS_TRAVAIL
+from observatoire.ponderation.poids import table_poids
+from observatoire.ponderation.ventilation import ventiler
+from observatoire.rapport import Rapport
+
+__all__ = ["COLONNES_QUALITE", "agreger_grille", "qualite_zones"]
+
+COLONNES_QUALITE = [
+    "territoire_code",
+    "territoire_nom",
+    "indicateur",
+    "annee_officielle",
+    "valeur_officielle",
+    "methode",
+    "annee_estimation",
+    "valeur_estimee",
+    "erreur",
+    "erreur_relative",
+    "note",
+]
+
+
+def agreger_grille(grille: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+                   colonnes: Sequence[str], *, code_zone: str = "code_zone") -> pd.DataFrame:
+    """Sum grid columns over each zone by cell-area share (``Σ_c share_c · x_c``).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame({"population": [100.0, 40.0]},
+    ...     geometry=[box(0, 0, 200, 200), box(200, 0, 400, 200)], crs="EPSG:2154")
+    >>> z = gpd.GeoDataFrame({"code_zone": ["A"]}, geometry=[box(100, 0, 300, 200)],
+    ...                      crs="EPSG:2154")
+    >>> agreger_grille(g, z, ["population"]).to_dict("records")
+    [{'code_zone': 'A', 'population': 70.0}]
+    """
+    g = grille.to_crs(zones.crs) if grille.crs != zones.crs else grille
+    g = g[list(colonnes) + ["geometry"]].reset_index(drop=True)
+    g["_aire"] = g.geometry.area
+    z = zones[[code_zone, "geometry"]]
+    inter = gpd.overlay(g.assign(_c=np.arange(len(g))), z, how="intersection",
+                        keep_geom_type=True)
+    part = inter.geometry.area / inter["_aire"]
+    vals = inter[list(colonnes)].mul(part, axis=0)
+    vals[code_zone] = inter[code_zone].to_numpy()
+    out = vals.groupby(code_zone, sort=True)[list(colonnes)].sum(min_count=1)
+    return out.reindex(z[code_zone].unique()).reset_index()
+
+
+def qualite_zones(
+    iris: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    officiel: pd.DataFrame,
+    comptages_iris: pd.DataFrame,
+    *,
+    correspondances: Mapping[str, tuple[str, str]],
+    annee_officielle: int,
+    annee_estimation: int,
+    grille: gpd.GeoDataFrame | None = None,
+    correspondances_grille: Mapping[str, str] | None = None,
+    annee_grille: int | None = None,
+    noms: Mapping[str, str] | None = None,
+    part_min: float = 0.005,
+) -> pd.DataFrame:
+    """Official counts of each zone against each estimate the inputs allow.
+
+    Parameters
+    ----------
+    iris : GeoDataFrame
+        IRIS layer (``code_iris``).
+    zones : GeoDataFrame
+        ``code_zone`` and geometry.
+    officiel : DataFrame
+        ``code_zone`` and the official columns.
+    comptages_iris : DataFrame
+        ``code_iris`` and the IRIS count columns (one vintage: ``annee_estimation``);
+        its ``population`` column calibrates the weights.
+    correspondances : mapping
+        Indicator id → (IRIS column, official column), e.g.
+        ``{"population": ("population", "pop_mun")}``.
+    annee_officielle, annee_estimation : int
+        Vintages of the official values and of the IRIS counts.
+    grille : GeoDataFrame, optional
+        Population grid: adds ``dasymetric`` weights and a direct ``grille``
+        aggregation (by cell-area share) of ``correspondances_grille``
+        (indicator id → grid column), vintage ``annee_grille``.
+    noms : mapping, optional
+        Zone code → name.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COLONNES_QUALITE`, one row per zone × indicator × method.
+    """
+    muet = Rapport()
+    officiel = officiel.dropna(subset=["code_zone"]).drop_duplicates("code_zone")
+    off = officiel.set_index("code_zone")
+    z = zones[zones["code_zone"].isin(off.index)][["code_zone", "geometry"]]
+    if z.empty:
+        return pd.DataFrame(columns=COLONNES_QUALITE)
+    colonnes = [c for c, _ in correspondances.values()]
+    methodes = ["surface"] + (["dasymetric"] if grille is not None else [])
+    a_pop = "pop_mun" in off.columns and off["pop_mun"].notna().any()
+    if a_pop and "population" in comptages_iris.columns:
+        methodes.append("calibrated")
+    lignes = []
+
+    def ajouter(code, ind, methode, annee, v, note=None):
+        o = off.at[code, correspondances[ind][1]] if correspondances[ind][1] in off.columns \
+            else np.nan
+        err = v - o if pd.notna(v) and pd.notna(o) else np.nan
+        lignes.append({
+            "territoire_code": code, "territoire_nom": (noms or {}).get(code),
+            "indicateur": ind, "annee_officielle": annee_officielle,
+            "valeur_officielle": o, "methode": methode, "annee_estimation": annee,
+            "valeur_estimee": v, "erreur": err,
+            "erreur_relative": err / o if pd.notna(err) and o else np.nan, "note": note,
+        })
+
+    for methode in methodes:
+        p = table_poids(
+            iris, z, methode=methode, grille=grille,
+            population_iris=comptages_iris[["code_iris", "population"]].dropna()
+            if methode == "calibrated" else None,
+            officiel=officiel[["code_zone", "pop_mun"]].dropna()
+            if methode == "calibrated" else None,
+            part_min=part_min, crs=CRS_TRAVAIL, rapport=muet,
+        )
+        est = ventiler(p, comptages_iris[["code_iris", *colonnes]], colonnes)
+        est = est.set_index("code_zone")
+        for code in z["code_zone"]:
+            for ind, (col, _) in correspondances.items():
+                v = est[col].get(code, np.nan)
+                note = None
+                if methode == "calibrated" and ind == "population":
+                    note = ("calé sur la population officielle : égal par construction"
+                            if abs(v - off.at[code, "pop_mun"]) < 0.5 else
+                            "calé sur la population officielle, que ses IRIS ne peuvent pas "
+                            "contenir entièrement (poids plafonnés à 1)")
+                ajouter(code, ind, methode, annee_estimation, v, note)
+    if grille is not None and correspondances_grille:
+        cols = [c for c in correspondances_grille.values() if c in grille.columns]
+        agr = agreger_grille(grille, z, cols).set_index("code_zone")
+        for code in z["code_zone"]:
+            for ind, col in correspondances_grille.items():
+                if ind in correspondances and col in agr.columns:
+                    ajouter(code, ind, "grille", annee_grille, agr.at[code, col],
+                            "carreaux agrégés par part de surface (individus et ménages "
+                            "fiscaux, pas ceux du recensement)")
+    out = pd.DataFrame(lignes, columns=COLONNES_QUALITE)
+    return out.sort_values(["territoire_code", "indicateur", "methode"],
+                           kind="stable").reset_index(drop=True)
