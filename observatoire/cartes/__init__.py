@@ -12,6 +12,7 @@ are inlined at generation time, so pages open without network for years.
 - :mod:`~observatoire.cartes.choroplethe` — IRIS indicator choropleth.
 - :mod:`~observatoire.cartes.carte_ecarts` — gap maps against a reference level.
 - :mod:`~observatoire.cartes.fiches` — neighbourhood sheets (A4 print).
+- :mod:`~observatoire.cartes.synthese` — values of record and their fiabilité in words.
 - :mod:`~observatoire.cartes.index` — ``index.html``.
 - :mod:`~observatoire.cartes.generation` — :func:`generer_cartes`, :func:`generer_fiches`.
 """

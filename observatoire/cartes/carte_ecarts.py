@@ -8,6 +8,10 @@ colour says whether the zone is in a more favourable (blue) or less favourable
 purple/orange palette only says above / below. Bounds of |gap| are shared across
 years. Head counts (codebook type ``effectif``: population, households) are not
 mapped: a neighbourhood's count minus a commune's is no comparison.
+
+With a synthesis table (values of record), the zones' values and gaps come from
+it; tooltips then say the status, vintage and fiabilité in words and the zone's
+warnings, and no internal method id is shown.
 """
 
 from __future__ import annotations
@@ -38,6 +42,16 @@ from observatoire.cartes.legende import (
 )
 from observatoire.cartes.pages import rendre_page
 from observatoire.cartes.simplification import json_html
+from observatoire.cartes.synthese import (
+    LEGENDE_FIABILITE,
+    avertissements_zone,
+    entier,
+    est_effectif,
+    fiabilite_en_mots,
+    selection_synthese,
+    statut_millesime,
+    texte_propre,
+)
 
 __all__ = ["REFERENCES", "carte_ecarts", "favorabilite"]
 
@@ -60,6 +74,64 @@ def favorabilite(ecart_points, direction: str) -> np.ndarray:
     return e * (1.0 if np.isnan(s) else s)
 
 
+def _flottant(v) -> float:
+    return float(v) if v is not None and pd.notna(v) else np.nan
+
+
+def _zone_synthese(
+    r: dict, unite: str, reference: str, direction: str, b
+) -> tuple[int, list, list]:
+    """Class, tooltip lines and table cells of one zone from its synthesis row."""
+    st_val = texte_propre(r.get("statut")) or "manquant"
+    v = _flottant(r.get("valeur"))
+    ep = _flottant(r.get("ecart_points"))
+    secret = st_val == "secret" or texte_propre(r.get("ecart_statut")) == "secret"
+    cl = int(affecter_classes_ecarts(favorabilite([ep], direction), b, secret=[secret])[0])
+    an_val = entier(r.get("annee"))
+    val = formater_valeur(v, unite, st_val)
+    rv = _flottant(r.get("reference_valeur"))
+    rst = texte_propre(r.get("reference_statut")) or None
+    if np.isnan(rv):
+        refv = "secret statistique" if rst == "secret" else "non disponible"
+    else:
+        refv = formater_valeur(rv, unite, rst)
+        ra = entier(r.get("reference_annee"))
+        if ra is not None and ra != an_val:
+            refv += f" ({ra})"
+    if secret:
+        ecart_txt = "secret statistique"
+    elif np.isnan(ep):
+        ecart_txt = "non calculable"
+    else:
+        ecart_txt = formater_ecart(ep, unite)
+    statut = statut_millesime(st_val, an_val)
+    motif = texte_propre(r.get("fiabilite_motif"))
+    fiab = fiabilite_en_mots(r.get("fiabilite"), "" if motif in statut else motif)
+    lignes = [["Valeur", val], ["Statut", statut]]
+    if fiab:
+        lignes.append(["Fiabilité", fiab.removeprefix("fiabilité ")])
+    vo = _flottant(r.get("valeur_officielle"))
+    if not np.isnan(vo) and not (st_val == "officiel" and vo == v):
+        a_o = entier(r.get("annee_officielle"))
+        lignes.append(
+            [
+                f"Valeur officielle {a_o}" if a_o is not None else "Valeur officielle",
+                formater_valeur(vo, unite, "officiel"),
+            ]
+        )
+    rnom = texte_propre(r.get("reference_nom")) or texte_propre(r.get("reference_code"))
+    libelle_ref = f"Référence : {NOMS_NIVEAUX[reference].lower()}" + (f" ({rnom})" if rnom else "")
+    lignes.append([libelle_ref, refv])
+    lignes.append(["Écart", ecart_txt])
+    lecture = texte_propre(r.get("lecture"))
+    if lecture and lecture != ecart_txt and not secret:
+        lignes.append(["Lecture", lecture])
+    if texte_propre(r.get("note")):
+        lignes.append(["Note", texte_propre(r.get("note"))])
+    f = texte_propre(r.get("fiabilite"))
+    return cl, lignes, [val, refv, ecart_txt, statut, f or "—"]
+
+
 def carte_ecarts(
     ecarts: pd.DataFrame,
     couches: CouchesWeb,
@@ -73,6 +145,8 @@ def carte_ecarts(
     tuiles: str | None = None,
     liens: list | None = None,
     titre: str | None = None,
+    synthese: pd.DataFrame | None = None,
+    avertissements: dict[str, list[str]] | None = None,
 ) -> str:
     """Return the HTML gap map of the QPV/veille zones against ``reference`` for ``annee``.
 
@@ -84,9 +158,20 @@ def carte_ecarts(
         reference_statut`` when present).
     indicateurs : DataFrame, optional
         Indicator table: method/source of the zone values and reference names.
+    synthese : DataFrame, optional
+        Synthesis table (values of record); ``ecarts`` may then be None. A zone's value
+        and gap come from its row with ``annee_recensement == annee`` and
+        ``reference_niveau == reference`` (the écarts table for zones it lacks); class
+        bounds are pooled over its gaps of every vintage. Tooltips show the status,
+        vintage, fiabilité and note in words, and no method id is shown.
+    avertissements : dict, optional
+        ``{code zone: [French sentences]}`` added to the zone's tooltip and listed
+        under the map.
     """
     if reference not in REFERENCES:
         raise ValueError(f"unknown reference level {reference!r}; valid: {', '.join(REFERENCES)}")
+    if ecarts is None:
+        ecarts = pd.DataFrame(columns=[*COLONNES_ECARTS, "statut"])
     verifier_colonnes(ecarts, COLONNES_ECARTS, "ecarts")
     e = filtrer_sexe(ecarts, sexe)
     e = e[e["niveau"].isin(["qpv", "veille"]) & (e["reference_niveau"] == reference)]
@@ -108,10 +193,26 @@ def carte_ecarts(
         for k, d in ea.groupby("indicateur")
     }
     e_par_indicateur = {k: d for k, d in e.groupby("indicateur")}
+    # values of record: one row per zone and indicator for this year and reference
+    sobre = synthese is not None
+    syn = selection_synthese(synthese, annee, sexe=sexe, codes=codes_zones, reference=reference)
+    syn = syn.drop_duplicates(["territoire_code", "indicateur"])
+    syn_par_indicateur = {
+        k: {str(r["territoire_code"]): r for r in d.to_dict("records")}
+        for k, d in syn.groupby("indicateur")
+    }
+    syn_tous = selection_synthese(synthese, None, sexe=sexe, codes=codes_zones, reference=reference)
+    syn_tous_par_indicateur = {k: d for k, d in syn_tous.groupby("indicateur")}
     base_meta = indicateurs if indicateurs is not None and len(indicateurs) else e
-    meta = metadonnees_indicateurs(
-        base_meta[base_meta["indicateur"].astype(str).isin(set(ea["indicateur"]))], codebook, sexe
-    )
+    inds = set(ea["indicateur"]) | set(syn["indicateur"])
+    base_meta = base_meta[base_meta["indicateur"].astype(str).isin(inds)]
+    if len(syn):
+        cols = ["indicateur", "unite", "source"]
+        base_meta = pd.concat(
+            [base_meta[[c for c in cols if c in base_meta]], syn[[c for c in cols if c in syn]]],
+            ignore_index=True,
+        )
+    meta = metadonnees_indicateurs(base_meta, codebook, sexe)
     noms_ref, methodes = {}, {}
     if indicateurs is not None and len(indicateurs):
         ia = filtrer_sexe(indicateurs, sexe)
@@ -129,19 +230,35 @@ def carte_ecarts(
     specs, legendes, tables = [], [], []
     _, idents = contours_standard(couches)
     # a gap between a neighbourhood's head count and a commune's is not a comparison
-    meta = meta[meta["type"] != "effectif"].reset_index(drop=True)
+    effectif = [est_effectif(t, u) for t, u in zip(meta["type"], meta["unite"], strict=True)]
+    meta = meta[~np.array(effectif, dtype=bool)].reset_index(drop=True)
+    attention = {c: avertissements_zone(avertissements, c) for c in zones["code"]}
     for _, m in meta.iterrows():
         ind, unite, direction = m["indicateur"], m["unite"], m["direction"]
         neutre = np.isnan(signe_favorable(direction))
-        tous = e_par_indicateur.get(ind, e.iloc[:0])
-        b = bornes_ecarts(favorabilite(tous["ecart_points"], direction), k=k)
+        tous = syn_tous_par_indicateur.get(ind)
+        if tous is None or not tous["ecart_points"].notna().any():
+            tous = e_par_indicateur.get(ind, e.iloc[:0])
+        b = bornes_ecarts(
+            favorabilite(pd.to_numeric(tous["ecart_points"], errors="coerce"), direction), k=k
+        )
         sous = par_indicateur.get(ind, {})
+        sous_syn = syn_par_indicateur.get(ind, {})
         valeurs, lignes_table = {}, []
         for code, nom, niveau in zones[["code", "nom", "niveau"]].itertuples(index=False):
+            points = [["Point d'attention", a] for a in attention[code]]
+            if code in sous_syn:
+                cl, lignes, cellules = _zone_synthese(
+                    sous_syn[code], unite, reference, direction, b
+                )
+                valeurs[code] = [cl, lignes + points]
+                lignes_table.append([code, nom, NOMS_NIVEAUX[niveau], *cellules])
+                continue
             if code not in sous:
-                valeurs[code] = [-100, [["Écart", "manquant"]]]
+                valeurs[code] = [-100, [["Écart", "manquant"], *points]]
                 lignes_table.append(
                     [code, nom, NOMS_NIVEAUX[niveau], "manquant", "", "", "manquant"]
+                    + (["—"] if sobre else [])
                 )
                 continue
             r = sous[code]
@@ -164,7 +281,7 @@ def carte_ecarts(
                 ecart_txt = formater_ecart(ep, unite)
             lignes = [["Valeur", val], ["Statut", LIBELLES_STATUT.get(st_val, st_val)]]
             methode = _texte(r.get("methode")) or _texte(methodes.get((code, ind)))
-            if methode:
+            if methode and not sobre:
                 lignes.append(["Méthode", methode])
             lignes.append([f"Référence : {NOMS_NIVEAUX[reference].lower()} ({rnom})", refv])
             lignes.append(["Écart", ecart_txt])
@@ -172,7 +289,7 @@ def carte_ecarts(
                 lignes.append(["Ratio", formater_nombre(float(r["ratio"]), 2)])
             if _texte(r.get("lecture")) and not secret:
                 lignes.append(["Lecture", _texte(r["lecture"])])
-            valeurs[code] = [cl, lignes]
+            valeurs[code] = [cl, lignes + points]
             lignes_table.append(
                 [
                     code,
@@ -183,6 +300,7 @@ def carte_ecarts(
                     ecart_txt,
                     LIBELLES_STATUT.get(st_val, st_val),
                 ]
+                + (["—"] if sobre else [])
             )
         couleurs = {
             str(c): v
@@ -227,6 +345,7 @@ def carte_ecarts(
                     {"texte": "Référence", "nombre": True},
                     {"texte": "Écart", "nombre": True},
                     {"texte": "Statut"},
+                    *([{"texte": "Fiabilité"}] if sobre else []),
                 ],
                 "lignes": lignes_table,
                 "note": f"Sens de lecture : {sens}. "
@@ -256,6 +375,12 @@ def carte_ecarts(
         "Écart = valeur de la zone − valeur de référence (en points pour les taux et "
         "parts) ; le sens favorable vient du codebook des indicateurs."
     )
+    if sobre:
+        sources.extend(LEGENDE_FIABILITE)
+    noms_zones = dict(zip(zones["code"], zones["nom"], strict=True))
+    for c, textes in attention.items():
+        if textes:
+            sources.append(f"Points d'attention — {noms_zones[c]} ({c}) : " + " ; ".join(textes))
     titre = titre or (f"{couches.nom_territoire} — écarts {_NOMS_REF[reference]}, {annee}")
     return rendre_page(
         "carte.html.j2",

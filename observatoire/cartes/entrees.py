@@ -320,7 +320,16 @@ def metadonnees_indicateurs(
 def _type_depuis_unite(unite) -> str:
     """Guess the statistic type when the codebook does not know the indicator."""
     u = str(unite or "").strip().lower()
-    if u in ("habitants", "ménages", "menages", "logements", "personnes", "effectif", "emplois"):
+    if u in (
+        "habitants",
+        "ménages",
+        "menages",
+        "logements",
+        "personnes",
+        "effectif",
+        "emplois",
+        "allocataires",
+    ):
         return "effectif"
     return "taux" if u == "%" else "autre"
 

@@ -24,10 +24,12 @@ from observatoire.cartes.entrees import (
     COLONNES_UTILES_INDICATEURS,
     colonnes_utiles,
     filtrer_sexe,
+    verifier_colonnes,
 )
 from observatoire.cartes.fiches import fiche_quartier
 from observatoire.cartes.index import generer_index
 from observatoire.cartes.pages import ecrire_page
+from observatoire.cartes.synthese import COLONNES_SYNTHESE, selection_synthese
 from observatoire.rapport import Rapport
 
 __all__ = [
@@ -84,6 +86,22 @@ def _annees(df: pd.DataFrame, niveaux: Iterable[str], annees) -> list[int]:
     return sorted({int(a) for a in df.loc[df["niveau"].isin(list(niveaux)), "annee"].dropna()})
 
 
+def _annees_synthese(synthese: pd.DataFrame | None) -> set[int]:
+    """Census vintages of the zone rows of a synthesis table."""
+    if synthese is None or len(synthese) == 0 or "annee_recensement" not in synthese:
+        return set()
+    an = pd.to_numeric(synthese["annee_recensement"], errors="coerce").dropna()
+    return {int(a) for a in an}
+
+
+def _par_zone(synthese: pd.DataFrame | None) -> dict:
+    """Synthesis rows split by zone code (an empty frame for zones without rows)."""
+    if synthese is None or len(synthese) == 0:
+        return {}
+    verifier_colonnes(synthese, COLONNES_SYNTHESE, "synthese")
+    return {str(c): d for c, d in synthese.groupby(synthese["territoire_code"].astype(str))}
+
+
 def _liens(dossier: Path, annee: int, nom: str, annees: list[int], noms: list[str]) -> list[dict]:
     liens = [{"href": "../index.html", "texte": "Sommaire"}]
     liens += [
@@ -109,6 +127,8 @@ def generer_cartes(
     bornes_par_annee: bool = False,
     tuiles: str | None = None,
     rapport: Rapport | None = None,
+    synthese: pd.DataFrame | None = None,
+    avertissements: dict[str, list[str]] | None = None,
 ) -> list[Path]:
     """Write the IRIS choropleth and the gap maps of every year; return the written paths.
 
@@ -128,6 +148,12 @@ def generer_cartes(
         Classification; breaks pooled over all years by default.
     tuiles : {"osm", "ign"}, optional
         Online basemap offered in the layer control (off by default; maps never need it).
+    synthese : DataFrame, optional
+        Synthesis table (values of record): the zones' values and gaps of each gap map
+        come from its rows with ``annee_recensement`` = the map's year and
+        ``reference_niveau`` = the map's reference (see :func:`carte_ecarts`).
+    avertissements : dict, optional
+        ``{code zone: [French sentences]}`` shown in the gap maps' zone tooltips.
     """
     dossier = Path(dossier)
     couches = couches_web(geometries, rapport=rapport)
@@ -137,10 +163,15 @@ def generer_cartes(
         ecarts = ecarts[ecarts["niveau"].isin(["iris", "qpv", "veille"])]
     ecrits: list[Path] = []
     ans = _annees(indicateurs, ["iris"], annees)
+    if synthese is not None and len(synthese):
+        verifier_colonnes(synthese, COLONNES_SYNTHESE, "synthese")
+    else:
+        synthese = None
     refs = [
         r
         for r in references
-        if ecarts is not None and len(ecarts) and (ecarts["reference_niveau"] == r).any()
+        if (ecarts is not None and len(ecarts) and (ecarts["reference_niveau"] == r).any())
+        or (synthese is not None and (synthese["reference_niveau"] == r).any())
     ]
     noms = ["carte_indicateurs"] + [f"ecarts_{r}" for r in refs]
     from observatoire.cartes.choroplethe import bornes_indicateurs
@@ -176,8 +207,13 @@ def generer_cartes(
         )
         ecrits.append(ecrire_page(dossier / str(annee) / "carte_indicateurs.html", html))
         for ref in refs:
-            e = filtrer_sexe(ecarts, sexe)
-            if not ((e["reference_niveau"] == ref) & (e["annee"].astype("int64") == annee)).any():
+            e = filtrer_sexe(ecarts, sexe) if ecarts is not None else None
+            a_des_ecarts = (
+                e is not None
+                and ((e["reference_niveau"] == ref) & (e["annee"].astype("int64") == annee)).any()
+            )
+            a_une_synthese = len(selection_synthese(synthese, annee, sexe=sexe, reference=ref)) > 0
+            if not (a_des_ecarts or a_une_synthese):
                 if rapport is not None:
                     rapport.info("cartes", f"ecarts_{ref}", f"no gap for {annee}: map not written")
                 continue
@@ -191,6 +227,8 @@ def generer_cartes(
                 sexe=sexe,
                 tuiles=tuiles,
                 liens=_liens(dossier, annee, f"ecarts_{ref}", ans, noms),
+                synthese=synthese,
+                avertissements=avertissements,
             )
             ecrits.append(ecrire_page(dossier / str(annee) / f"ecarts_{ref}.html", html))
     if rapport is not None:
@@ -211,13 +249,19 @@ def generer_fiches(
     sexe: str = "ensemble",
     notes: list[str] | dict[str, list[str]] | None = None,
     rapport: Rapport | None = None,
+    synthese: pd.DataFrame | None = None,
+    avertissements: dict[str, list[str]] | None = None,
 ) -> list[Path]:
     """Write one sheet per QPV/veille zone and year into ``<dossier>/<année>/fiches/``.
 
     ``codes`` restricts the zones (default: every zone of the geometries). Years
-    default to those with zone values. ``notes`` (method notes printed in the sheet's
-    sources block) is one list for every sheet, or a dict ``{code zone: [notes]}``.
-    Returns the written paths.
+    default to those with zone values (in ``indicateurs`` or, when given, the
+    synthesis table's ``annee_recensement``). ``notes`` (method notes printed in the
+    sheet's sources block) is one list for every sheet, or a dict ``{code zone: [notes]}``.
+    ``synthese`` (values of record) and ``avertissements`` (``{code zone: [sentences]}``)
+    are passed to :func:`~observatoire.cartes.fiches.fiche_quartier`: headline values,
+    fiabilité and gaps come from the synthesis, warnings show in a "Points d'attention"
+    box. Returns the written paths.
     """
     dossier = Path(dossier)
     couches = couches_web(geometries, rapport=rapport)
@@ -240,7 +284,10 @@ def generer_fiches(
         par_zone_e = {str(c): d for c, d in z_e.groupby(z_e["territoire_code"].astype(str))}
     zones = list(couches.zones["code"]) if codes is None else [str(c) for c in codes]
     codebook = _codebook_une_fois(codebook)
+    par_zone_s = _par_zone(synthese)
     ans = _annees(indicateurs, ["qpv", "veille"], annees)
+    if annees is None and par_zone_s:
+        ans = sorted(set(ans) | _annees_synthese(synthese))
     ecrits = []
     for annee in ans:
         for code in zones:
@@ -268,6 +315,8 @@ def generer_fiches(
                 sexe=sexe,
                 liens=liens,
                 notes=notes.get(code) if isinstance(notes, dict) else notes,
+                synthese=par_zone_s.get(code, synthese.iloc[:0]) if synthese is not None else None,
+                avertissements=avertissements,
             )
             ecrits.append(
                 ecrire_page(dossier / str(annee) / "fiches" / nom_fichier_fiche(code), html)

@@ -132,6 +132,7 @@ def _type_unite(unite: str | None) -> tuple[str, int]:
         "nombre",
         "individus",
         "emplois",
+        "allocataires",
     ):
         return f"\u00a0{u}", 0
     if bas in ("", "indice", "ratio", "rapport"):

@@ -1,0 +1,266 @@
+"""Values of record (synthesis table) for sheets and gap maps, said in plain French.
+
+The synthesis table holds, for every zone × indicator × sex × reference level, the
+best value the observatory has, its reliability (*fiabilité*) and its gap to the
+reference. This module selects the rows of one page and turns statuses, vintages
+and reliabilities into short French phrases for a steering committee. Internal
+method ids (column ``methode``) are never turned into text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from observatoire.cartes.entrees import filtrer_sexe, verifier_colonnes
+from observatoire.cartes.legende import LIBELLES_STATUT, formater_valeur
+
+__all__ = [
+    "COLONNES_SYNTHESE",
+    "LEGENDE_FIABILITE",
+    "UNITES_EFFECTIF",
+    "texte_propre",
+    "entier",
+    "selection_synthese",
+    "statut_millesime",
+    "fiabilite_en_mots",
+    "valeur_officielle_citee",
+    "qualification",
+    "est_effectif",
+    "avertissements_zone",
+]
+
+#: Columns a synthesis table must have; the others of the contract are optional.
+COLONNES_SYNTHESE = [
+    "territoire_code",
+    "niveau",
+    "indicateur",
+    "annee_recensement",
+    "valeur",
+    "statut",
+    "reference_niveau",
+]
+#: Reliability legend printed in the methods block of pages that show a fiabilité.
+LEGENDE_FIABILITE = (
+    "Fiabilité bonne : valeur officielle, ou zone formée d'IRIS entiers.",
+    "Fiabilité moyenne : IRIS coupés avec des poids calés sur la population officielle ou "
+    "tirés du carroyage, estimation corrigée, taux approchés.",
+    "Fiabilité faible : IRIS coupés pondérés par la seule surface, facteur de calage "
+    "supérieur à 2, millésimes distants de plus de 2 ans, IRIS redessinés entre deux "
+    "éditions, ou alerte de plausibilité.",
+)
+#: Units of head counts (no gap to a reference is meaningful for them).
+UNITES_EFFECTIF = frozenset(
+    {"habitants", "personnes", "ménages", "menages", "allocataires", "logements", "effectif"}
+)
+_VIDES = {"", "nan", "none", "<na>", "nat", "null"}
+_STATUTS_MILLESIME = {
+    "officiel": "valeur officielle",
+    "estime": "estimation",
+    "estime_corrige": "estimation corrigée",
+    "approximation": "approximation",
+    "secret": "secret statistique",
+    "manquant": "valeur manquante",
+}
+
+
+def texte_propre(v) -> str:
+    """Text of a cell; empty for None, NaN, NA and the strings "nan"/"None".
+
+    Examples
+    --------
+    >>> texte_propre(None), texte_propre(float("nan")), texte_propre("None"), texte_propre(" a ")
+    ('', '', '', 'a')
+    """
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, float | np.floating) and math.isnan(v):
+        return ""
+    s = str(v).strip()
+    return "" if s.lower() in _VIDES else s
+
+
+def entier(v) -> int | None:
+    """Integer of a vintage cell, None when missing.
+
+    Examples
+    --------
+    >>> entier(2020.0), entier(pd.NA), entier("x")
+    (2020, None, None)
+    """
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else int(f)
+
+
+def selection_synthese(
+    synthese: pd.DataFrame | None,
+    annee: int | None,
+    *,
+    sexe: str = "ensemble",
+    codes=None,
+    reference: str | None = None,
+) -> pd.DataFrame:
+    """Zone rows of ``synthese`` standing for census vintage ``annee`` (one sex).
+
+    Parameters
+    ----------
+    synthese : DataFrame or None
+        Synthesis table (:data:`COLONNES_SYNTHESE` at least).
+    annee : int or None
+        Compared with ``annee_recensement``; None keeps every vintage.
+    codes : iterable of str, optional
+        Keep these zones only.
+    reference : str, optional
+        Keep this ``reference_niveau`` only.
+
+    Returns
+    -------
+    DataFrame
+        QPV and veille rows, ``territoire_code`` and ``indicateur`` as str; empty
+        when ``synthese`` is None.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"territoire_code": ["Q", "Q"], "niveau": ["qpv"] * 2,
+    ...     "indicateur": ["pop"] * 2, "annee_recensement": [2022, 2016],
+    ...     "valeur": [1.0, 2.0], "statut": ["officiel"] * 2,
+    ...     "reference_niveau": ["commune"] * 2})
+    >>> selection_synthese(s, 2022)["valeur"].tolist()
+    [1.0]
+    """
+    if synthese is None or len(synthese) == 0:
+        return pd.DataFrame(columns=COLONNES_SYNTHESE)
+    verifier_colonnes(synthese, COLONNES_SYNTHESE, "synthese")
+    s = filtrer_sexe(synthese, sexe)
+    garde = s["niveau"].isin(["qpv", "veille"])
+    if annee is not None:
+        garde &= pd.to_numeric(s["annee_recensement"], errors="coerce") == int(annee)
+    if reference is not None:
+        garde &= s["reference_niveau"] == reference
+    s = s[garde]
+    s = s.assign(
+        territoire_code=s["territoire_code"].astype(str), indicateur=s["indicateur"].astype(str)
+    )
+    if codes is not None:
+        s = s[s["territoire_code"].isin({str(c) for c in codes})]
+    return s
+
+
+def statut_millesime(statut, annee=None) -> str:
+    """Status and vintage of a value in words.
+
+    Examples
+    --------
+    >>> statut_millesime("officiel", 2020), statut_millesime("estime", 2022.0)
+    ('valeur officielle 2020', 'estimation 2022')
+    >>> statut_millesime("secret", 2022), statut_millesime(None)
+    ('secret statistique (2022)', 'valeur manquante')
+    """
+    st = texte_propre(statut) or "manquant"
+    a = entier(annee)
+    mots = _STATUTS_MILLESIME.get(st) or LIBELLES_STATUT.get(st) or "valeur"
+    if a is None or st == "manquant":
+        return mots
+    return f"{mots} ({a})" if st == "secret" else f"{mots} {a}"
+
+
+def fiabilite_en_mots(fiabilite, motif=None) -> str:
+    """Reliability and its reasons in words; empty when the value has none.
+
+    Examples
+    --------
+    >>> fiabilite_en_mots("faible", "la zone coupe des IRIS (poids de surface)")
+    'fiabilité faible : la zone coupe des IRIS (poids de surface)'
+    >>> fiabilite_en_mots("bonne", None), fiabilite_en_mots(float("nan"), "x")
+    ('fiabilité bonne', '')
+    """
+    f = texte_propre(fiabilite)
+    if not f:
+        return ""
+    m = texte_propre(motif)
+    return f"fiabilité {f} : {m}" if m else f"fiabilité {f}"
+
+
+def valeur_officielle_citee(ligne: Mapping, unite=None) -> str:
+    """Official value to cite beside a headline that is not it; empty otherwise.
+
+    Examples
+    --------
+    >>> valeur_officielle_citee({"statut": "estime", "valeur": 79.0,
+    ...     "valeur_officielle": 1093.0, "annee_officielle": 2020}, "habitants")
+    'valeur officielle 2020 : 1\u202f093\u00a0habitants'
+    >>> valeur_officielle_citee({"statut": "officiel", "valeur": 5.0, "valeur_officielle": 5.0})
+    ''
+    """
+    vo = ligne.get("valeur_officielle")
+    if vo is None or pd.isna(vo):
+        return ""
+    if texte_propre(ligne.get("statut")) == "officiel" and ligne.get("valeur") == vo:
+        return ""
+    a = entier(ligne.get("annee_officielle"))
+    quand = f"valeur officielle {a}" if a is not None else "valeur officielle"
+    return f"{quand} : {formater_valeur(float(vo), unite, 'officiel')}"
+
+
+def qualification(ligne: Mapping, unite=None) -> str:
+    """Status, vintage, reliability and official value of a headline, in one French line.
+
+    Examples
+    --------
+    >>> qualification({"statut": "officiel", "annee": 2020, "fiabilite": "bonne",
+    ...                "fiabilite_motif": "valeur officielle"})
+    'valeur officielle 2020 — fiabilité bonne'
+    >>> print(qualification({"statut": "estime", "annee": 2022, "valeur": 79.0,
+    ...     "fiabilite": "faible", "fiabilite_motif": "IRIS coupés",
+    ...     "valeur_officielle": 1093.0, "annee_officielle": 2020}, "habitants")
+    ...     .replace("\u202f", " ").replace("\u00a0", " "))
+    estimation 2022 — fiabilité faible : IRIS coupés ; valeur officielle 2020 : 1 093 habitants
+    >>> qualification({"statut": "manquant", "fiabilite": None})
+    ''
+    """
+    statut = texte_propre(ligne.get("statut")) or "manquant"
+    off = valeur_officielle_citee(ligne, unite)
+    if statut == "manquant":  # the value cell already says "manquant"
+        return off
+    texte = statut_millesime(statut, ligne.get("annee"))
+    motif = texte_propre(ligne.get("fiabilite_motif"))
+    fiab = fiabilite_en_mots(ligne.get("fiabilite"), "" if motif in texte else motif)
+    if fiab:
+        texte += f" — {fiab}"
+    return f"{texte} ; {off}" if off else texte
+
+
+def est_effectif(type_indicateur=None, unite=None) -> bool:
+    """Say whether an indicator is a head count (type ``effectif`` or a unit of persons).
+
+    Examples
+    --------
+    >>> est_effectif("effectif"), est_effectif(None, "allocataires"), est_effectif("taux", "%")
+    (True, True, False)
+    """
+    return (
+        texte_propre(type_indicateur) == "effectif"
+        or texte_propre(unite).lower() in UNITES_EFFECTIF
+    )
+
+
+def avertissements_zone(avertissements: Mapping | None, code: str) -> list[str]:
+    """Return the warnings of one zone (empty texts and duplicates dropped, order kept).
+
+    Examples
+    --------
+    >>> avertissements_zone({"Q": ["a", None, "a", "b"]}, "Q"), avertissements_zone(None, "Q")
+    (['a', 'b'], [])
+    """
+    if not avertissements:
+        return []
+    brut = avertissements.get(str(code)) or []
+    if isinstance(brut, str):
+        brut = [brut]
+    return list(dict.fromkeys(t for t in (texte_propre(x) for x in brut) if t))
