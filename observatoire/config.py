@@ -65,6 +65,9 @@ class ErreurConfig(ValueError):
 #: Input roles a configuration may name under ``sources:`` and what each is for.
 ROLES_SOURCES: dict[str, str] = {
     "iris": "IRIS contour layer used for the weights (full resolution for local runs)",
+    "iris_statistiques": "IRIS contour layer of the statistics' edition (IRIS redrawn or "
+                         "recoded between the two editions lower the reliability of zone "
+                         "estimates)",
     "communes": "commune boundaries (maps, commune reference)",
     "departement": "département boundary (maps)",
     "epci": "EPCI perimeter (maps; the EPCI itself is aggregated from its communes' IRIS)",

@@ -228,9 +228,11 @@ def etape_poids(ctx: Contexte) -> None:
                                               ["code_zone", "geometry"]],
                                       methode="dasymetric", grille=grille,
                                       part_min=pond.part_min, rapport=ctx.rapport)
-            morceaux.append(poids_iris_moins_zones(
+            pv = poids_iris_moins_zones(
                 list(v.iris), retrait, code=v.code, moins=v.moins, parts=list(v.iris.values()),
-                rapport=ctx.rapport).assign(niveau="veille"))
+                rapport=ctx.rapport)
+            morceaux.append(pv.assign(niveau="veille"))
+            ctx.resultats.setdefault("notes_poids", {})[v.code] = [_note_moins(v, pv, grille)]
     poids = pd.concat(morceaux, ignore_index=True)
     poids = poids.sort_values(["niveau", "code_zone", "code_iris"], kind="stable")
     poids = poids.reset_index(drop=True)
@@ -239,6 +241,7 @@ def etape_poids(ctx: Contexte) -> None:
     implausibles = (zones_implausibles(poids_qpv, pop_recente, pond.population_min_qpv)
                     if pop_recente is not None else {})
     _signaler_zones_vides(ctx, poids, pop_recente)
+    _signaler_iris_redessines(ctx, poids)
     ctx.resultats["poids"] = poids
     ctx.resultats["implausibles"] = implausibles
     ctx.resultats["zones"] = zones_territoire(ctx)
@@ -248,9 +251,37 @@ def etape_poids(ctx: Contexte) -> None:
                       + (" (grid weights)" if grille is not None else ""))
 
 
+def _note_moins(v, pv: pd.DataFrame, grille) -> str:
+    """Sheet note of a veille territory drawn as IRIS minus other zones: how it is computed."""
+    parts = ", ".join(f"{c} : {100 * r:.0f} %".replace(".", ",")
+                      for c, r in zip(pv["code_iris"], pv["poids_retire"], strict=True))
+    comment = ("telle que le carroyage Filosofi la place (poids carroyés)" if grille is not None
+               else "selon les poids de ces zones")
+    return (f"Calcul : population des IRIS {', '.join(pv['code_iris'])} moins celle de "
+            f"{', '.join(v.moins)}, {comment} ; part retirée de chaque IRIS : {parts}.")
+
+
+def _signaler_iris_redessines(ctx: Contexte, poids: pd.DataFrame) -> None:
+    """IRIS of the zones drawn differently in the statistics' edition (lower reliability)."""
+    from observatoire.indicateurs.geographie import iris_redessines
+
+    stats = ctx.preparation.tables.get("iris_statistiques")
+    if stats is None:
+        return
+    r = iris_redessines(ctx.preparation.iris_territoire, stats, poids["code_iris"].unique())
+    ctx.resultats["iris_redessines"] = r["code_iris"].tolist()
+    for row in r.itertuples(index=False):
+        zones = sorted(poids.loc[poids["code_iris"] == row.code_iris, "code_zone"].unique())
+        qui = "absent" if row.iou != row.iou else f"overlap {row.iou:.0%} (IoU)"
+        ctx.rapport.avertir(
+            "poids", row.code_iris,
+            f"IRIS {row.code_iris} is drawn differently in the statistics' edition ({qui}): "
+            f"the estimates of {', '.join(zones)} through it are graded 'faible'")
+
+
 def _signaler_zones_vides(ctx: Contexte, poids: pd.DataFrame,
                           population: pd.DataFrame | None) -> None:
-    """A zone whose weights give it no inhabitant never drops out silently."""
+    """Report each zone whose weights give it no inhabitant (never dropped silently)."""
     zones = ctx.resultats.get("zones_vides", {})
     pop = (population.set_index("code_iris")["population"] if population is not None
            else None)
@@ -525,6 +556,12 @@ def etape_ecarts(ctx: Contexte) -> None:
                       f"{len(evolution):,} evolutions between vintages")
 
 
+def _avertissements(ctx: Contexte) -> dict[str, list[str]]:
+    if "avertissements" not in ctx.resultats:
+        ctx.resultats["avertissements"] = avertissements_zones(ctx)
+    return ctx.resultats["avertissements"]
+
+
 def avertissements_zones(ctx: Contexte) -> dict[str, list[str]]:
     """French warnings of each zone for its sheet and the map tooltips.
 
@@ -742,7 +779,8 @@ def etape_cartes(ctx: Contexte) -> None:
         return
     ecrits = generer_cartes(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
                             _couches_web(ctx), ctx.dossier, annees=ctx.annees, references=refs,
-                            codebook=_codebook(ctx), rapport=ctx.rapport)
+                            codebook=_codebook(ctx), synthese=ctx.resultats["synthese_millesimes"],
+                            avertissements=_avertissements(ctx), rapport=ctx.rapport)
     taille = sum(p.stat().st_size for p in ecrits)
     ctx.resume.append(f"maps: {len(ecrits)} pages in {', '.join(map(str, ctx.annees))}/ "
                       f"({taille / 1e6:.1f} MB)")
@@ -762,6 +800,7 @@ def etape_fiches(ctx: Contexte) -> None:
             v = next((v for v in cfg.veille if v.code == code), None)
             notes = list(v.notes) if v is not None else []
             notes += ctx.resultats.get("chevauchements", {}).get(code, [])
+            notes += ctx.resultats.get("notes_poids", {}).get(code, [])
             if v is not None and v.statut == "approximation":
                 notes = ["Périmètre approché (statut « approximation ») : voir la note "
                          "ci-dessous."] + notes
@@ -771,7 +810,9 @@ def etape_fiches(ctx: Contexte) -> None:
             n += len(generer_fiches(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
                                     _couches_web(ctx), ctx.dossier, poids=ctx.resultats["poids"],
                                     annees=ctx.annees, codes=codes, codebook=cb,
-                                    notes=list(notes) or None, rapport=ctx.rapport))
+                                    notes=list(notes) or None,
+                                    synthese=ctx.resultats["synthese_millesimes"],
+                                    avertissements=_avertissements(ctx), rapport=ctx.rapport))
     if cfg.sorties.cartes or cfg.sorties.fiches:
         generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}")
     ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages) + index.html")

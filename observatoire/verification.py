@@ -385,6 +385,9 @@ def preparer_run(
         tables["qpv_officiel"] = off
 
     _verifier_methode(cfg, tables)
+    e_stats = entrees.get("sources.iris_statistiques")
+    if e_stats is not None:
+        tables["iris_statistiques"] = lire_iris(e_stats.chemin, e_stats.couche, rapport=rapport)
     e_grille = entrees.get("sources.grille")
     if e_grille is not None:
         from observatoire.chargement import lire_grille

@@ -7,11 +7,15 @@ in the statistics or only in the geometry are listed with their population.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from observatoire.rapport import Rapport
 
-__all__ = ["comparer_codes_iris"]
+#: IRIS whose two editions overlap less than this (intersection over union) are redrawn.
+SEUIL_IOU = 0.5
+
+__all__ = ["comparer_codes_iris", "iris_redessines"]
 
 
 def comparer_codes_iris(
@@ -114,3 +118,58 @@ def comparer_codes_iris(
                 n=len(b),
             )
     return out.drop_duplicates("code_iris").reset_index(drop=True)
+
+
+def iris_redessines(
+    geometrie, statistiques, codes=None, *, seuil: float = SEUIL_IOU
+) -> pd.DataFrame:
+    """IRIS redrawn or recoded between the geometry's and the statistics' editions.
+
+    The same code drawn over two different areas (e.g. Istres 130470115 "Prépaou 2"
+    east of Le Prépaou in the 2014 layer, over the former Trigance area in the 2020
+    layer) gives a weight computed on one area to statistics of the other.
+
+    Parameters
+    ----------
+    geometrie, statistiques : GeoDataFrame
+        IRIS layers (``code_iris``) of the geometry used for the weights and of the
+        statistics' edition (any CRS: the second is reprojected to the first's).
+    codes : iterable of str, optional
+        IRIS to check (default: every IRIS of ``geometrie``).
+    seuil : float
+        Intersection over union under which an IRIS is redrawn. Generalised layers
+        of the same edition score 0.75 or more (p10); a recoded IRIS near 0.
+
+    Returns
+    -------
+    DataFrame
+        ``code_iris, iou`` (NaN when the code is absent from the statistics' layer) of
+        the redrawn or recoded IRIS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> a = gpd.GeoDataFrame({"code_iris": ["1", "2"]},
+    ...     geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs="EPSG:2154")
+    >>> b = gpd.GeoDataFrame({"code_iris": ["1", "2"]},
+    ...     geometry=[box(0, 0, 10, 9), box(30, 0, 40, 10)], crs="EPSG:2154")
+    >>> iris_redessines(a, b).to_dict("records")
+    [{'code_iris': '2', 'iou': 0.0}]
+    """
+    g = geometrie if codes is None else geometrie[geometrie["code_iris"].isin(list(codes))]
+    s = statistiques.to_crs(g.crs) if statistiques.crs != g.crs else statistiques
+    s = s.drop_duplicates("code_iris").set_index("code_iris").geometry
+    autre = s.reindex(g["code_iris"].to_numpy())
+    present = ~autre.isna().to_numpy()
+    ga = g.geometry.to_numpy()
+    iou = np.full(len(g), np.nan)
+    if present.any():
+        import shapely
+
+        a, b = ga[present], autre.to_numpy()[present]
+        inter = shapely.area(shapely.intersection(a, b))
+        union = shapely.area(shapely.union(a, b))
+        iou[present] = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    out = pd.DataFrame({"code_iris": g["code_iris"].astype(str).to_numpy(), "iou": iou})
+    return out[~(out["iou"] >= seuil)].reset_index(drop=True)
