@@ -64,6 +64,10 @@ LECTEURS = {
     "qpv2015_indicateurs_occitanie_meta": (lire_table, ["colonne", "description"], 44),
     "insee_emploi_zonages": (lire_table, ["geo_code", "rp_year", "actifs_1564"], 15),
     "grille_filosofi2017_marseille": (lire_grille, ["id_carreau", "population"], 7282),
+    "grille_filosofi2019_san_ouest_provence": (
+        lire_grille, ["id_carreau", "population", "menages", "imputed", "men_pauv"], 2155
+    ),
+    "grille_eurostat2021_1km_dep13": (lire_grille, ["id_carreau", "population", "m", "f"], 6764),
 }
 
 

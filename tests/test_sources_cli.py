@@ -107,7 +107,7 @@ def test_cli_sources_registre_et_catalogue(donnees):
     assert "ign_contours_iris_wfs" in run.output and "https://data.geopf.fr/wfs/ows" in run.output
     run = CliRunner().invoke(main, ["data", "sources", "--from", str(donnees)])
     assert run.exit_code == 0
-    assert run.output.count(" ok ") == 33 and "MISSING" not in run.output
+    assert run.output.count(" ok ") == 35 and "MISSING" not in run.output
 
 
 def test_fetch_et_summary_autre_territoire_par_config(donnees, tmp_path):

@@ -27,7 +27,7 @@ rp2016_iris_logement_dep13 rp2016_iris_logement_france rfl_iris_2001_2011_dep13
 rfl_iris_2001_2011_france ptod_iris_dep13 ptod_communes_dep13 ptod_departements
 ptod_dictionnaire qpv2024_indicateurs_dep13 qpv2024_indicateurs_france
 qpv2015_indicateurs_occitanie qpv2015_indicateurs_occitanie_meta insee_emploi_zonages
-grille_filosofi2017_marseille
+grille_filosofi2017_marseille grille_filosofi2019_san_ouest_provence grille_eurostat2021_1km_dep13
 """.split()
 
 
@@ -198,3 +198,15 @@ def test_territoire_depuis_config_du_paquet():
     assert set(t.sources_locales) <= set(charger_catalogue().sources)
     with pytest.raises(ErreurDonnees, match="territory configuration not found"):
         territoire(config="inexistant")
+
+
+def test_catalogue_communes_couvertes(tmp_path):
+    e = charger_catalogue()["grille_filosofi2019_san_ouest_provence"]
+    assert e.communes_couvertes == territoire().communes
+    chemin = tmp_path / "c.yaml"
+    entree = {"chemin": "g.csv", "rubrique": "grille", "provenance": "p"}
+    chemin.write_text(
+        yaml.safe_dump({"sources": {"g": {**entree, "communes_couvertes": ["13047", "1347"]}}})
+    )
+    with pytest.raises(ErreurDonnees, match="source 'g': communes_couvertes.*'1347'"):
+        charger_catalogue(chemin)

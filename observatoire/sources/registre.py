@@ -163,6 +163,7 @@ class EntreeCatalogue(_Modele):
     sha256: str | None = None
     source_officielle: str | None = None
     provenance: str
+    communes_couvertes: list[str] | None = None
 
     @field_validator("chemin")
     @classmethod
@@ -178,6 +179,11 @@ class EntreeCatalogue(_Modele):
         if v is not None and not _SHA256.match(v):
             raise ValueError(f"sha256 must be 64 lower-case hex digits, got {v!r}")
         return v
+
+    @field_validator("communes_couvertes")
+    @classmethod
+    def _communes(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _codes_communes(v)
 
 
 class Catalogue(_Modele):
@@ -214,10 +220,14 @@ class Territoire(_Modele):
     @field_validator("communes")
     @classmethod
     def _codes(cls, v: list[str]) -> list[str]:
-        mauvais = [c for c in v if not re.match(r"^(\d{5}|2[AB]\d{3})$", str(c))]
-        if mauvais:
-            raise ValueError(f"commune codes must be 5-character INSEE codes: {mauvais}")
-        return [str(c) for c in v]
+        return _codes_communes(v)
+
+
+def _codes_communes(codes: list) -> list[str]:
+    mauvais = [c for c in codes if not re.match(r"^(\d{5}|2[AB]\d{3})$", str(c))]
+    if mauvais:
+        raise ValueError(f"commune codes must be 5-character INSEE codes: {mauvais}")
+    return [str(c) for c in codes]
 
 
 def _lire_yaml(chemin: Path) -> dict:
