@@ -462,6 +462,8 @@ def etape_indicateurs(ctx: Contexte) -> None:
     if "revenus_iris" in tables:
         garder |= ind["origine"].eq("insee") & ind["annee"].lt(min(annees))
     ind = ind[garder].reset_index(drop=True)
+    if ctx.preparation.tables.get("grille") is not None:
+        ind = pd.concat([ind, _indicateurs_grille(ctx, cb)], ignore_index=True)
     ctx.resultats["infos_zones"] = infos = _infos_zones(ctx)
     grade, motif = fiabilite(ind, infos)
     ind["fiabilite"] = grade
@@ -475,6 +477,44 @@ def etape_indicateurs(ctx: Contexte) -> None:
         f"{ind['territoire_code'].nunique()} territories; statuses "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(par_statut.items()))
     )
+
+
+def _indicateurs_grille(ctx: Contexte, codebook) -> pd.DataFrame:
+    """Grid indicators of the zones, of the communes the grid covers and of the EPCI.
+
+    The communes covered are those the store's catalogue lists for the grid
+    (``communes_couvertes``), else the member communes; the EPCI only when the grid
+    covers all of them; never the département or France.
+    """
+    from observatoire.indicateurs.grille import indicateurs_grille
+
+    cfg, prep = ctx.config, ctx.preparation
+    e = prep.entrees["sources.grille"]
+    couvertes = set(e.provenance.get("communes_couvertes") or cfg.codes_communes)
+    annee = e.edition or e.provenance.get("millesime")
+    if annee is None:
+        ctx.rapport.avertir("indicateurs", "sources.grille", "vintage of the grid unknown "
+                            "(set sources.grille.edition): no grid indicator computed")
+        return pd.DataFrame()
+    zones = ctx.resultats["zones"]
+    it = prep.iris_territoire
+    communes = it[it["code_commune"].isin(couvertes)].dissolve("code_commune").reset_index()
+    terr = {
+        niveau: gpd.GeoDataFrame({"code": z["code_zone"].to_numpy()},
+                                 geometry=z.geometry.to_numpy(), crs=zones.crs)
+        for niveau, z in zones.groupby("niveau")
+    }
+    terr["commune"] = gpd.GeoDataFrame({"code": communes["code_commune"].to_numpy()},
+                                       geometry=communes.geometry.to_numpy(), crs=it.crs)
+    if set(cfg.codes_communes) <= couvertes:
+        terr["epci"] = gpd.GeoDataFrame({"code": [cfg.epci.code]},
+                                        geometry=[it.geometry.union_all()], crs=it.crs)
+    t = indicateurs_grille(prep.tables["grille"], terr, annee=int(annee), codebook=codebook,
+                           noms=_noms(ctx))
+    ctx.resume.append(f"grid indicators ({e.source}, {annee}): "
+                      f"{t['indicateur'].nunique()} indicators × "
+                      f"{t['territoire_code'].nunique()} territories")
+    return t
 
 
 def _infos_zones(ctx: Contexte) -> pd.DataFrame:
@@ -595,6 +635,30 @@ def avertissements_zones(ctx: Contexte) -> dict[str, list[str]]:
     return out
 
 
+_NOMS_QUALITE = {"surface": "poids de surface", "dasymetric": "poids carroyés",
+                 "calibrated": "poids calés", "grille": "carroyage Filosofi agrégé"}
+
+
+def _notes_qualite(ctx: Contexte, code: str) -> list[str]:
+    """Return the zone's own figures of the quality table (its sheet's method section)."""
+    q = ctx.resultats.get("qualite")
+    if q is None or q.empty:
+        return []
+    out = []
+    for ind, g in q[q["territoire_code"] == code].groupby("indicateur", sort=True):
+        o = g["valeur_officielle"].iloc[0]
+        if pd.isna(o):
+            continue
+        est = "; ".join(
+            f"{_NOMS_QUALITE.get(m, m)} {_fr(v)} ({100 * e:+.0f} %)".replace("-", "−")
+            for m, v, e in zip(g["methode"], g["valeur_estimee"], g["erreur_relative"],
+                               strict=True) if pd.notna(v))
+        libelle = "Population" if ind == "population" else "Ménages"
+        out.append(f"{libelle} officielle {g['annee_officielle'].iloc[0]} : {_fr(o)} ; "
+                   f"estimations : {est}.")
+    return out
+
+
 def _noms_references(ctx: Contexte) -> dict[tuple[str, str], str]:
     """``(niveau, code)`` → name of every reference territory of the run."""
     cfg = ctx.config
@@ -611,7 +675,12 @@ def _noms_references(ctx: Contexte) -> dict[tuple[str, str], str]:
 def _qualite(ctx: Contexte) -> pd.DataFrame:
     """Official QPV population and households against every estimate the inputs allow."""
     from observatoire.indicateurs.valeur_retenue import millesime_proche
-    from observatoire.ponderation.qualite_zones import COLONNES_QUALITE, qualite_zones
+    from observatoire.ponderation.qualite_zones import (
+        COLONNES_QUALITE,
+        EQUIVALENTS_GRILLE,
+        comparer_taux_officiels,
+        qualite_zones,
+    )
 
     tables = ctx.resultats["tables"]
     off = tables.get("qpv_officiel")
@@ -636,13 +705,16 @@ def _qualite(ctx: Contexte) -> pd.DataFrame:
     zones = zones[zones["niveau"] == "qpv"]
     grille = ctx.preparation.tables.get("grille")
     e_grille = ctx.preparation.entrees.get("sources.grille")
-    return qualite_zones(
+    comptes = qualite_zones(
         ctx.preparation.iris_territoire, zones, officiel, comptages, correspondances=corr,
         annee_officielle=annee_off, annee_estimation=annee, grille=grille,
         correspondances_grille={"population": "population", "nombre_menages": "menages"},
         annee_grille=e_grille.edition if e_grille is not None else None,
         noms=dict(zip(zones["code_zone"], zones["nom_zone"], strict=True)),
         part_min=cfg.ponderation.part_min)
+    taux = comparer_taux_officiels(ctx.resultats["indicateurs"], equivalents=EQUIVALENTS_GRILLE)
+    return pd.concat([comptes, taux], ignore_index=True).sort_values(
+        ["territoire_code", "indicateur", "methode"], kind="stable").reset_index(drop=True)
 
 
 def _geometries(ctx: Contexte) -> dict[str, gpd.GeoDataFrame]:
@@ -801,6 +873,7 @@ def etape_fiches(ctx: Contexte) -> None:
             notes = list(v.notes) if v is not None else []
             notes += ctx.resultats.get("chevauchements", {}).get(code, [])
             notes += ctx.resultats.get("notes_poids", {}).get(code, [])
+            notes += _notes_qualite(ctx, code)
             if v is not None and v.statut == "approximation":
                 notes = ["Périmètre approché (statut « approximation ») : voir la note "
                          "ci-dessous."] + notes
@@ -897,7 +970,8 @@ def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.Da
         "contenu": [
             f"{cfg.nom} ({cfg.code}); communes {', '.join(cfg.codes_communes)}",
             ", ".join(map(str, ctx.annees)),
-            "synthese, indicateurs, ecarts, evolution_ecarts, qualite, poids, references",
+            "synthese, avertissements, indicateurs, ecarts, evolution_ecarts, qualite, "
+            "poids, references",
             "valeur retenue de chaque QPV / territoire de veille (valeur officielle si elle "
             "existe à moins de 3 ans du dernier recensement, sinon la meilleure estimation), "
             "sa fiabilité et son écart à chaque référence (millésimes de la valeur et de la "
@@ -919,7 +993,10 @@ def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.Da
             "le détail par IRIS est dans tables/*.csv et tables/observatoire.gpkg",
         ],
     })
-    return {"lisez_moi": lisez_moi, "synthese": tables["synthese"], "indicateurs": ind,
+    avert = pd.DataFrame([(c, m) for c, ms in sorted(_avertissements(ctx).items()) for m in ms],
+                         columns=["territoire_code", "avertissement"])
+    return {"lisez_moi": lisez_moi, "synthese": tables["synthese"],
+            "avertissements": avert, "indicateurs": ind,
             "ecarts": e, "evolution_ecarts": ev, "qualite": tables["qualite"],
             "poids": tables["poids"], "references": refs[refs["niveau"] != "iris"]}
 

@@ -101,6 +101,8 @@ def _provenance(source_id: str, depuis: Path | None, cache) -> dict:
             out.update(_simple({"catalogue": cat.nom, "millesime": e.millesime,
                                 "provenance": " ".join(e.provenance.split()),
                                 "sha256_catalogue": e.sha256}))
+            if getattr(e, "communes_couvertes", None):
+                out["communes_couvertes"] = list(e.communes_couvertes)
             officielle = e.source_officielle or source_id
         else:
             e = Cache(cache).entree(source_id)

@@ -150,3 +150,25 @@ def test_check_sans_grille_ou_sans_population_officielle(donnees, tmp_path):
     r = CliRunner().invoke(main, ["run", "--check", "--config", str(cfg)])
     assert r.exit_code == 2 and "sources.qpv_officiel" in r.output
     assert not np.any([p.name == "san_ouest_provence" for p in tmp_path.iterdir()])
+
+
+def test_indicateurs_du_carroyage(sortie, synthese):
+    com = synthese[synthese["reference_niveau"] == "commune"]
+    fil = com[com["indicateur"].str.startswith("fil_")]
+    for zone in QPV + VEILLE:
+        z = fil[fil["territoire_code"] == zone]
+        assert len(z) == 8, zone
+        assert z["methode"].str.startswith("grille").all()
+        parts = z[z["indicateur"] != "fil_nombre_menages"]
+        assert parts["ecart_points"].notna().all(), zone
+    dep = synthese[(synthese["reference_niveau"] == "departement")
+                   & synthese["indicateur"].str.startswith("fil_")]
+    assert dep["reference_valeur"].isna().all()
+    assert dep["note"].str.contains("le carroyage ne couvre pas").all()
+    for zone in ("VEILLE_MOLIERES", "VEILLE_ECHOPPES", "VEILLE_VAUBAN"):
+        texte = (sortie / f"2022/fiches/{zone}.html").read_text(encoding="utf-8")
+        assert "Part des ménages pauvres (carroyage Filosofi)" in texte
+    q = pd.read_csv(sortie / "tables/qualite.csv", dtype={"territoire_code": str})
+    r = q[(q["territoire_code"] == "QN01371N") & (q["indicateur"] == "part_menages_une_personne")
+          & q["methode"].str.startswith("grille")].iloc[0]
+    assert r["valeur_officielle"] == 44.4 and abs(r["erreur"]) < 6

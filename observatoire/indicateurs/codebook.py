@@ -205,6 +205,19 @@ class SourceQpv(BaseModel):
     colonne: str
 
 
+class SourceGrille(BaseModel):
+    """Columns of a grid (:func:`observatoire.chargement.lire_grille`): numerator, denominator.
+
+    Grid values are sums of cells by cell-area share: the ratio of two sums (never an
+    average of cell ratios).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    numerateur: str
+    denominateur: str | None = None
+
+
 class Indicateur(BaseModel):
     """One codebook entry (indicator × sex)."""
 
@@ -225,6 +238,7 @@ class Indicateur(BaseModel):
     insee: SourceInsee | None = None
     ptod: SourcePtod | None = None
     qpv_officiel: SourceQpv | None = None
+    grille: SourceGrille | None = None
 
     @field_validator("facteur")
     @classmethod
@@ -235,8 +249,12 @@ class Indicateur(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self):
-        if self.insee is None and self.ptod is None and self.qpv_officiel is None:
-            raise ValueError("no source: give at least one of insee, ptod, qpv_officiel")
+        if (self.insee is None and self.ptod is None and self.qpv_officiel is None
+                and self.grille is None):
+            raise ValueError("no source: give at least one of insee, ptod, qpv_officiel, grille")
+        if self.grille is not None and (self.type == "effectif") != (
+                self.grille.denominateur is None):
+            raise ValueError("grille: type effectif takes no denominateur, other types need one")
         if self.type == "mediane" and self.additif:
             raise ValueError("a median cannot be additive")
         if self.est_additif and self.insee is not None:

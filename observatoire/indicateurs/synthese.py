@@ -191,8 +191,12 @@ def _notes(s: pd.DataFrame, zones: pd.DataFrame, meta: dict) -> list:
         notes = []
         if isinstance(row.reference_niveau, str) and pd.isna(row.reference_valeur) \
                 and pd.notna(row.valeur):
-            notes.append(_SANS_REFERENCE if row.statut == "officiel"
-                         else "référence non disponible pour ce millésime")
+            if str(row.methode).startswith("grille"):
+                notes.append("le carroyage ne couvre pas ce territoire de référence : pas de "
+                             "référence calculée sur une couverture partielle")
+            else:
+                notes.append(_SANS_REFERENCE if row.statut == "officiel"
+                             else "référence non disponible pour ce millésime")
         elif not isinstance(row.reference_niveau, str):
             notes.append("aucun territoire de référence configuré")
         d = row.ecart_annees

@@ -21,7 +21,11 @@ from observatoire.ponderation.poids import table_poids
 from observatoire.ponderation.ventilation import ventiler
 from observatoire.rapport import Rapport
 
-__all__ = ["COLONNES_QUALITE", "agreger_grille", "qualite_zones"]
+__all__ = ["COLONNES_QUALITE", "EQUIVALENTS_GRILLE", "agreger_grille", "qualite_zones",
+           "comparer_taux_officiels"]
+
+#: Official QPV indicator → grid indicator of the nearest definition (tax households).
+EQUIVALENTS_GRILLE = {"part_menages_une_personne": "fil_part_menages_1personne"}
 
 COLONNES_QUALITE = [
     "territoire_code",
@@ -168,3 +172,53 @@ def qualite_zones(
     out = pd.DataFrame(lignes, columns=COLONNES_QUALITE)
     return out.sort_values(["territoire_code", "indicateur", "methode"],
                            kind="stable").reset_index(drop=True)
+
+
+def comparer_taux_officiels(
+    indicateurs: pd.DataFrame,
+    *,
+    equivalents: Mapping[str, str] | None = None,
+    tolerance_annees: int = 3,
+) -> pd.DataFrame:
+    """Official rates of the QPV against every estimate of the run (and grid equivalents).
+
+    For each QPV rate or share with an official value, each non-official value of the
+    same indicator within ``tolerance_annees`` (the nearest vintage per method), and the
+    grid indicator named in ``equivalents`` (a definition of its own: tax households).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"territoire_code": ["Q"] * 3, "territoire_nom": ["q"] * 3,
+    ...     "niveau": ["qpv"] * 3, "indicateur": ["part_menages_une_personne"] * 2
+    ...     + ["fil_part_menages_1personne"], "sexe": ["ensemble"] * 3,
+    ...     "annee": [2020, 2022, 2019], "valeur": [44.4, 38.3, 39.6], "unite": ["%"] * 3,
+    ...     "statut": ["officiel", "approximation", "estime"],
+    ...     "methode": ["valeur_publiee_qpv", "taux_iris", "grille(part de surface)"]})
+    >>> r = comparer_taux_officiels(t, equivalents=EQUIVALENTS_GRILLE)
+    >>> r[["methode", "valeur_estimee", "erreur"]].round(1).values.tolist()
+    [['grille(part de surface)', 39.6, -4.8], ['taux_iris', 38.3, -6.1]]
+    """
+    q = indicateurs[(indicateurs["niveau"] == "qpv") & (indicateurs["sexe"] == "ensemble")]
+    off = q[(q["statut"] == "officiel") & q["valeur"].notna() & q["unite"].eq("%")]
+    est = q[(q["statut"] != "officiel") & q["valeur"].notna()]
+    lignes = []
+    for row in off.itertuples(index=False):
+        cibles = [row.indicateur] + ([equivalents[row.indicateur]]
+                                     if equivalents and row.indicateur in equivalents else [])
+        e = est[(est["territoire_code"] == row.territoire_code)
+                & est["indicateur"].isin(cibles)]
+        e = e.assign(_d=(e["annee"].astype(int) - int(row.annee)).abs())
+        e = e[e["_d"] <= tolerance_annees].sort_values(["_d", "annee"],
+                                                       ascending=[True, False])
+        for r in e.drop_duplicates(["indicateur", "methode"]).itertuples(index=False):
+            err = r.valeur - row.valeur
+            note = ("indicateur du carroyage (ménages fiscaux) : "
+                    f"{r.indicateur}" if r.indicateur != row.indicateur else None)
+            lignes.append({
+                "territoire_code": row.territoire_code, "territoire_nom": row.territoire_nom,
+                "indicateur": row.indicateur, "annee_officielle": int(row.annee),
+                "valeur_officielle": row.valeur, "methode": r.methode,
+                "annee_estimation": int(r.annee), "valeur_estimee": r.valeur, "erreur": err,
+                "erreur_relative": err / row.valeur if row.valeur else np.nan, "note": note,
+            })
+    return pd.DataFrame(lignes, columns=COLONNES_QUALITE)
