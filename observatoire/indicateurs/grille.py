@@ -1,10 +1,10 @@
-"""Indicators of a fine grid (INSEE Filosofi 200 m) aggregated on zones and territories.
+r"""Indicators of a fine grid (INSEE Filosofi 200 m) aggregated on zones and territories.
 
 Each codebook entry with a ``grille`` spec is the ratio of two sums over the cells,
 each cell counted for the share of its area inside the territory:
 
-.. math:: v_z = f \\, \\frac{\\sum_c s_{zc} N_c}{\\sum_c s_{zc} D_c},
-   \\qquad s_{zc} = \\frac{|c \\cap z|}{|c|}
+.. math:: v_z = f \, \frac{\sum_c s_{zc} N_c}{\sum_c s_{zc} D_c},
+   \qquad s_{zc} = \frac{|c \cap z|}{|c|}
 
 (never an average of cell ratios). Rules of the producer and of the observatory:
 
