@@ -68,6 +68,8 @@ ROLES_SOURCES: dict[str, str] = {
     "iris_statistiques": "IRIS contour layer of the statistics' edition (IRIS redrawn or "
                          "recoded between the two editions lower the reliability of zone "
                          "estimates)",
+    "qpv_entrainement": "QPV perimeters of the département with official values: training set "
+                        "of the dilution correction of IRIS rates",
     "communes": "commune boundaries (maps, commune reference)",
     "departement": "département boundary (maps)",
     "epci": "EPCI perimeter (maps; the EPCI itself is aggregated from its communes' IRIS)",

@@ -464,6 +464,9 @@ def etape_indicateurs(ctx: Contexte) -> None:
     ind = ind[garder].reset_index(drop=True)
     if ctx.preparation.tables.get("grille") is not None:
         ind = pd.concat([ind, _indicateurs_grille(ctx, cb)], ignore_index=True)
+    corriges = _corrections(ctx, ind)
+    if len(corriges):
+        ind = pd.concat([ind, corriges], ignore_index=True)
     ctx.resultats["infos_zones"] = infos = _infos_zones(ctx)
     grade, motif = fiabilite(ind, infos)
     ind["fiabilite"] = grade
@@ -515,6 +518,81 @@ def _indicateurs_grille(ctx: Contexte, codebook) -> pd.DataFrame:
                       f"{t['indicateur'].nunique()} indicators × "
                       f"{t['territoire_code'].nunique()} territories")
     return t
+
+
+def _modele_correction(ctx: Contexte):
+    """Dilution-correction model of the run, fitted once per set of inputs (cached).
+
+    Trained on the QPV of ``sources.qpv_entrainement`` (every QPV of the département with
+    official values), the IRIS layer of the statistics' edition, the IRIS rates, the
+    commune table and the official QPV table of the configuration; cached in the cache
+    folder under the SHA-256 of those files and the package version.
+    """
+    import hashlib
+    import pickle
+
+    from observatoire import __version__
+    from observatoire.chemins import dossier_cache
+    from observatoire.ecriture_atomique import ecrire_fichier_atomique
+    from observatoire.manifeste import sha256_fichier
+
+    prep, cfg = ctx.preparation, ctx.config
+    roles = {"qpv": "qpv_entrainement", "iris": "iris_statistiques",
+             "taux_iris": "indicateurs_iris", "communes": "indicateurs_communes",
+             "officiel": "qpv_officiel"}
+    if prep.chemin("qpv_entrainement") is None:
+        return None
+    fichiers = {k: prep.chemin(r) or (prep.chemin("iris") if k == "iris" else None)
+                for k, r in roles.items()}
+    manque = sorted(roles[k] for k, v in fichiers.items() if v is None)
+    if manque:
+        ctx.rapport.avertir("indicateurs", "correction", "dilution correction not fitted: "
+                            f"sources {manque} missing")
+        return None
+    from observatoire.indicateurs.valeur_retenue import millesime_proche
+
+    annee_off = cfg.sources["qpv_officiel"].annee_valeurs or max(ctx.annees)
+    annee_est = int(millesime_proche([annee_off], ctx.annees)[0])
+    h = hashlib.sha256(f"{__version__}|{annee_off}|{annee_est}".encode())
+    for k in sorted(fichiers):
+        h.update(f"|{k}:{sha256_fichier(fichiers[k])}".encode())
+    chemin = dossier_cache() / "modeles" / f"correction-{h.hexdigest()[:24]}.pkl"
+    if chemin.is_file():
+        with open(chemin, "rb") as f:
+            return pickle.load(f)
+    from observatoire.correction import ajuster, donnees_entrainement
+
+    entr = donnees_entrainement(fichiers=fichiers, annee_officielle=annee_off,
+                                annee_estimation=annee_est, codebook=_codebook(ctx))
+    modele = ajuster(entr)
+    chemin.parent.mkdir(parents=True, exist_ok=True)
+    ecrire_fichier_atomique(chemin, pickle.dumps(modele))
+    return modele
+
+
+def _corrections(ctx: Contexte, ind: pd.DataFrame) -> pd.DataFrame:
+    """Dilution-corrected rows of the zones that cut IRIS (indicators where it validates)."""
+    from observatoire.correction import corriger, zones_iris_coupes
+
+    modele = _modele_correction(ctx)
+    if modele is None or not modele.modeles:
+        return pd.DataFrame()
+    ctx.resultats["modeles"] = {"correction_dilution": modele.to_dict()}
+    poids = ctx.resultats["poids"]
+    communes = {}
+    for v in ctx.config.veille:
+        communes[v.code] = v.commune
+    q = ctx.preparation.qpv
+    for code, com in zip(q["code_qpv"], q["communes"], strict=True):
+        if com:
+            communes[code] = list(com)[0]
+    out = corriger(ind, modele, zones_coupees=zones_iris_coupes(poids), communes=communes)
+    if len(out):
+        ctx.resume.append(
+            "dilution correction: " + ", ".join(
+                f"{m.indicateur} ({m.forme}, n = {m.n})" for m in modele.modeles.values())
+            + f" — {len(out)} corrected values")
+    return out
 
 
 def _infos_zones(ctx: Contexte) -> pd.DataFrame:

@@ -84,11 +84,14 @@ def test_poids_reels(sortie):
     c = p[p["code_zone"] == "QN01366I"].set_index("code_iris")["part_zone"]
     assert c["130630107"] == pytest.approx(0.779, abs=0.001)
     assert c["130630108"] == pytest.approx(0.221, abs=0.001)
-    # Molières = La Rousse 1-3 minus the population weighted into QPV La Maille.
-    m = p[p["code_zone"] == "VEILLE_MOLIERES"].set_index("code_iris")["poids"]
-    q = p[p["code_zone"] == "QN01367M"].set_index("code_iris")["poids"]
+    # Molières = La Rousse 1-3 minus QPV La Maille as the Filosofi 2019 grid places it
+    # (La Maille itself is calibrated on its official population, which caps its weights).
+    m = p[p["code_zone"] == "VEILLE_MOLIERES"].set_index("code_iris")
     for iris in ("130630102", "130630103", "130630105"):
-        assert m[iris] == pytest.approx(1 - q[iris], abs=1e-9)
+        assert m.loc[iris, "poids"] == pytest.approx(1 - m.loc[iris, "poids_retire"], abs=1e-9)
+    assert set(m["methode_retrait"]) == {"dasymetric"}
+    # grid shares: ≈ 82 % of La Rousse 1-3's grid individuals are inside La Maille
+    assert m["poids_retire"].round(3).tolist() == [0.993, 0.816, 0.665]
     # Échoppes: Peyreguet + Centre ancien, whole IRIS, no Bardin.
     e = p[p["code_zone"] == "VEILLE_ECHOPPES"]
     assert sorted(e["code_iris"]) == ["130470102", "130470106"] and (e["poids"] == 1).all()

@@ -91,7 +91,8 @@ def test_fiabilite_partout(sortie, synthese):
     s = synthese[synthese["valeur"].notna()]
     assert s["fiabilite"].isin(["bonne", "moyenne", "faible"]).all()
     # Le Prépaou draws on 130470115, redrawn between the 2014 and 2020 IRIS editions
-    pr = s[(s["territoire_code"] == "QN01365M") & (s["statut"] != "officiel")]
+    pr = s[(s["territoire_code"] == "QN01365M") & (s["statut"] != "officiel")
+           & ~s["methode"].str.startswith("grille")]
     assert (pr["fiabilite"] == "faible").all()
     assert pr["fiabilite_motif"].str.contains("IRIS redessinés").all()
 
@@ -172,3 +173,26 @@ def test_indicateurs_du_carroyage(sortie, synthese):
     r = q[(q["territoire_code"] == "QN01371N") & (q["indicateur"] == "part_menages_une_personne")
           & q["methode"].str.startswith("grille")].iloc[0]
     assert r["valeur_officielle"] == 44.4 and abs(r["erreur"]) < 6
+
+
+def test_correction_de_la_dilution(sortie, synthese):
+    import json
+
+    m = json.loads((sortie / "manifest.json").read_text(encoding="utf-8"))
+    modeles = m["modeles"]["correction_dilution"]
+    assert "taux_emploi_1564" in json.dumps(modeles)
+    ind = pd.read_parquet(sortie / "tables/indicateurs.parquet")
+    c = ind[ind["methode"].astype(str).str.startswith("correction")]
+    assert len(c) and set(c["statut"]) == {"estime_corrige"}
+    # zones made of whole IRIS are outside the model's domain
+    assert not c["territoire_code"].isin(["VEILLE_ECHOPPES", "VEILLE_CENTRE_MIRAMAS",
+                                          "VEILLE_VAUBAN", "VEILLE_CROIZAT"]).any()
+    assert (c["intervalle_bas"] <= c["valeur"]).all()
+    assert (c["valeur"] <= c["intervalle_haut"]).all()
+    r = synthese[(synthese["territoire_code"] == "VEILLE_MOLIERES")
+                 & (synthese["indicateur"] == "taux_emploi_1564")
+                 & (synthese["reference_niveau"] == "commune")].iloc[0]
+    assert r["methode"].startswith("correction") and pd.notna(r["valeur_non_corrigee"])
+    # official QPV values stay the headline of the QPV
+    q = synthese[(synthese["niveau"] == "qpv") & (synthese["indicateur"] == "taux_emploi_1564")]
+    assert set(q["statut"]) == {"officiel"}

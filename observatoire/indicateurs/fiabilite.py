@@ -183,7 +183,8 @@ def fiabilite(
     appliquer(corrige, "corrige")
     iris_estimes = ~officiel & ~grille & ~corrige
     appliquer(iris_estimes & (statut == "approximation"), "approximation")
-    zone = np.isin(niveau, _ZONES) & iris_estimes
+    # corrected values are IRIS estimates too: the zone's weights still grade them
+    zone = np.isin(niveau, _ZONES) & ~officiel & ~grille
     if zones is not None and len(zones):
         z = zones.reindex(code)
         coupe = z["coupe_iris"].fillna(False).to_numpy(dtype=bool) & zone
@@ -203,7 +204,7 @@ def fiabilite(
         sans_regle = zone & ~coupe
     else:
         sans_regle = zone
-    appliquer(sans_regle & np.array([not m for m in motifs]), "iris_entiers")
+    appliquer(sans_regle & ~corrige & np.array([not m for m in motifs]), "iris_entiers")
     appliquer(~np.isin(niveau, _ZONES) & iris_estimes & (statut != "approximation"),
               "iris_entiers")
     if ecart_annees is not None:

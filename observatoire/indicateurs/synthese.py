@@ -65,6 +65,9 @@ COLONNES_SYNTHESE = [
     "note",
     "valeur_officielle",
     "annee_officielle",
+    "intervalle_bas",
+    "intervalle_haut",
+    "valeur_non_corrigee",
 ]
 _ZONES = ("qpv", "veille")
 _SANS_REFERENCE = "pas de référence de même définition dans les sources"
