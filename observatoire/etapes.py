@@ -822,24 +822,56 @@ def _geometries(ctx: Contexte) -> dict[str, gpd.GeoDataFrame]:
     return geos
 
 
+#: Published precision (decimals) by unit; other units get 2 decimals.
+DECIMALES = {"%": 1, "habitants": 0, "ménages": 0, "allocataires": 0, "€": 0, "€/UC": 0}
+
+
 def table_large(indicateurs: pd.DataFrame) -> pd.DataFrame:
     """One row per territory, one column per indicator × sex × vintage (value of record).
 
-    Column names are ``<indicateur>_<annee>`` (``<indicateur>_<sexe>_<annee>`` for F/H);
-    this is the attribute table of the GeoPackage layers, ready for a QGIS choropleth.
-    """
-    from observatoire.ecarts import valeurs_de_reference
+    Column names are ``<indicateur>_<annee>`` (``<indicateur>_<sexe>_<annee>`` for F/H),
+    values rounded to their published precision (:data:`DECIMALES`), each followed by
+    ``<colonne>_statut``, ``<colonne>_methode`` and ``<colonne>_fiabilite``; this is the
+    attribute table of the GeoPackage layers, ready for a QGIS choropleth.
 
-    v = valeurs_de_reference(indicateurs)
+    Examples
+    --------
+    >>> t = pd.DataFrame({"niveau": ["qpv"] * 2, "territoire_code": ["Q"] * 2,
+    ...     "territoire_nom": ["q"] * 2, "indicateur": ["part_etrangers"] * 2,
+    ...     "sexe": ["ensemble"] * 2, "annee": [2020] * 2, "valeur": [21.345, 8.0],
+    ...     "unite": ["%"] * 2, "statut": ["officiel", "approximation"],
+    ...     "methode": ["valeur_publiee_qpv", "taux"], "fiabilite": ["bonne", "moyenne"]})
+    >>> r = table_large(t).iloc[0]
+    >>> float(r["part_etrangers_2020"]), r["part_etrangers_2020_fiabilite"]
+    (21.3, 'bonne')
+    """
+    from observatoire.indicateurs.valeur_retenue import valeurs_retenues
+
+    v = valeurs_retenues(indicateurs)
     v = v[v["valeur"].notna()]
     sexe = v["sexe"].astype(str)
+    decimales = (v["unite"].map(DECIMALES).fillna(2).astype(int) if "unite" in v.columns
+                 else pd.Series(2, index=v.index))
     v = v.assign(colonne=v["indicateur"].astype(str)
                  + np.where(sexe.eq("ensemble"), "", "_" + sexe.str.lower())
-                 + "_" + v["annee"].astype(int).astype(str))
-    large = v.pivot_table(index=["niveau", "territoire_code"], columns="colonne",
-                          values="valeur", aggfunc="first")
-    large = large.reindex(columns=sorted(large.columns)).reset_index()
+                 + "_" + v["annee"].astype(int).astype(str),
+                 valeur=[round(float(x), int(d)) for x, d in zip(v["valeur"], decimales,
+                                                                 strict=True)])
+    if "fiabilite" not in v.columns:
+        v = v.assign(fiabilite=None)
+    morceaux = []
+    for champ, suffixe in (("valeur", ""), ("statut", "_statut"), ("methode", "_methode"),
+                           ("fiabilite", "_fiabilite")):
+        p = v.pivot(index=["niveau", "territoire_code"], columns="colonne", values=champ)
+        p.columns = [f"{c}{suffixe}" for c in p.columns]
+        morceaux.append(p)
+    large = pd.concat(morceaux, axis=1)
+    ordre = sorted(v["colonne"].unique())
+    large = large[[f"{c}{s}" for c in ordre for s in ("", "_statut", "_methode", "_fiabilite")]]
+    large = large.reset_index()
     large.columns.name = None
+    for c in ordre:
+        large[c] = large[c].astype("float64")
     noms = (indicateurs.dropna(subset=["territoire_nom"])
             .drop_duplicates(["niveau", "territoire_code"])
             .set_index(["niveau", "territoire_code"])["territoire_nom"])
@@ -1025,16 +1057,22 @@ def etape_classeur(ctx: Contexte) -> None:
 
 def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Sheets of the partners' workbook: zones and references, not the IRIS detail."""
-    from observatoire.ecarts import COLONNES_ECARTS
+    from observatoire.ecarts import COLONNES_ECARTS, LECTURE_EFFECTIF
     from observatoire.indicateurs import COLONNES
 
     cfg = ctx.config
     zones = ["qpv", "veille"]
     ind = tables["indicateurs"]
-    ind = ind.loc[ind["niveau"] != "iris", [c for c in [*COLONNES, "note"] if c in ind.columns]]
+    ind = ind.loc[ind["niveau"] != "iris",
+                  [c for c in [*COLONNES, "fiabilite", "fiabilite_motif", "valeur_non_corrigee",
+                               "intervalle_bas", "intervalle_haut", "note"]
+                   if c in ind.columns]]
     e = tables["ecarts"]
-    e = e.loc[e["niveau"].isin(zones),
-              [c for c in ["territoire_nom", *COLONNES_ECARTS] if c in e.columns]]
+    # head counts have no gap in points: no gap row for them in the partners' workbook
+    e = e.loc[e["niveau"].isin(zones) & (e["lecture"] != LECTURE_EFFECTIF),
+              [c for c in ["territoire_nom", *COLONNES_ECARTS, "valeur_statut", "methode",
+                           "reference_annee", "ecart_annees", "avertissement"]
+               if c in e.columns]]
     ev = tables["evolution_ecarts"]
     ev = ev.loc[ev["niveau"].isin(zones), [c for c in (
         "territoire_nom", "territoire_code", "niveau", "indicateur", "sexe", "reference_niveau",

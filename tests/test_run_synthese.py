@@ -196,3 +196,24 @@ def test_correction_de_la_dilution(sortie, synthese):
     # official QPV values stay the headline of the QPV
     q = synthese[(synthese["niveau"] == "qpv") & (synthese["indicateur"] == "taux_emploi_1564")]
     assert set(q["statut"]) == {"officiel"}
+
+
+def test_fichiers_des_partenaires(sortie):
+    import geopandas as gpd
+    import openpyxl
+
+    g = gpd.read_file(sortie / "tables/observatoire.gpkg", layer="qpv").set_index(
+        "territoire_code")
+    assert g.loc["QN01371N", "part_etrangers_2020"] == 21.3
+    assert g.loc["QN01371N", "part_etrangers_2020_statut"] == "officiel"
+    assert g.loc["QN01371N", "part_etrangers_2020_fiabilite"] == "bonne"
+    # published precision: one decimal for shares
+    taux = g["part_etrangers_2022"].dropna()
+    assert (taux.round(1) == taux).all()
+    wb = openpyxl.load_workbook(sortie / "tables/observatoire.xlsx", read_only=True)
+    assert {"synthese", "avertissements", "qualite"} <= set(wb.sheetnames)
+    entetes = [c.value for c in next(wb["ecarts"].iter_rows(max_row=1))]
+    assert "valeur_statut" in entetes
+    lignes = list(wb["ecarts"].iter_rows(values_only=True))
+    i = entetes.index("indicateur")
+    assert not any(r[i] in ("population", "nombre_menages") for r in lignes[1:])
