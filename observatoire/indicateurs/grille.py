@@ -67,8 +67,13 @@ def sommes_grille(grille: gpd.GeoDataFrame, territoires: gpd.GeoDataFrame,
     zones = territoires.geometry.to_numpy()
     arbre = shapely.STRtree(cellules)
     iz, ic = arbre.query(zones, predicate="intersects")
-    part = shapely.area(shapely.intersection(zones[iz], cellules[ic])) / shapely.area(
-        cellules[ic])
+    # cells wholly inside a territory count whole: intersections only along its boundary
+    dz, dc = arbre.query(zones, predicate="contains")
+    dedans = np.isin(iz * len(cellules) + ic, dz * len(cellules) + dc)
+    part = np.ones(len(iz))
+    b = ~dedans
+    part[b] = shapely.area(shapely.intersection(zones[iz[b]], cellules[ic[b]])) / shapely.area(
+        cellules[ic[b]])
     codes = territoires[code].astype(str).to_numpy()
     out = pd.DataFrame(index=pd.Index(pd.unique(codes), name=code))
     cle = codes[iz]
