@@ -36,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from observatoire.partenaires.modele import TablePartenaire
+
 __all__ = [
     "ErreurConfig",
     "SourceRef",
@@ -373,6 +375,7 @@ class ConfigTerritoire(BaseModel):
     ecart_min_annees: int = Field(5, ge=0, le=50)
     ponderation: Ponderation = Field(default_factory=Ponderation)
     sorties: Sorties = Field(default_factory=Sorties)
+    partenaires: list[TablePartenaire] = Field(default_factory=list)
     #: Folder of the YAML file (relative paths are resolved against it); not a YAML key.
     dossier_config: Path | None = Field(None, exclude=True)
 

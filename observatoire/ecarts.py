@@ -408,7 +408,9 @@ def calculer_evolutions(
     j = gauche.merge(droite, on=cles, suffixes=("_d", "_f"))
     j = j[j["annee_f"] > j["annee_d"]]
     j["ecart_annees"] = j["annee_f"] - j["annee_d"]
-    j["comparable"] = j["ecart_annees"] >= ecart_min_annees
+    # partners' yearly files are compared year after year; census vintages 5 years apart
+    minimum = np.where(j["origine"].eq("partenaire"), 1, ecart_min_annees)
+    j["comparable"] = j["ecart_annees"] >= minimum
     if not inclure_rapprochees:
         j = j[j["comparable"]]
     out = pd.DataFrame(

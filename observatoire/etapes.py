@@ -357,6 +357,13 @@ def _codebook(ctx: Contexte):
         cb = charger_codebook()
         if ctx.config.indicateurs != "all":
             cb = cb.selection(ctx.config.indicateurs)
+        if ctx.config.partenaires:
+            from observatoire.indicateurs.codebook import Codebook
+            from observatoire.partenaires import indicateurs_codebook
+
+            extra = {i.cle: i for spec in ctx.config.partenaires
+                     for i in indicateurs_codebook(spec)}
+            cb = Codebook([*cb, *extra.values()], source=cb.source)
         ctx.resultats["codebook"] = cb
     return ctx.resultats["codebook"]
 
@@ -467,6 +474,8 @@ def etape_indicateurs(ctx: Contexte) -> None:
     corriges = _corrections(ctx, ind)
     if len(corriges):
         ind = pd.concat([ind, corriges], ignore_index=True)
+    if cfg.partenaires:
+        ind = pd.concat([ind, _indicateurs_partenaires(ctx, ind)], ignore_index=True)
     ctx.resultats["infos_zones"] = infos = _infos_zones(ctx)
     grade, motif = fiabilite(ind, infos)
     ind["fiabilite"] = grade
@@ -518,6 +527,85 @@ def _indicateurs_grille(ctx: Contexte, codebook) -> pd.DataFrame:
                       f"{t['indicateur'].nunique()} indicators × "
                       f"{t['territoire_code'].nunique()} territories")
     return t
+
+
+def territoire_partenaires(ctx: Contexte):
+    """Return the run's geography for placing partners' rows (zones, IRIS, communes, EPCI)."""
+    from observatoire.partenaires import TerritoirePartenaires
+
+    cfg, prep = ctx.config, ctx.preparation
+    q = prep.qpv
+    return TerritoirePartenaires(
+        iris=prep.iris_territoire, zones=ctx.resultats["zones"], epci=cfg.epci.code,
+        noms_communes={c: (n or c) for c, n in cfg.epci.communes.items()},
+        nom_epci=cfg.epci.nom,
+        communes_qpv={c: list(com)[0] for c, com in zip(q["code_qpv"], q["communes"],
+                                                        strict=True) if com},
+        poids=ctx.resultats["poids"])
+
+
+def _denominateurs(ind: pd.DataFrame, indicateur: str, annee: int) -> pd.DataFrame:
+    """Value of record of ``indicateur`` per territory at the vintage nearest ``annee``."""
+    from observatoire.indicateurs.valeur_retenue import valeurs_retenues
+
+    t = ind[(ind["indicateur"] == indicateur) & (ind["sexe"] == "ensemble")
+            & ind["valeur"].notna()]
+    if t.empty:
+        return pd.DataFrame(columns=["niveau", "territoire_code", "valeur", "annee"])
+    t = t.assign(_d=(t["annee"].astype(int) - int(annee)).abs()).sort_values(
+        ["_d", "annee"], ascending=[True, False], kind="stable")
+    v = valeurs_retenues(t, ["niveau", "territoire_code"])
+    return v[["niveau", "territoire_code", "valeur", "annee"]]
+
+
+def _indicateurs_partenaires(ctx: Contexte, ind: pd.DataFrame) -> pd.DataFrame:
+    """Count (and rate) every partner table of the configuration.
+
+    The rows of a partner's file stay in memory: only counts, the placement report
+    (``tables/partenaires_localisation``) and the file's SHA-256 (manifest) are written.
+    """
+    import os
+
+    from observatoire.partenaires import traiter_table
+    from observatoire.verification import resoudre_source
+
+    cfg = ctx.config
+    territoire = territoire_partenaires(ctx)
+    en_ligne = not os.environ.get("OBSERVATOIRE_HORS_LIGNE")
+    morceaux, bilans = [], []
+    for i, spec in enumerate(cfg.partenaires):
+        cle = f"partenaires[{i}].source"
+        e = resoudre_source(spec.ref, cle, dossier_config=cfg.dossier_config,
+                            depuis=ctx.depuis)
+        ctx.preparation.entrees[cle] = e
+        den = (_denominateurs(ind, spec.denominateur.indicateur, spec.annee)
+               if spec.denominateur is not None else None)
+        r = traiter_table(e.chemin, spec, territoire, url=spec.geocodeur, en_ligne=en_ligne,
+                          denominateurs=den)
+        morceaux.append(r.indicateurs)
+        geo = r.bilan.pop("geocodage", None) or {}
+        par_cle = r.bilan.pop("par_cle", {})
+        bilans.append({**r.bilan, **{f"par_cle_{k}": v for k, v in par_cle.items()},
+                       **{f"geocodage_{k}": v for k, v in geo.items() if k != "erreur"},
+                       "geocodage_erreur": geo.get("erreur")})
+        non = r.bilan["lignes"] - r.bilan["placees"]
+        ctx.resume.append(f"partner table {spec.code} ({spec.partenaire}, {spec.annee}): "
+                          f"{r.bilan['placees']:,} of {r.bilan['lignes']:,} rows placed")
+        if non:
+            ctx.rapport.avertir(
+                "partenaires", spec.code,
+                f"{non} of {r.bilan['lignes']} rows of {e.chemin.name} not placed ("
+                + ", ".join(f"{k} {r.bilan[k]}" for k in ("hors_territoire", "code_inconnu",
+                                                           "sans_localisation", "score_faible",
+                                                           "non_geocodee") if r.bilan[k])
+                + ")", n=non)
+        if r.bilan.get("chevauchements"):
+            ctx.rapport.avertir(
+                "partenaires", spec.code,
+                f"{r.bilan['chevauchements']} rows of {spec.code} lie in a QPV and a veille "
+                "zone at once: counted in each")
+    ctx.resultats["partenaires"] = pd.DataFrame(bilans)
+    return pd.concat(morceaux, ignore_index=True) if morceaux else pd.DataFrame()
 
 
 def _modele_correction(ctx: Contexte):
@@ -906,6 +994,8 @@ def etape_tables(ctx: Contexte) -> None:
         "poids": ctx.resultats["poids"],
         "synthese": ctx.resultats["synthese"],
         "qualite": ctx.resultats["qualite"],
+        **({"partenaires_localisation": ctx.resultats["partenaires"]}
+           if "partenaires" in ctx.resultats else {}),
         "references": _trier(ctx.resultats["references"],
                              ["niveau", "territoire_code", "reference_niveau"]),
         "iris_non_apparies": _trier(ctx.resultats["codes_iris"],

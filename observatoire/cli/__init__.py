@@ -16,7 +16,7 @@ from observatoire import __version__
 
 __all__ = ["main"]
 
-_MODULES = ["data", "ponderation", "indicateurs", "cartes", "run", "correction"]
+_MODULES = ["data", "ponderation", "indicateurs", "cartes", "run", "correction", "partenaires"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -239,6 +239,7 @@ class Indicateur(BaseModel):
     ptod: SourcePtod | None = None
     qpv_officiel: SourceQpv | None = None
     grille: SourceGrille | None = None
+    partenaire: str | None = Field(None, description="partner table counted by the run")
 
     @field_validator("facteur")
     @classmethod
@@ -250,8 +251,9 @@ class Indicateur(BaseModel):
     @model_validator(mode="after")
     def _coherent(self):
         if (self.insee is None and self.ptod is None and self.qpv_officiel is None
-                and self.grille is None):
-            raise ValueError("no source: give at least one of insee, ptod, qpv_officiel, grille")
+                and self.grille is None and self.partenaire is None):
+            raise ValueError("no source: give at least one of insee, ptod, qpv_officiel, "
+                             "grille, partenaire")
         if self.grille is not None and (self.type == "effectif") != (
                 self.grille.denominateur is None):
             raise ValueError("grille: type effectif takes no denominateur, other types need one")

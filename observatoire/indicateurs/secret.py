@@ -72,6 +72,7 @@ def appliquer_secret(
     tolerance: float = 1e-9,
     max_iterations: int = 200,
     iris_presents: Mapping[tuple[str, int], set[str]] | None = None,
+    origines: Iterable[str] = _ORIGINES_LINEAIRES,
     rapport: Rapport | None = None,
 ) -> pd.DataFrame:
     """Apply the publication threshold, then complement suppression.
@@ -94,6 +95,9 @@ def appliquer_secret(
         ``(origine, annee)`` → IRIS codes of the source table. IRIS absent from it
         (e.g. activity IRIS absent from type-H tables) contribute nothing to any
         aggregate, so they are left out of the territories' vectors.
+    origines : iterable of str
+        Origins of the rows that are sums of the units of ``niveaux`` (default: the
+        INSEE and ptod IRIS aggregates; a partner's counts pass their own).
     rapport : Rapport, optional
 
     Returns
@@ -117,7 +121,7 @@ def appliquer_secret(
         out["denominateur"].to_numpy(dtype="float64"),
     )
     eligibles = (
-        out["origine"].isin(_ORIGINES_LINEAIRES)
+        out["origine"].isin(list(origines))
         & out["statut"].isin(["estime", "estime_corrige", "approximation", "officiel"])
         & out["valeur"].notna()
     ).to_numpy()
@@ -125,7 +129,7 @@ def appliquer_secret(
     # A territory with a zero denominator (no inhabitants) has no rate, but everyone knows
     # it contributes nothing: it counts as published in the linear system.
     zero = (
-        out["origine"].isin(_ORIGINES_LINEAIRES).to_numpy()
+        out["origine"].isin(list(origines)).to_numpy()
         & out["valeur"].isna().to_numpy()
         & (out["denominateur"].to_numpy(dtype="float64") == 0)
     )
