@@ -450,6 +450,7 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
                 "liste": [e.__dict__ for e in rapport.evenements if e.niveau == "avertissement"],
             },
             "resume": ctx.resume,
+            "modeles": ctx.resultats.get("modeles"),
             "sorties": nouvel_inventaire,
             "changements": changements.to_dict() if changements is not None else None,
         }
