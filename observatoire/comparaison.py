@@ -7,13 +7,19 @@ what a new vintage changed against last year's outputs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from observatoire.manifeste import Changements, comparer_inventaires, inventaire, lire_manifeste
+from observatoire.manifeste import (
+    Changements,
+    EtatSorties,
+    comparer_inventaires,
+    etat_sorties,
+    lire_manifeste,
+)
 
 __all__ = ["ComparaisonRuns", "comparer_runs", "comparer_indicateurs", "lire_table_sortie",
            "CLES_INDICATEURS"]
@@ -103,12 +109,27 @@ class ComparaisonRuns:
     valeurs: pd.DataFrame
     annees_anciennes: list
     annees_nouvelles: list
+    #: ``"ancien"``/``"nouveau"`` → what was changed by hand in that folder since its run.
+    retouches: dict[str, EtatSorties] = field(default_factory=dict)
 
     def resume(self, limite: int = 20) -> str:
-        """Readable summary: years, files, indicator values."""
+        """Readable summary: years, files changed by hand, files, indicator values."""
         lignes = [f"compare {self.ancien} → {self.nouveau}",
-                  f"years: {self.annees_anciennes} → {self.annees_nouvelles}",
-                  "files: " + self.fichiers.resume(limite)]
+                  f"years: {self.annees_anciennes} → {self.annees_nouvelles}"]
+        for cle, dossier in (("ancien", self.ancien), ("nouveau", self.nouveau)):
+            etat = self.retouches.get(cle)
+            if etat is None or etat.intact:
+                continue
+            lignes.append(f"{dossier} was changed by hand since its run (its manifest does "
+                          "not describe these files):")
+            for titre, liste in (("edited", etat.edites), ("not written by the run",
+                                                          etat.ajoutes),
+                                 ("deleted", etat.supprimes)):
+                for p in liste[:limite]:
+                    lignes.append(f"  {titre}: {p}")
+                if len(liste) > limite:
+                    lignes.append(f"  ... and {len(liste) - limite} more {titre}")
+        lignes.append("files: " + self.fichiers.resume(limite))
         v = self.valeurs
         if v.empty:
             lignes.append("indicator values: no change")
@@ -130,12 +151,13 @@ def comparer_runs(ancien: str | os.PathLike, nouveau: str | os.PathLike, *,
     """Compare two output folders of ``observatoire run`` (files by content, then values)."""
     ancien, nouveau = Path(ancien), Path(nouveau)
     ma, mn = lire_manifeste(ancien) or {}, lire_manifeste(nouveau) or {}
-    fichiers = comparer_inventaires(ma.get("sorties") or inventaire(ancien),
-                                    mn.get("sorties") or inventaire(nouveau))
+    # what is on disk in both folders (every file), not what their manifests recorded
+    ea, en = etat_sorties(ancien, ma), etat_sorties(nouveau, mn)
+    fichiers = comparer_inventaires(ea.inventaire, en.inventaire)
     ta, tn = lire_table_sortie(ancien, "indicateurs"), lire_table_sortie(nouveau, "indicateurs")
     if ta is not None and tn is not None:
         valeurs = comparer_indicateurs(ta, tn, seuil=seuil)
     else:
         valeurs = pd.DataFrame(columns=[*CLES_INDICATEURS, "changement"])
     return ComparaisonRuns(ancien, nouveau, fichiers, valeurs, ma.get("annees", []),
-                           mn.get("annees", []))
+                           mn.get("annees", []), retouches={"ancien": ea, "nouveau": en})

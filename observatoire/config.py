@@ -103,6 +103,50 @@ _RE_CODE_ZONE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _PERMIS = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class _ChargeurStrict(yaml.SafeLoader):
+    """YAML safe loader refusing a key given twice in one mapping."""
+
+
+def _mapping_sans_doublon(chargeur: _ChargeurStrict, noeud: yaml.MappingNode, deep=False):
+    vus: dict = {}
+    for cle_noeud, _ in noeud.value:
+        cle = chargeur.construct_object(cle_noeud, deep=deep)
+        try:
+            hash(cle)
+        except TypeError:
+            continue
+        if cle in vus:
+            raise yaml.constructor.ConstructorError(
+                None, None,
+                f"key {cle!r} given twice in the same mapping (first at line "
+                f"{vus[cle] + 1}; the second would silently replace the first)",
+                cle_noeud.start_mark,
+            )
+        vus[cle] = cle_noeud.start_mark.line
+    return chargeur.construct_mapping(noeud, deep=deep)
+
+
+_ChargeurStrict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                _mapping_sans_doublon)
+
+
+def yaml_strict(texte: str):
+    """Parse YAML like ``yaml.safe_load`` but refuse duplicate keys.
+
+    Examples
+    --------
+    >>> yaml_strict("{a: 1, b: 2}")
+    {'a': 1, 'b': 2}
+    >>> yaml_strict("{a: 1, a: 2}")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    yaml.constructor.ConstructorError: key 'a' given twice in the same mapping (first at line 1; \
+the second would silently replace the first)
+    ...
+    """
+    return yaml.load(texte, Loader=_ChargeurStrict)  # noqa: S506 - a SafeLoader subclass
+
+
 def _en_texte(v):
     """Accept YAML integers for codes (``13047``) but keep them as text."""
     if isinstance(v, bool):
@@ -307,6 +351,9 @@ class Veille(BaseModel):
     def _iris_liste(cls, v):
         if v is None:
             return v
+        if isinstance(v, list | dict) and not v:
+            raise ValueError("empty set of IRIS (expected at least one IRIS code, or remove "
+                             "the key and give a 'perimetre')")
         if isinstance(v, list):
             v = {c: 1.0 for c in v}
         if isinstance(v, dict):
@@ -407,11 +454,22 @@ class ConfigTerritoire(BaseModel):
             raise ValueError("the 'iris' source (IRIS contour layer) is required")
         return v
 
+    @field_validator("indicateurs")
+    @classmethod
+    def _indicateurs(cls, v):
+        if v != "all" and not v:
+            raise ValueError("empty list (expected indicator ids of the codebook, or all)")
+        if v != "all" and len(set(v)) != len(v):
+            raise ValueError(f"indicators listed twice: {sorted({i for i in v if v.count(i) > 1})}")
+        return v
+
     @field_validator("annees")
     @classmethod
     def _annees(cls, v):
         if v == "all":
             return v
+        if not v:
+            raise ValueError("empty list (expected census years such as [2016, 2022], or all)")
         mauvaises = [a for a in v if not 1990 <= a <= 2100]
         if mauvaises:
             raise ValueError(f"{mauvaises} are not census years (expected e.g. [2011, 2016, 2022])")
@@ -433,6 +491,23 @@ class ConfigTerritoire(BaseModel):
         doublons = sorted({c for c in codes_veille if codes_veille.count(c) > 1})
         if doublons:
             raise ValueError(f"veille: zone codes listed twice: {doublons}")
+        # zone codes name output files: unique across QPV and veille, whatever the case
+        minuscules: dict[str, str] = {}
+        for c in codes_qpv + codes_veille:
+            autre = minuscules.setdefault(c.lower(), c)
+            if autre != c or (c in codes_veille and c in codes_qpv):
+                raise ValueError(
+                    f"zone code {c!r} is used twice (QPV and veille zones name output files: "
+                    f"their codes must differ, also in upper/lower case; clash with {autre!r})"
+                )
+        # an EPCI may straddle départements, but its département holds member communes
+        deps = sorted({_departement_commune(c) for c in self.epci.communes})
+        if self.departement not in deps:
+            raise ValueError(
+                f"departement: {self.departement!r} but the member communes (epci.communes) "
+                f"are in département(s) {deps} (expected the département of the member "
+                "communes)"
+            )
         communes = set(self.epci.communes)
         for i, v in enumerate(self.veille):
             if v.commune not in communes:
@@ -454,6 +529,10 @@ class ConfigTerritoire(BaseModel):
                 if q.commune is not None and q.commune not in communes:
                     raise ValueError(f"qpv.liste[{i}] ({q.code}): commune {q.commune} is not "
                                      f"a member of the EPCI ({sorted(communes)})")
+        ordre = _ordre_moins(self.veille)
+        if ordre != list(self.veille):
+            # a zone taken out (moins:) is computed before the zones it is taken out of
+            object.__setattr__(self, "veille", ordre)
         return self
 
     # -- convenience -------------------------------------------------------------------------
@@ -484,6 +563,40 @@ class ConfigTerritoire(BaseModel):
     def parametres(self) -> dict:
         """Return the configuration as plain JSON-ready data (for the manifest)."""
         return self.model_dump(mode="json")
+
+
+def _departement_commune(code: str) -> str:
+    """Département of a commune code (``97411`` → ``974``, ``2A004`` → ``2A``)."""
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def _ordre_moins(veille: list[Veille]) -> list[Veille]:
+    """Order veille zones so that every zone of a ``moins:`` comes before its users.
+
+    The order of the file is kept where no ``moins:`` forces another; a cycle
+    (``A moins B``, ``B moins A``) is an error.
+    """
+    par_code = {v.code: v for v in veille}
+    ordre: list[Veille] = []
+    etat: dict[str, int] = {}  # 1 = being placed, 2 = placed
+
+    def placer(v: Veille, chemin: list[str]) -> None:
+        if etat.get(v.code) == 2:
+            return
+        if etat.get(v.code) == 1:
+            cycle = " → ".join([*chemin[chemin.index(v.code):], v.code])
+            raise ValueError(f"veille: 'moins' zones form a cycle: {cycle} (expected each zone "
+                             "to be taken out of others without coming back to itself)")
+        etat[v.code] = 1
+        for m in v.moins:
+            if m in par_code:
+                placer(par_code[m], [*chemin, v.code])
+        etat[v.code] = 2
+        ordre.append(v)
+
+    for v in veille:
+        placer(v, [])
+    return ordre
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -635,7 +748,9 @@ def charger_config(nom_ou_chemin: str | os.PathLike | None = None) -> ConfigTerr
     """
     chemin = chemin_config(nom_ou_chemin)
     try:
-        donnees = yaml.safe_load(chemin.read_text(encoding="utf-8"))
+        donnees = yaml_strict(chemin.read_text(encoding="utf-8"))
+    except yaml.constructor.ConstructorError as exc:  # a key given twice
+        raise ErreurConfig(f"invalid configuration {chemin}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ErreurConfig(f"invalid configuration {chemin}: YAML syntax error: {exc}") from None
     return config_depuis_dict(donnees, origine=str(chemin), dossier=chemin.parent.resolve())

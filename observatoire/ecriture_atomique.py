@@ -11,6 +11,10 @@ file system, so a rename is atomic), then swaps it in:
 
 A run killed at any point therefore leaves either the previous outputs or the new
 ones, never a mixture; its temporary folder is removed by the next run.
+
+Folders and files are created with the permissions of the process umask (``755``
+and ``644`` by default), like any file a user writes, not the private ``700``/``600``
+of :mod:`tempfile`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 __all__ = [
     "RunEnCours",
+    "umask",
     "verrou_sorties",
     "ecrire_fichier_atomique",
     "dossier_temporaire",
@@ -39,6 +44,20 @@ _ANCIEN = ".ancien-"
 
 class RunEnCours(RuntimeError):
     """Another run is writing into the same output root."""
+
+
+def umask() -> int:
+    """Return the process umask, read without changing it where ``/proc`` allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for ligne in f:
+                if ligne.startswith("Umask:"):
+                    return int(ligne.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    ancien = os.umask(0o022)  # pragma: no cover - systems without /proc
+    os.umask(ancien)
+    return ancien
 
 
 @contextlib.contextmanager
@@ -94,6 +113,7 @@ def ecrire_fichier_atomique(chemin: str | os.PathLike, contenu: str | bytes) -> 
             f.write(donnees)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, chemin)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -109,8 +129,10 @@ def dossier_temporaire(cible: str | os.PathLike) -> Path:
     """
     cible = Path(cible)
     cible.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{cible.name}{_EN_COURS}{os.getpid()}-",
-                                 dir=cible.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cible.name}{_EN_COURS}{os.getpid()}-",
+                                dir=cible.parent))
+    os.chmod(tmp, 0o777 & ~umask())
+    return tmp
 
 
 def _echanger(a: Path, b: Path) -> bool:
@@ -134,12 +156,25 @@ def _echanger(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
-def remplacer_dossier(temporaire: str | os.PathLike, cible: str | os.PathLike) -> None:
+def _mettre_de_cote(ancien: Path, conserver, vers: Path | None) -> None:
+    """Move the files ``conserver`` (relative paths) of ``ancien`` under ``vers``."""
+    for rel in conserver or ():
+        source = ancien / rel
+        if vers is None or not source.is_file():
+            continue
+        dest = vers / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, dest)
+
+
+def remplacer_dossier(temporaire: str | os.PathLike, cible: str | os.PathLike, *,
+                      conserver=(), vers: str | os.PathLike | None = None) -> None:
     """Put the finished folder ``temporaire`` in place of ``cible``, atomically.
 
     ``temporaire`` must be on the same file system as ``cible`` (use
     :func:`dossier_temporaire`). The previous ``cible``, if any, is deleted after
-    the swap.
+    the swap, except the files ``conserver`` (paths relative to it), moved under
+    ``vers`` first. ``cible`` must not be a symbolic link (resolve it first).
 
     Examples
     --------
@@ -152,15 +187,21 @@ def remplacer_dossier(temporaire: str | os.PathLike, cible: str | os.PathLike) -
     (['sortie'], ['neuf.txt'])
     """
     temporaire, cible = Path(temporaire), Path(cible)
+    vers = Path(vers) if vers is not None else None
+    if cible.is_symlink():
+        raise ValueError(f"{cible} is a symbolic link: resolve it before replacing it")
     if not cible.exists():
         os.rename(temporaire, cible)
         return
     if _echanger(temporaire, cible):
-        shutil.rmtree(temporaire)  # now holds the previous outputs
+        # ``temporaire`` now holds the previous outputs
+        _mettre_de_cote(temporaire, conserver, vers)
+        shutil.rmtree(temporaire)
         return
     ancien = cible.parent / f".{cible.name}{_ANCIEN}{os.getpid()}"
     os.rename(cible, ancien)
     os.rename(temporaire, cible)
+    _mettre_de_cote(ancien, conserver, vers)
     shutil.rmtree(ancien)
 
 
@@ -177,17 +218,19 @@ def _pid_vivant(pid: int) -> bool:
 
 
 def nettoyer_restes(cible: str | os.PathLike) -> list[Path]:
-    """Remove what dead runs left next to ``cible``; restore an old folder if needed.
+    """Remove what interrupted runs left next to ``cible``; restore an old folder if needed.
 
-    Returns the paths removed or restored. Folders of runs still alive are left alone.
+    Call it with the output lock held (:func:`verrou_sorties`): no other run can then
+    be writing next to ``cible``, so every temporary folder of ``cible`` is a
+    left-over, whatever process id its name carries (ids are reused). Returns the
+    paths removed or restored.
     """
     cible = Path(cible)
     faits: list[Path] = []
     if not cible.parent.is_dir():
         return faits
     for p in sorted(cible.parent.glob(f".{cible.name}{_ANCIEN}*")):
-        pid = p.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and _pid_vivant(int(pid)):
+        if p.name.rsplit("-", 1)[-1] == str(os.getpid()):
             continue
         if not cible.exists():
             os.rename(p, cible)  # died between the two renames: the old outputs come back
@@ -195,9 +238,6 @@ def nettoyer_restes(cible: str | os.PathLike) -> list[Path]:
             shutil.rmtree(p, ignore_errors=True)
         faits.append(p)
     for p in sorted(cible.parent.glob(f".{cible.name}{_EN_COURS}*")):
-        pid = p.name[len(f".{cible.name}{_EN_COURS}"):].split("-", 1)[0]
-        if pid.isdigit() and _pid_vivant(int(pid)):
-            continue
         shutil.rmtree(p, ignore_errors=True)
         faits.append(p)
     return faits

@@ -28,6 +28,8 @@ __all__ = [
     "empreinte_contenu",
     "inventaire",
     "Changements",
+    "EtatSorties",
+    "etat_sorties",
     "comparer_inventaires",
     "versions_paquets",
     "lire_manifeste",
@@ -168,27 +170,138 @@ def inventaire(dossier: str | os.PathLike) -> dict[str, dict]:
 
 
 @dataclass
+class EtatSorties:
+    """What is on disk in an output folder, against what its own run recorded.
+
+    Attributes
+    ----------
+    inventaire : dict
+        :func:`inventaire` of the files on disk (every file, recorded or not).
+    edites : list of str
+        Files the run wrote whose bytes differ from its manifest (edited by hand).
+    ajoutes : list of str
+        Files on disk the run did not write (not in its manifest; all of them when the
+        folder has no readable manifest).
+    supprimes : list of str
+        Files the run wrote that are no longer on disk.
+    """
+
+    inventaire: dict[str, dict]
+    edites: list[str] = field(default_factory=list)
+    ajoutes: list[str] = field(default_factory=list)
+    supprimes: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        """True when the folder holds exactly what its run wrote."""
+        return not (self.edites or self.ajoutes or self.supprimes)
+
+    @property
+    def non_ecrits(self) -> list[str]:
+        """Files whose current content was not written by the run (edited or added)."""
+        return sorted(set(self.edites) | set(self.ajoutes))
+
+
+def etat_sorties(dossier: str | os.PathLike, manifeste: dict | None = None) -> EtatSorties:
+    """Inventory of the files on disk, compared with the folder's manifest.
+
+    Every file is hashed; the content fingerprint recorded in the manifest is reused
+    for files whose bytes are those recorded (so an untouched folder costs one sha256
+    per file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text("1"); _ = (d / "b.csv").write_text("2")
+    >>> m = {"sorties": inventaire(d)}
+    >>> _ = (d / "a.csv").write_text("9"); (d / "b.csv").unlink(); _ = (d / "c.txt").write_text("")
+    >>> e = etat_sorties(d, m)
+    >>> e.edites, e.ajoutes, e.supprimes
+    (['a.csv'], ['c.txt'], ['b.csv'])
+    """
+    dossier = Path(dossier)
+    if manifeste is None:
+        manifeste = lire_manifeste(dossier)
+    enregistre = (manifeste or {}).get("sorties") or {}
+    out: dict[str, dict] = {}
+    etat = EtatSorties(out)
+    for p in sorted(dossier.rglob("*")) if dossier.is_dir() else []:
+        if not p.is_file():
+            continue
+        rel = p.relative_to(dossier).as_posix()
+        if rel in HORS_COMPARAISON:
+            continue
+        somme = sha256_fichier(p)
+        connu = enregistre.get(rel)
+        if connu is not None and connu.get("sha256") == somme and connu.get("empreinte"):
+            empreinte = connu["empreinte"]
+        else:
+            empreinte = empreinte_contenu(p)
+        out[rel] = {"octets": p.stat().st_size, "sha256": somme, "empreinte": empreinte}
+        if connu is None:
+            etat.ajoutes.append(rel)
+        elif connu.get("sha256") != somme:
+            etat.edites.append(rel)
+    etat.supprimes = sorted(set(enregistre) - set(out))
+    return etat
+
+
+@dataclass
 class Changements:
-    """Difference between two output inventories (relative paths)."""
+    """Difference between two output inventories (relative paths).
+
+    ``edites_main``, ``ajoutes_main`` and ``supprimes_main`` list what had been changed
+    by hand in the previous outputs since their run (see :class:`EtatSorties`);
+    ``conserves_dans`` is the folder the files the run did not write were moved to.
+    """
 
     ajoutes: list[str] = field(default_factory=list)
     supprimes: list[str] = field(default_factory=list)
     modifies: list[str] = field(default_factory=list)
     inchanges: list[str] = field(default_factory=list)
+    edites_main: list[str] = field(default_factory=list)
+    ajoutes_main: list[str] = field(default_factory=list)
+    supprimes_main: list[str] = field(default_factory=list)
+    conserves_dans: str | None = None
 
     @property
     def aucun(self) -> bool:
         """True when both inventories hold the same files with the same content."""
-        return not (self.ajoutes or self.supprimes or self.modifies)
+        return not (self.ajoutes or self.supprimes or self.modifies or self.edites_main
+                    or self.ajoutes_main or self.supprimes_main)
+
+    def noter_retouches(self, etat: EtatSorties) -> None:
+        """Record what had been changed by hand in the previous outputs."""
+        self.edites_main = list(etat.edites)
+        self.ajoutes_main = list(etat.ajoutes)
+        self.supprimes_main = list(etat.supprimes)
 
     def resume(self, limite: int = 20) -> str:
-        """Human-readable summary."""
+        """Human-readable summary (hand changes first: they are what a user must see)."""
+        retouches = []
+        for titre, liste in (("edited by hand since their run", self.edites_main),
+                             ("not written by their run", self.ajoutes_main),
+                             ("deleted by hand since their run", self.supprimes_main)):
+            for p in liste[:limite]:
+                retouches.append(f"  {titre}: {p}")
+            if len(liste) > limite:
+                retouches.append(f"  ... and {len(liste) - limite} more {titre}")
+        if self.conserves_dans:
+            n = len(set(self.edites_main) | set(self.ajoutes_main))
+            retouches.append(f"  the {n} file(s) edited by hand or not written by a run were "
+                             f"moved to {self.conserves_dans}")
         if self.aucun:
             return f"no change ({len(self.inchanges)} files identical in content)"
         lignes = [
             f"{len(self.modifies)} modified, {len(self.ajoutes)} added, "
             f"{len(self.supprimes)} removed, {len(self.inchanges)} unchanged"
         ]
+        if retouches:
+            lignes[0] += (f"; the previous outputs had been changed by hand "
+                          f"({len(self.edites_main)} edited, {len(self.ajoutes_main)} added, "
+                          f"{len(self.supprimes_main)} deleted)")
+            lignes += retouches
         for titre, liste in (("modified", self.modifies), ("added", self.ajoutes),
                              ("removed", self.supprimes)):
             for p in liste[:limite]:
@@ -200,7 +313,11 @@ class Changements:
     def to_dict(self) -> dict:
         """JSON-ready form (for the manifest)."""
         return {"ajoutes": self.ajoutes, "supprimes": self.supprimes,
-                "modifies": self.modifies, "n_inchanges": len(self.inchanges)}
+                "modifies": self.modifies, "n_inchanges": len(self.inchanges),
+                "edites_a_la_main": self.edites_main,
+                "ajoutes_a_la_main": self.ajoutes_main,
+                "supprimes_a_la_main": self.supprimes_main,
+                "conserves_dans": self.conserves_dans}
 
 
 def comparer_inventaires(ancien: dict[str, dict], nouveau: dict[str, dict]) -> Changements:

@@ -34,6 +34,9 @@ class Evenement:
         What happened, in words a GIS user understands.
     n : int
         How many features/rows it concerned.
+    zone : str, optional
+        Code of the feature concerned when there is one (a QPV, a veille zone, an IRIS):
+        what a neighbourhood sheet looks up to show the events of its zone.
     """
 
     niveau: str
@@ -41,6 +44,7 @@ class Evenement:
     source: str
     message: str
     n: int = 0
+    zone: str | None = None
 
 
 @dataclass
@@ -57,14 +61,23 @@ class Rapport:
     """
 
     evenements: list[Evenement] = field(default_factory=list)
+    #: Geometry repairs (``make_valid``): one dict per feature with ``source``, ``code``,
+    #: ``surface_avant_m2``, ``surface_apres_m2``, ``variation`` (relative), ``raison``.
+    reparations: list[dict] = field(default_factory=list)
 
-    def info(self, etape: str, source: str, message: str, n: int = 0) -> None:
+    def info(self, etape: str, source: str, message: str, n: int = 0,
+             zone: str | None = None) -> None:
         """Record an informative event."""
-        self._ajouter(Evenement("info", etape, str(source), message, n))
+        self._ajouter(Evenement("info", etape, str(source), message, n, zone))
 
-    def avertir(self, etape: str, source: str, message: str, n: int = 0) -> None:
+    def avertir(self, etape: str, source: str, message: str, n: int = 0,
+                zone: str | None = None) -> None:
         """Record a warning (shown in the run summary)."""
-        self._ajouter(Evenement("avertissement", etape, str(source), message, n))
+        self._ajouter(Evenement("avertissement", etape, str(source), message, n, zone))
+
+    def de_la_zone(self, code: str) -> list[Evenement]:
+        """Events recorded for one feature (e.g. a QPV's geometry repair), in order."""
+        return [e for e in self.evenements if e.zone == code]
 
     def _ajouter(self, ev: Evenement) -> None:
         self.evenements.append(ev)
@@ -73,8 +86,9 @@ class Rapport:
         )
 
     def etendre(self, autre: Rapport) -> None:
-        """Append another report's events."""
+        """Append another report's events and repairs."""
         self.evenements.extend(autre.evenements)
+        self.reparations.extend(autre.reparations)
 
     @property
     def n_avertissements(self) -> int:
@@ -90,5 +104,5 @@ class Rapport:
 
         return pd.DataFrame(
             [e.__dict__ for e in self.evenements],
-            columns=["niveau", "etape", "source", "message", "n"],
+            columns=["niveau", "etape", "source", "message", "n", "zone"],
         )

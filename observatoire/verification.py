@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from observatoire.config import ConfigTerritoire, ErreurConfig, SourceRef
-from observatoire.rapport import Rapport
+from observatoire.rapport import ErreurDonnees, Rapport
+from observatoire.sources.integrite import ErreurIntegrite, sha256_memo
 
 __all__ = ["Entree", "Preparation", "resoudre_source", "preparer_run", "annees_sources"]
 
@@ -45,6 +47,9 @@ class Entree:
     couche: str | None = None
     edition: int | None = None
     provenance: dict = field(default_factory=dict)
+    #: sha256 of the file when it was resolved (checked against the cache index or the
+    #: store's catalogue for source ids; recorded as is for paths).
+    sha256: str | None = None
 
 
 @dataclass
@@ -74,6 +79,9 @@ class Preparation:
     annees: list[int]
     annees_disponibles: list[int]
     tables: dict[str, Any] = field(default_factory=dict)
+    #: Veille code → its perimeter (one valid polygon geometry, EPSG:2154), checked to lie
+    #: in its commune; what the weights should use instead of reading the file again.
+    perimetres_veille: dict[str, Any] = field(default_factory=dict)
 
     def chemin(self, role: str) -> Path | None:
         """File of a ``sources:`` role, ``None`` when the configuration has none."""
@@ -149,7 +157,8 @@ def resoudre_source(
         for essai in essais:
             if essai.is_file():
                 return Entree(cle, ref.source, essai.resolve(), ref.couche, ref.edition,
-                              {"fichier": str(essai.resolve())})
+                              {"fichier": str(essai.resolve())},
+                              sha256=sha256_memo(essai.resolve()))
         raise ErreurConfig(
             f"{cle}: file not found: {ref.source} (looked in: "
             f"{', '.join(str(e) for e in essais)}); expected an existing file or a source id "
@@ -162,6 +171,8 @@ def resoudre_source(
                            f"the sources package is not available ({exc})") from None
     try:
         chemin = Path(chemin_source(ref.source, depuis=depuis, cache=cache))
+    except ErreurIntegrite as exc:  # content differs from its record: bad data (exit 4)
+        raise ErreurIntegrite(f"{cle}: {exc}") from None
     except (KeyError, LookupError, FileNotFoundError, ValueError) as exc:
         ou = f"the local store {depuis}" if depuis else "the download cache"
         raise ErreurConfig(
@@ -178,7 +189,9 @@ def resoudre_source(
     edition = ref.edition if ref.edition is not None else prov.get(
         "millesime", prov.get("cache_millesime"))
     couche = ref.couche if ref.couche is not None else _couche_catalogue(ref.source, depuis)
-    return Entree(cle, ref.source, chemin.resolve(), couche, edition, prov)
+    # chemin_source checked the sha256 (memoised: this is not a second read)
+    return Entree(cle, ref.source, chemin.resolve(), couche, edition, prov,
+                  sha256=sha256_memo(chemin.resolve()) if chemin.is_file() else None)
 
 
 def _couche_catalogue(source_id: str, depuis: Path | None) -> str | None:
@@ -331,6 +344,8 @@ def preparer_run(
         g.attrs["generation"] = p.generation
         couches.append((f"qpv.perimetres[{i}]", g))
     qpv = _choisir_qpv(cfg, couches, iris_territoire)
+    _verifier_codes_zones(cfg, qpv, couches, entrees)
+    perimetres_veille = _verifier_perimetres_veille(cfg, entrees, iris_territoire, rapport)
     if cfg.qpv.liste != "all":
         for i, q in enumerate(cfg.qpv.liste):
             com = qpv.loc[qpv["code_qpv"] == q.code, "communes"].iloc[0]
@@ -387,6 +402,7 @@ def preparer_run(
         tables["qpv_officiel"] = off
 
     _verifier_methode(cfg, tables)
+    _verifier_partenaires(cfg, resoudre, tables)
     e_stats = entrees.get("sources.iris_statistiques")
     if e_stats is not None:
         tables["iris_statistiques"] = lire_iris(e_stats.chemin, e_stats.couche, rapport=rapport)
@@ -408,13 +424,31 @@ def preparer_run(
                 f"{sorted(connus)[:6]}, or all)"
             )
 
+    _verifier_valeurs(cfg, tables, entrees, rapport, set(iris_territoire["code_iris"]))
     _avertir_editions(cfg, entrees, rapport)
     _avertir_population_manquante(cfg, iris_territoire, tables, rapport)
     rapport.info("verification", "config", f"{len(entrees)} inputs resolved; {len(qpv)} QPV, "
                  f"{len(cfg.veille)} veille territories, {len(iris_territoire)} IRIS; "
                  f"years {choisies}")
     return Preparation(entrees=entrees, iris=iris, iris_territoire=iris_territoire, qpv=qpv,
-                       annees=choisies, annees_disponibles=disponibles, tables=tables)
+                       annees=choisies, annees_disponibles=disponibles, tables=tables,
+                       perimetres_veille=perimetres_veille)
+
+
+def _verifier_partenaires(cfg: ConfigTerritoire, resoudre, tables: dict) -> None:
+    """Partner tables: found, readable as declared (errors name file, column and line).
+
+    Their rows stay in ``tables["partenaires"]`` (memory only) for the run.
+    """
+    if not cfg.partenaires:
+        return
+    from observatoire.partenaires import lire_table_partenaire
+
+    lues = {}
+    for i, spec in enumerate(cfg.partenaires):
+        e = resoudre(spec.ref, f"partenaires[{i}].source")
+        lues[i] = lire_table_partenaire(e.chemin, spec)
+    tables["partenaires"] = lues
 
 
 def _verifier_methode(cfg: ConfigTerritoire, tables: dict) -> None:
@@ -489,3 +523,270 @@ def _avertir_population_manquante(cfg, iris_territoire, tables, rapport: Rapport
                 "(sources.indicateurs_iris, P_POP) covers them",
                 n=len(manquants),
             )
+
+
+#: Roles of INSEE count tables (numerators and denominators of the codebook).
+_ROLES_COMPTES = ("population_iris", "menages_iris", "logement_iris", "activite_iris",
+                  "diplomes_iris", "revenus_iris")
+
+
+#: Relative overshoot of a share's upper bound (100) accepted with a warning: rates
+#: published without their counts are rounded by their publisher (101.4 % occurs).
+_TOLERANCE_TAUX = 0.05
+
+
+def _bornes(ind) -> tuple[float, float]:
+    """Bounds of a published value of an indicator: shares and rates within [0, factor]."""
+    if ind.type in ("part", "taux"):
+        return 0.0, float(ind.multiplicateur)
+    return 0.0, np.inf
+
+
+def _hors_bornes(table: pd.DataFrame, colonne: str, bas: float, haut: float, *, source: str,
+                 libelle: str, cle_code: str, utilises: set | None = None,
+                 rapport: Rapport | None = None) -> None:
+    """Raise on values out of bounds in the rows the run uses (warn for the other rows)."""
+    v = pd.to_numeric(table[colonne], errors="coerce").to_numpy(dtype="float64")
+    hors = np.isinf(v) | (v < bas) | (v > haut * (1 + _TOLERANCE_TAUX))
+    depasse = np.flatnonzero(~hors & (v > haut))
+    if len(depasse) and rapport is not None:
+        exemples = [f"{table[cle_code].iloc[i]}: {v[i]:g}" for i in depasse[:5]]
+        rapport.avertir("verification", source,
+                        f"column {colonne}: {len(depasse)} value(s) slightly above {haut:g} for "
+                        f"{libelle} (rounding of a rate computed by the table's publisher; kept "
+                        f"as published): {exemples}", n=len(depasse))
+    if utilises is not None and rapport is not None:
+        dedans = table[cle_code].isin(utilises).to_numpy()
+        ailleurs = np.flatnonzero(hors & ~dedans)
+        if len(ailleurs):
+            exemples = [f"{table[cle_code].iloc[i]}: {v[i]:g}" for i in ailleurs[:5]]
+            rapport.avertir("verification", source,
+                            f"column {colonne}: {len(ailleurs)} value(s) out of bounds for "
+                            f"{libelle} outside the territory (not used): {exemples}",
+                            n=len(ailleurs))
+        hors &= dedans
+    mauvais = np.flatnonzero(hors)
+    if not len(mauvais):
+        return
+    n = table.attrs.get("lignes_par_annee")
+    lignes = ([int(i % n) + 2 for i in mauvais[:10]]
+              if n and isinstance(table.index, pd.RangeIndex) else None)
+    exemples = [f"{table[cle_code].iloc[i]}: {v[i]:g}" for i in mauvais[:5]]
+    annee = (f" (vintage {sorted(set(table['annee'].iloc[mauvais]))})"
+             if "annee" in table.columns else "")
+    borne = f"[{bas:g}, {haut:g}]" if np.isfinite(haut) else f">= {bas:g} and finite"
+    raise ErreurDonnees(
+        f"{source}: column {colonne}{annee}: {len(mauvais)} value(s) out of bounds for "
+        f"{libelle} (expected {borne})" + (f", line(s) {lignes}" if lignes else "")
+        + f": {exemples}"
+    )
+
+
+def _verifier_valeurs(cfg: ConfigTerritoire, tables: dict, entrees: dict[str, Entree],
+                      rapport: Rapport, codes_iris: set | None = None) -> None:
+    """Check the values the codebook uses, and say which indicators a table cannot give.
+
+    Counts and populations must be finite and not negative, shares and rates within
+    their bounds; only the columns the requested indicators use are checked, and an
+    out-of-bounds value is an error in the rows of the territory (``codes_iris``), a
+    warning elsewhere. A column
+    missing for a requested indicator is a warning naming the indicators lost; a
+    vintage of the rate table without its population column (``P22_POP``) too.
+
+    Raises
+    ------
+    ErreurDonnees
+        Naming the file, the column, the vintage, the lines and example values.
+    """
+    from observatoire.indicateurs import charger_codebook
+
+    cb = charger_codebook()
+    if cfg.indicateurs != "all":
+        cb = cb.selection(cfg.indicateurs)
+    indicateurs = list(cb)
+
+    def fichier(role: str) -> str:
+        e = entrees.get(f"sources.{role}")
+        return str(e.chemin) if e is not None else role
+
+    # INSEE count tables: every variable of a numerator or denominator.
+    for role in _ROLES_COMPTES:
+        t = tables.get(role)
+        if t is None:
+            continue
+        colonnes = set(t.columns)
+        for ind in indicateurs:
+            if ind.insee is None:
+                continue
+            variables = set()
+            for partie in (ind.insee.numerateur, ind.insee.denominateur):
+                if partie is not None:
+                    variables |= partie.toutes_variables()
+            if ind.insee.valeur:
+                variables.add(ind.insee.valeur)
+            for col in sorted(variables & colonnes):
+                _hors_bornes(t, col, 0.0, np.inf, source=fichier(role),
+                             libelle=f"a count of {ind.id}", cle_code="code_iris",
+                             utilises=codes_iris, rapport=rapport)
+        for annee in sorted(set(t["annee"])) if "annee" in t.columns else []:
+            presentes = set(t.columns[t[t["annee"] == annee].notna().any()])
+            perdus = []
+            for ind in indicateurs:
+                if ind.insee is None or ind.insee.numerateur is None:
+                    continue
+                utilisees = ind.insee.numerateur.toutes_variables() | (
+                    ind.insee.denominateur.toutes_variables() if ind.insee.denominateur
+                    else set())
+                if not (utilisees & presentes):
+                    continue  # this table is not meant to give it
+                num, _den = ind.expressions_insee(annee, presentes)
+                if num is None and ind.insee.numerateur.pour(annee):
+                    perdus.append(f"{ind.id} ({ind.sexe})" if ind.sexe != "ensemble"
+                                  else ind.id)
+            if perdus:
+                rapport.avertir(
+                    "verification", f"sources.{role}",
+                    f"{fichier(role)}: vintage {annee} lacks columns the codebook needs for "
+                    f"{sorted(set(perdus))}: these indicators are not computed from this table "
+                    f"for {annee}", n=len(perdus))
+
+    # Rate table (ptod): the published rates and the population.
+    ptod = tables.get("indicateurs_iris")
+    if ptod is not None:
+        src = fichier("indicateurs_iris")
+        if "p_pop" in ptod.columns:
+            _hors_bornes(ptod, "p_pop", 0.0, np.inf, source=src, libelle="a population",
+                         cle_code="code", utilises=codes_iris, rapport=rapport)
+        vus = set()
+        for ind in indicateurs:
+            if ind.ptod is None or ind.ptod.colonne in vus:
+                continue
+            vus.add(ind.ptod.colonne)
+            if ind.ptod.colonne not in ptod.columns:
+                rapport.avertir("verification", "sources.indicateurs_iris",
+                                f"{src}: no column {ind.ptod.colonne} (any vintage): indicator "
+                                f"{ind.id} is not computed from this table")
+                continue
+            bas, haut = _bornes(ind)
+            _hors_bornes(ptod, ind.ptod.colonne, bas, haut, source=src,
+                         libelle=f"{ind.id} ({ind.type})", cle_code="code",
+                         utilises=codes_iris, rapport=rapport)
+        # vintages the codebook expects from this table (ptod.annees) but it does not hold
+        for ind in indicateurs:
+            if ind.ptod is None or not ind.ptod.annees:
+                continue
+            col = ind.ptod.colonne
+            tenues = (set(ptod.loc[ptod[col].notna(), "annee"]) if col in ptod.columns
+                      else set())
+            manquantes = sorted(set(ind.ptod.annees) - tenues)
+            if manquantes:
+                colonnes = ", ".join(f"{col.upper()[:1]}{a % 100:02d}_{col[2:].upper()}"
+                                     if col.startswith("p_") else f"{col}_{a % 100:02d}"
+                                     for a in manquantes)
+                quoi = (" and these vintages are not census vintages of the run"
+                        if col == "p_pop" else "")
+                rapport.avertir(
+                    "verification", "sources.indicateurs_iris",
+                    f"{src}: no value of {ind.id} for {manquantes} (column(s) {colonnes} "
+                    f"missing or empty): this indicator is not computed for these "
+                    f"vintages{quoi}", n=len(manquantes))
+
+    # Official QPV values.
+    off = tables.get("qpv_officiel")
+    if off is not None:
+        vus = set()
+        for ind in indicateurs:
+            if ind.qpv_officiel is None or ind.qpv_officiel.colonne in vus:
+                continue
+            col = ind.qpv_officiel.colonne
+            vus.add(col)
+            if col not in off.columns:
+                continue
+            bas, haut = _bornes(ind)
+            _hors_bornes(off, col, bas, haut, source=fichier("qpv_officiel"),
+                         libelle=f"{ind.id} ({ind.type})", cle_code="code_qpv")
+
+
+def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches, entrees):
+    """QPV codes taken from the perimeter files are QPV codes, distinct from veille codes."""
+    from observatoire.config import _RE_QPV
+
+    fichiers = ", ".join(str(entrees[cle].chemin) for cle, _ in couches)
+    mauvais = sorted(str(c) for c in qpv["code_qpv"] if not _RE_QPV.match(str(c)))
+    if mauvais:
+        raise ErreurConfig(
+            f"qpv.liste: all selects features of {fichiers} whose codes are not QPV codes: "
+            f"{mauvais[:10]} (expected 'QN' or 'QP' + 6 letters or digits; zone codes name "
+            "output files)"
+        )
+    vus: dict[str, str] = {}
+    for c in [*qpv["code_qpv"].astype(str), *(v.code for v in cfg.veille)]:
+        autre = vus.get(c.lower())
+        vus[c.lower()] = c
+        if autre is not None:
+            raise ErreurConfig(
+                f"zone code {c!r} is used twice among the QPV of {fichiers} and the veille "
+                f"zones (clash with {autre!r}); zone codes name output files and must differ"
+            )
+
+
+#: Share of a veille perimeter's area that must lie in its declared commune (the IRIS
+#: of the commune stand for it; perimeters drawn on other layers overlap them a little).
+PART_MIN_COMMUNE = 0.95
+
+
+def _verifier_perimetres_veille(cfg: ConfigTerritoire, entrees: dict[str, Entree],
+                                iris_territoire: gpd.GeoDataFrame,
+                                rapport: Rapport) -> dict[str, Any]:
+    """Veille perimeters: a CRS, valid polygons, inside their declared commune.
+
+    Returns veille code → the perimeter's geometry (union of its features, EPSG:2154).
+    """
+    import shapely
+
+    from observatoire.chargement.validation import CRS_TRAVAIL, lire_vecteur
+
+    out: dict[str, Any] = {}
+    for i, v in enumerate(cfg.veille):
+        if v.perimetre is None:
+            continue
+        cle = f"veille[{i}] ({v.code}).perimetre"
+        e = entrees[f"veille[{i}].perimetre"]
+        brut = lire_vecteur(e.chemin, e.couche)
+        if brut.crs is None:
+            raise ErreurDonnees(f"{e.chemin}: no CRS declared ({cle}); cannot place it")
+        g = brut.to_crs(CRS_TRAVAIL).geometry
+        g = g[g.notna() & ~g.is_empty]
+        if g.empty:
+            raise ErreurConfig(f"{cle}: {e.chemin} holds no geometry")
+        invalides = ~g.is_valid
+        if invalides.any():
+            # repaired and reported like QPV perimeters (area before and after, warning)
+            from observatoire.chargement.validation import _reparer
+
+            z = gpd.GeoDataFrame({"code": [v.code] * len(g)}, geometry=g.to_numpy(),
+                                 crs=CRS_TRAVAIL)
+            _reparer(z, invalides.to_numpy(), source=str(e.chemin), code="code",
+                     rapport=rapport)
+            g = z.geometry
+            g = g[g.geom_type.isin(["Polygon", "MultiPolygon", "GeometryCollection"])]
+            g = gpd.GeoSeries(shapely.get_parts(g.to_numpy()), crs=CRS_TRAVAIL)
+            g = g[g.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if not g.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+            raise ErreurConfig(f"{cle}: {e.chemin} holds non-polygon geometries "
+                               f"{sorted(set(g.geom_type))} (expected polygons)")
+        geom = shapely.union_all(g.to_numpy())
+        iris_com = iris_territoire[(iris_territoire["code_commune_arm"] == v.commune)
+                                   | (iris_territoire["code_commune"] == v.commune)]
+        commune = shapely.union_all(iris_com.geometry.to_numpy())
+        part = geom.intersection(commune).area / geom.area if geom.area > 0 else 0.0
+        if part < PART_MIN_COMMUNE:
+            raise ErreurConfig(
+                f"{cle}: only {part:.0%} of {e.chemin} lies in its commune {v.commune} "
+                f"(veille[{i}].commune; expected at least {PART_MIN_COMMUNE:.0%}): wrong "
+                "commune, wrong file, or wrong CRS?"
+            )
+        rapport.info("verification", cle, f"{geom.area:,.0f} m², {part:.1%} in commune "
+                     f"{v.commune}")
+        out[v.code] = geom
+    return out

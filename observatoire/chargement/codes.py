@@ -9,7 +9,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["normaliser_code", "commune_depuis_arrondissement", "generation_qpv"]
+from observatoire.rapport import ErreurDonnees
+
+__all__ = [
+    "normaliser_code",
+    "codes_stricts",
+    "MOTIF_IRIS",
+    "MOTIF_COMMUNE",
+    "commune_depuis_arrondissement",
+    "generation_qpv",
+]
+
+#: A 9-character IRIS code (Corsica: ``2A``/``2B``).
+MOTIF_IRIS = r"[0-9][0-9AB][0-9]{7}"
+#: A 5-character commune code.
+MOTIF_COMMUNE = r"[0-9][0-9AB][0-9]{3}"
 
 _PLM = (
     (13201, 13216, "13055"),  # Marseille
@@ -41,6 +55,57 @@ def normaliser_code(codes: pd.Series, longueur: int) -> pd.Series:
     texte = texte.astype("object")
     texte[manquant] = None
     return texte
+
+
+def codes_stricts(codes: pd.Series, longueur: int, motif: str, *, source: str, colonne: str,
+                  premiere: int = 2, unite: str = "line") -> pd.Series:
+    """Return codes as text, checked: a wrong code is an error naming its lines.
+
+    Codes written as numbers (``130470106.0``) are read back as text; one leading zero
+    lost by a number (an 8-digit IRIS code, a 4-digit commune code) is put back;
+    nothing else is padded, so a code cut short (``132``) is refused, never completed.
+
+    Parameters
+    ----------
+    premiere : int
+        Number of the first row in messages (2 for a table with a header line).
+    unite : str
+        What a row is called in messages (``"line"``, ``"feature"``).
+
+    Raises
+    ------
+    ErreurDonnees
+        Naming the file, the column, the first bad lines and their codes.
+
+    Examples
+    --------
+    >>> codes_stricts(pd.Series(["130470106.0", "10010000", "2A0040000"]), 9, MOTIF_IRIS,
+    ...               source="t.csv", colonne="IRIS").tolist()
+    ['130470106', '010010000', '2A0040000']
+    >>> codes_stricts(pd.Series(["130470106", "132"]), 9, MOTIF_IRIS, source="t.csv",
+    ...               colonne="IRIS")
+    Traceback (most recent call last):
+    ...
+    observatoire.rapport.ErreurDonnees: t.csv: column IRIS: 1 code(s) are not 9-character \
+codes, line(s) [3]: ['132'] (row cut short or wrong column?)
+    """
+    s = codes.astype("object")
+    manquant = s.isna().to_numpy()
+    texte = s.where(manquant, s.map(_en_texte)).astype("str")
+    texte = texte.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    perdu = texte.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool) & (
+        texte.str.len().to_numpy() == longueur - 1) & ~manquant
+    texte = texte.where(~perdu, "0" + texte)
+    bon = texte.str.fullmatch(motif).fillna(False).to_numpy(dtype=bool) & ~manquant
+    if not bon.all():
+        pos = [int(i) for i in (~bon).nonzero()[0]]
+        exemples = ["" if manquant[i] else str(s.iloc[i]) for i in pos[:10]]
+        raise ErreurDonnees(
+            f"{source}: column {colonne}: {len(pos)} code(s) are not {longueur}-character "
+            f"codes, {unite}(s) {[i + premiere for i in pos[:10]]}: {exemples} "
+            "(row cut short or wrong column?)"
+        )
+    return texte.astype("object")
 
 
 def _en_texte(v) -> str:

@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 from observatoire.chargement.codes import (
+    MOTIF_COMMUNE,
+    MOTIF_IRIS,
+    codes_stricts,
     commune_depuis_arrondissement,
     generation_qpv,
     normaliser_code,
@@ -84,8 +87,13 @@ def lire_iris(
     c_code = trouver_colonne(
         brut, ["CODE_IRIS", "DCOMIRIS", "code_iris"], source=src, role="IRIS code", requis=False
     )
+    def communes_strictes():
+        return codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com,
+                             premiere=0, unite="feature")
+
     if c_code is not None:
-        code = normaliser_code(brut[c_code], 9)
+        code = codes_stricts(brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code,
+                             premiere=0, unite="feature")
     else:
         c_suffixe = trouver_colonne(brut, ["IRIS"], source=src, role="IRIS code", requis=False)
         if c_suffixe is None:
@@ -95,22 +103,23 @@ def lire_iris(
                 f"{[str(c) for c in brut.columns if c != 'geometry']}"
             )
         suffixe = normaliser_code(brut[c_suffixe], 4)
-        if suffixe.str.len().max() == 9:  # a 9-character code under the name IRIS
-            code = normaliser_code(brut[c_suffixe], 9)
+        if suffixe.str.len().max() >= 8:  # a 9-character code under the name IRIS
+            code = codes_stricts(brut[c_suffixe], 9, MOTIF_IRIS, source=src, colonne=c_suffixe,
+                                 premiere=0, unite="feature")
         elif c_com is None:
             raise ErreurDonnees(
                 f"{src}: column IRIS holds 4-character suffixes but no commune code column "
                 "(INSEE_COM / DEPCOM) is present to build the 9-character code"
             )
         else:
-            code = normaliser_code(brut[c_com], 5) + suffixe
+            code = communes_strictes() + suffixe
     mauvais = code.isna() | (code.str.len() != 9)
     if mauvais.any():
         raise ErreurDonnees(
             f"{src}: {int(mauvais.sum())} IRIS code(s) are not 9 characters: "
             f"{code[mauvais].head(10).tolist()}"
         )
-    arm = normaliser_code(brut[c_com], 5) if c_com is not None else code.str[:5]
+    arm = communes_strictes() if c_com is not None else code.str[:5]
     c_nom = trouver_colonne(
         brut, ["NOM_IRIS", "LIB_IRIS", "nom_iris"], source=src, role="IRIS name", requis=False
     )

@@ -24,7 +24,8 @@ import pyproj
 import shapely
 from pyarrow import ArrowException
 
-from observatoire.chargement.tables import MARQUEURS_MANQUANTS, _numerique, lire_table
+from observatoire.chargement.tables import MARQUEURS_MANQUANTS, lire_table
+from observatoire.chargement.tables import _numerique_brut as _numerique
 from observatoire.chargement.validation import (
     CRS_TRAVAIL,
     lire_vecteur,

@@ -8,6 +8,8 @@ INSEE's secret and missing markers become NaN, never 0.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from pathlib import Path
@@ -17,7 +19,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.chargement.codes import generation_qpv, normaliser_code
+from observatoire.chargement.codes import (
+    MOTIF_COMMUNE,
+    MOTIF_IRIS,
+    codes_stricts,
+    generation_qpv,
+    normaliser_code,
+)
 from observatoire.chargement.validation import trouver_colonne
 from observatoire.rapport import ErreurDonnees, Rapport
 
@@ -71,23 +79,101 @@ def lire_table(chemin: str | os.PathLike, *, feuille: str | int = 0) -> pd.DataF
         with open(chemin, encoding="utf-8-sig") as f:
             entete = f.readline()
         sep = ";" if entete.count(";") > entete.count(",") else ","
+        verifier_structure_csv(chemin, sep)
         options = dict(sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         try:  # Arrow's multithreaded parser; same cells as the C parser (tested)
             return pd.read_csv(chemin, engine="pyarrow", **options)
         except Exception:  # whatever Arrow refuses, the C parser reads or explains
             return pd.read_csv(chemin, **options)
+    except ErreurDonnees:
+        raise
     except Exception as exc:
         raise ErreurDonnees(f"{chemin}: cannot read table: {exc}") from exc
 
 
+def verifier_structure_csv(chemin: str | os.PathLike, sep: str) -> None:
+    """Check that every line of a CSV has the header's number of fields.
+
+    A row cut short (a file truncated inside a row, a line split in two) or carrying
+    extra fields is an error naming the file and the line; parsers would otherwise pad
+    the row with empty cells or shift its values. Blank lines are ignored.
+
+    Raises
+    ------
+    ErreurDonnees
+        ``FILE: line N: K fields, the header has M``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("IRIS;P16_POP" + chr(10) + "130470106;12" + chr(10) + "132")
+    >>> verifier_structure_csv(p, ";")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    observatoire.rapport.ErreurDonnees: ...t.csv: line 3: 1 field(s), the header has 2; ...
+    """
+    donnees = Path(chemin).read_bytes()
+    if donnees.startswith(b"\xef\xbb\xbf"):
+        donnees = donnees[3:]
+    complet = donnees.endswith((b"\n", b"\r"))
+    if b'"' in donnees:  # quoted fields may hold separators or line breaks: a real parser
+        texte = donnees.decode("utf-8", errors="replace")
+        lecteur = csv.reader(io.StringIO(texte, newline=""), delimiter=sep)
+        comptes, debut = [], 1
+        for champs in lecteur:
+            comptes.append((debut, len(champs) if champs else 0))
+            debut = lecteur.line_num + 1
+    else:
+        lignes = donnees.split(b"\n")
+        if complet:
+            lignes = lignes[:-1]
+        octet = sep.encode()
+        comptes = [(i, ligne.count(octet) + 1 if ligne.strip() else 0)
+                   for i, ligne in enumerate(lignes, start=1)]
+    if not comptes:
+        return
+    n_entete = comptes[0][1]
+    dernier = comptes[-1][0]
+    for numero, n in comptes[1:]:
+        if n and n != n_entete:
+            fin = ("; the last line is incomplete (file cut short?)"
+                   if numero == dernier and not complet else "")
+            raise ErreurDonnees(
+                f"{chemin}: line {numero}: {n} field(s), the header has {n_entete}{fin}"
+            )
+
+
+class ValeurInfinie(ErreurDonnees):
+    """A numeric column holds an infinite value (never a statistic)."""
+
+
 def _numerique(serie: pd.Series, *, source: str, colonne: str) -> pd.Series:
-    """Convert text to float: known markers → NaN, anything else unparsable → error.
+    """Convert text to float: markers → NaN; unparsable or infinite values → error.
 
     Examples
     --------
     >>> _numerique(pd.Series(["1.5", "s", "", "2,5"]), source="t", colonne="c").tolist()
     [1.5, nan, nan, 2.5]
+    >>> _numerique(pd.Series(["1", "inf"]), source="t.csv", colonne="P16_POP")
+    Traceback (most recent call last):
+    ...
+    observatoire.chargement.tables.ValeurInfinie: t.csv: column P16_POP: 1 infinite value(s) \
+at line(s) [3] (expected finite numbers or a secret/missing marker)
     """
+    valeurs = _numerique_brut(serie, source=source, colonne=colonne)
+    infinis = np.isinf(valeurs.to_numpy())
+    if infinis.any():
+        pos = infinis.nonzero()[0]
+        raise ValeurInfinie(
+            f"{source}: column {colonne}: {len(pos)} infinite value(s) at line(s) "
+            f"{[int(i) + 2 for i in pos[:10]]} (expected finite numbers or a secret/missing "
+            "marker)"
+        )
+    return valeurs
+
+
+def _numerique_brut(serie: pd.Series, *, source: str, colonne: str) -> pd.Series:
     try:  # fast path: every cell empty-free and a plain number (Arrow's parser)
         nombres = pc.cast(pa.array(serie, from_pandas=True), pa.float64())
         return pd.Series(nombres.to_numpy(zero_copy_only=False), index=serie.index,
@@ -134,15 +220,13 @@ def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None
         source=src,
         role="IRIS code",
     )
-    code = normaliser_code(brut[c_code], 9)
-    if (code.str.len() != 9).any():
-        raise ErreurDonnees(
-            f"{src}: column {c_code} holds codes that are not 9-character IRIS codes"
-        )
+    code = codes_stricts(brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code)
     c_type = trouver_colonne(brut, ["TYP_IRIS", "type_iris"], source=src, role="", requis=False)
     c_com = trouver_colonne(
         brut, ["COM", "DEPCOM", "code_commune"], source=src, role="", requis=False
     )
+    communes = (codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com)
+                if c_com else None)
     par_annee: dict[int, dict[str, pd.Series]] = {}
     for col in brut.columns:
         for motif, nommer in _MOTIFS_ANNEE:
@@ -161,11 +245,12 @@ def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None
         df.insert(0, "annee", annee)
         df.insert(0, "code_iris", code.to_numpy())
         if c_com:
-            df.insert(2, "code_commune", normaliser_code(brut[c_com], 5).to_numpy())
+            df.insert(2, "code_commune", communes.to_numpy())
         if c_type:
             df.insert(2, "type_iris", brut[c_type].str.strip().to_numpy())
         morceaux.append(df)
     out = pd.concat(morceaux, ignore_index=True)
+    out.attrs["lignes_par_annee"] = len(brut)  # row k of out is line k % n + 2 of the file
     doublons = out.duplicated(["code_iris", "annee"])
     if doublons.any():
         raise ErreurDonnees(
@@ -218,8 +303,17 @@ def lire_indicateurs_ptod(
     c_code = trouver_colonne(brut, _NIVEAUX_PTOD[niveau], source=src, role=f"{niveau} code")
     c_nom = trouver_colonne(brut, ["libelle", "nom"], source=src, role="name", requis=False)
     longueur = {"iris": 9, "commune": 5, "departement": 2}[niveau]
-    code = brut[c_code].astype("object").str.strip()
-    code = code.where(~code.str.fullmatch(r"\d+"), normaliser_code(code, longueur))
+    if niveau == "iris":
+        code = codes_stricts(brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code)
+    else:
+        code = brut[c_code].astype("object").str.strip()
+        code = code.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+        chiffres = code.str.fullmatch(r"\d+").fillna(False)
+        if niveau == "commune":
+            # commune codes: one lost leading zero put back; other codes (EPCI, 00FR) as given
+            code = code.where(~(chiffres & (code.str.len() == 4)), "0" + code)
+        else:
+            code = code.where(~chiffres, normaliser_code(code, longueur))
     par_annee: dict[int, dict[str, pd.Series]] = {}
     for col in brut.columns:
         m = _POP_PTOD.match(str(col))
@@ -232,6 +326,8 @@ def lire_indicateurs_ptod(
             nom, annee = m[1], 2000 + int(m[2])
         try:
             valeurs = _numerique(brut[col], source=src, colonne=col)
+        except ValeurInfinie:
+            raise
         except ErreurDonnees:  # categorical indicators (e.g. dominant NAF section) stay text
             valeurs = brut[col].replace("", pd.NA)
         par_annee.setdefault(annee, {})[nom] = valeurs
@@ -244,6 +340,7 @@ def lire_indicateurs_ptod(
         df.insert(0, "code", code.to_numpy())
         morceaux.append(df)
     out = pd.concat(morceaux, ignore_index=True)
+    out.attrs["lignes_par_annee"] = len(brut)
     if niveau == "departement":
         # Known defect of the source: P22_POP on the 00FR row is not France's population.
         faux = (out["code"] == "00FR") & out["p_pop"].notna()
@@ -350,7 +447,8 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
     except ValueError as exc:
         raise ErreurDonnees(f"{src}: {exc}") from None
     out["nom_qpv"] = brut[c_nom] if c_nom else pd.NA
-    out["_commune"] = normaliser_code(brut[c_com], 5) if c_com else None
+    out["_commune"] = (codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com)
+                       if c_com else None)
     for col in brut.columns:
         if col in (c_code, c_nom, c_com):
             continue

@@ -173,15 +173,7 @@ def preparer_geometries(
 
     invalides = ~out.geometry.is_valid
     if invalides.any():
-        codes = out.loc[invalides, code].astype(str).tolist()
-        reparees = shapely.make_valid(out.geometry.values[invalides.to_numpy()])
-        out.loc[invalides, out.geometry.name] = reparees
-        rapport.info(
-            "chargement",
-            source,
-            f"{len(codes)} invalid geometries repaired with make_valid: {codes[:20]}",
-            n=len(codes),
-        )
+        _reparer(out, invalides.to_numpy(), source=source, code=code, rapport=rapport)
     if polygones:
         coll = (out.geometry.geom_type == "GeometryCollection").to_numpy()
         if coll.any():
@@ -210,6 +202,55 @@ def preparer_geometries(
             out = out.loc[~autres]
     verifier_codes_uniques(out[code], source=source, role=code)
     return out.reset_index(drop=True)
+
+
+#: Relative change of a feature's area by ``make_valid`` above which the repair is
+#: reported on its own (the repaired shape is not the drawn one).
+SEUIL_VARIATION_REPARATION = 0.01
+
+
+def _reparer(out: gpd.GeoDataFrame, invalides: np.ndarray, *, source: str, code: str,
+             rapport: Rapport) -> None:
+    """Repair invalid geometries in place with ``make_valid`` and report every repair.
+
+    Every repair is a warning with the area before (as drawn, shoelace formula) and
+    after, and a record in ``rapport.reparations``; a feature whose area changes by
+    more than :data:`SEUIL_VARIATION_REPARATION` gets its own warning (``zone`` = its code).
+    """
+    avant_geom = out.geometry.values[invalides]
+    raisons = shapely.is_valid_reason(np.asarray(avant_geom))
+    reparees = shapely.make_valid(np.asarray(avant_geom))
+    avant = shapely.area(np.asarray(avant_geom))
+    out.loc[invalides, out.geometry.name] = reparees
+    apres = shapely.area(np.asarray(out.geometry.values[invalides]))
+    codes = out.loc[invalides, code].astype(str).tolist()
+    fortes = []
+    for c, a, b, r in zip(codes, avant, apres, raisons, strict=True):
+        variation = (b - a) / a if a > 0 else (0.0 if b == 0 else float("inf"))
+        rapport.reparations.append({
+            "source": source, "code": c, "surface_avant_m2": round(float(a), 1),
+            "surface_apres_m2": round(float(b), 1), "variation": round(float(variation), 6),
+            "raison": str(r),
+        })
+        if abs(variation) > SEUIL_VARIATION_REPARATION:
+            fortes.append(c)
+            pct = f"{variation:+.0%}" if np.isfinite(variation) else "from a zero area"
+            rapport.avertir(
+                "chargement", source,
+                f"{c}: invalid geometry ({r}) repaired with make_valid: area {a:,.0f} m² as "
+                f"drawn → {b:,.0f} m² repaired ({pct}); the repaired shape is not the drawn "
+                "one: check the perimeter (its estimates use the repaired shape)",
+                n=1, zone=c,
+            )
+    detail = ", ".join(f"{c} {a:,.0f} → {b:,.0f} m²"
+                       for c, a, b in list(zip(codes, avant, apres, strict=True))[:20])
+    rapport.avertir(
+        "chargement", source,
+        f"{len(codes)} invalid geometries repaired with make_valid ({len(fortes)} changed by "
+        f"more than {SEUIL_VARIATION_REPARATION:.0%} of their area): {detail}"
+        + (" ..." if len(codes) > 20 else ""),
+        n=len(codes),
+    )
 
 
 def filtrer_par_masque(

@@ -25,6 +25,12 @@ from pydantic import ValidationError
 from observatoire.rapport import ErreurDonnees, Rapport
 from observatoire.sources.archives import extraire_archive, type_archive
 from observatoire.sources.cache import Cache
+from observatoire.sources.integrite import (
+    ErreurIntegrite,
+    chemin_dans_magasin,
+    valider_id_source,
+    verifier_sha256,
+)
 from observatoire.sources.registre import (
     Catalogue,
     Registre,
@@ -50,6 +56,7 @@ __all__ = [
     "recuperer",
     "territoire",
     "parametres_territoire",
+    "ErreurIntegrite",
 ]
 
 #: Territory used when none is given.
@@ -117,18 +124,23 @@ def chemin_source(
         Unknown id, file missing from the store, or source not (completely) in the
         cache — the message says which ``observatoire data fetch`` command fills it.
     """
+    valider_id_source(source_id)
     if depuis is not None:
         cat = catalogue_pour(depuis)
         entree = cat[source_id]
-        chemin = Path(depuis) / entree.chemin
+        chemin = chemin_dans_magasin(depuis, entree.chemin, source_id=source_id,
+                                     catalogue=cat.chemin)
         if not chemin.exists():
             raise ErreurDonnees(
                 f"{chemin}: file of source {source_id!r} (catalogue {cat.chemin}) not found "
                 f"in the local store {depuis}"
             )
+        if entree.sha256 is not None:
+            verifier_sha256(chemin, entree.sha256, quoi=f"the catalogue {cat.chemin}",
+                            remede=_REMEDE_MAGASIN)
         return chemin
     c = Cache(cache)
-    chemin = c.chemin(source_id)
+    chemin = c.chemin_verifie(source_id)
     if chemin is None:
         raise ErreurDonnees(
             f"source {source_id!r} is not in the cache {c.racine}; fill it with "
@@ -136,6 +148,12 @@ def chemin_source(
             f"`observatoire data fetch --sources {source_id} --from DIR` (local store)"
         )
     return chemin
+
+
+_REMEDE_MAGASIN = (
+    "Restore the store's file, or, if the new content is intended, update its sha256 in the "
+    "catalogue deliberately (after checking where the new file comes from)."
+)
 
 
 def _chemin_config(config: str | os.PathLike) -> Path:
@@ -261,8 +279,10 @@ def _nom_fichier(source: Source) -> str:
 
 def _copier_local(source_id: str, cat: Catalogue, depuis: Path, c: Cache, forcer: bool) -> Resultat:
     t0 = time.perf_counter()
+    valider_id_source(source_id)
     entree = cat[source_id]
-    origine = depuis / entree.chemin
+    origine = chemin_dans_magasin(depuis, entree.chemin, source_id=source_id,
+                                  catalogue=cat.chemin)
     if not origine.is_file():
         raise ErreurDonnees(
             f"{origine}: file of source {source_id!r} (catalogue {cat.chemin}) not found"
@@ -271,10 +291,11 @@ def _copier_local(source_id: str, cat: Catalogue, depuis: Path, c: Cache, forcer
     if entree.sha256 is not None and somme != entree.sha256:
         raise ErreurSomme(
             f"{origine}: sha256 mismatch for source {source_id!r}: catalogue {cat.chemin} "
-            f"expects {entree.sha256}, file has {somme}; nothing was copied"
+            f"expects {entree.sha256}, file has {somme}; nothing was copied. "
+            + _REMEDE_MAGASIN
         )
     deja = c.entree(source_id)
-    chemin_deja = c.chemin(source_id)
+    chemin_deja = None if forcer else c.chemin_verifie(source_id)
     if not forcer and deja and chemin_deja is not None and deja.get("sha256") == somme:
         return Resultat(
             source_id,
@@ -331,7 +352,7 @@ def _telecharger_officiel(
             f"catalogue. {source.notes or ''}".strip()
         )
     params = _remplir(source, valeurs) or None
-    deja = c.chemin(source.id)
+    deja = None if forcer else c.chemin_verifie(source.id)
     if deja is not None and not forcer:
         e = c.entree(source.id)
         return Resultat(

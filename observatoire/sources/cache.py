@@ -9,8 +9,12 @@ Layout (``racine`` = :func:`observatoire.chemins.dossier_cache`)::
 
 A source is installed by renaming a complete staging folder into place, then
 recording it in the index (written atomically): a source is "in the cache" only
-if the index lists it *and* its file is there with the recorded size. The index
-also keeps the sha256 of the first download of every stable official source
+if the index lists it *and* its file is there with the recorded size. Its content
+is checked against the recorded sha256 (``sha256_fichier``: the installed file or
+folder, which for archives differs from the downloaded ``sha256``) before it is
+handed to a reader (:meth:`Cache.chemin_verifie`).
+
+The index also keeps the sha256 of the first download of every stable official source
 (``empreintes``), against which later downloads are checked.
 """
 
@@ -25,7 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from observatoire.chemins import dossier_cache
+from observatoire.ecriture_atomique import umask
 from observatoire.rapport import ErreurDonnees
+from observatoire.sources.integrite import sha256_chemin, valider_id_source, verifier_sha256
 
 __all__ = ["Cache", "NOM_INDEX"]
 
@@ -103,6 +109,7 @@ class Cache:
         fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".json", dir=self.racine)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(idx, f, ensure_ascii=False, indent=2, sort_keys=True)
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, self.chemin_index)
 
     def entrees(self) -> dict[str, dict]:
@@ -111,7 +118,7 @@ class Cache:
 
     def entree(self, source_id: str) -> dict | None:
         """Return the index entry of a source, or ``None``."""
-        return self.entrees().get(source_id)
+        return self.entrees().get(valider_id_source(source_id))
 
     # -- lookups ----------------------------------------------------------------------------------
     def chemin(self, source_id: str) -> Path | None:
@@ -120,6 +127,10 @@ class Cache:
         if e is None:
             return None
         p = self.racine / e["chemin"]
+        if not p.resolve().is_relative_to(self.racine):
+            raise ErreurDonnees(f"{self.chemin_index}: entry {source_id!r} points outside the "
+                                f"cache ({p}); remove it with `observatoire data fetch --sources "
+                                f"{source_id} --force`")
         if not p.exists():
             return None
         if (
@@ -128,6 +139,30 @@ class Cache:
             and p.stat().st_size != e["taille_fichier"]
         ):
             return None
+        return p
+
+    def chemin_verifie(self, source_id: str) -> Path | None:
+        """Return the cached file of a source after checking its sha256 against the index.
+
+        Returns ``None`` when the source is absent or incomplete (as :meth:`chemin`).
+
+        Raises
+        ------
+        ErreurIntegrite
+            The file's content differs from the recorded one (the message names the
+            file, both checksums and the command that fetches it again).
+        """
+        p = self.chemin(source_id)
+        if p is None:
+            return None
+        e = self.entree(source_id) or {}
+        attendu = e.get("sha256_fichier") or e.get("sha256")
+        depuis = " --from DIR" if e.get("catalogue") else ""
+        verifier_sha256(
+            p, str(attendu), quoi=f"the cache index {self.chemin_index}",
+            remede=f"Fetch it again: `observatoire data fetch --sources {source_id} --force"
+                   f"{depuis}`.",
+        )
         return p
 
     def empreinte(self, cle: str) -> dict | None:
@@ -165,6 +200,7 @@ class Cache:
 
     def preparer(self, source_id: str) -> Path:
         """Return a fresh, empty staging folder for a source."""
+        valider_id_source(source_id)
         self.dossier_temp.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f"{source_id}.", dir=self.dossier_temp))
 
@@ -200,6 +236,8 @@ class Cache:
         Path
             The installed file.
         """
+        valider_id_source(source_id)
+        valider_id_source(rubrique)
         final = self.racine / rubrique / source_id
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
@@ -211,12 +249,17 @@ class Cache:
         else:
             os.replace(staging, final)
         cible = (final / fichier).resolve() if fichier != "." else final
+        if not cible.is_relative_to(final.resolve()):
+            raise ErreurDonnees(f"{staging}: {fichier!r} leads out of the installed folder")
+        os.chmod(final, 0o777 & ~umask())
+        somme_fichier = sha256_chemin(cible)
         with self._modifier_index() as idx:
             idx["sources"][source_id] = {
                 "id": source_id,
                 "rubrique": rubrique,
                 "chemin": cible.relative_to(self.racine).as_posix(),
                 "sha256": sha256,
+                "sha256_fichier": somme_fichier,
                 "taille_fichier": cible.stat().st_size if cible.is_file() else None,
                 "provenance": provenance,
                 "date": _maintenant(),
@@ -226,6 +269,7 @@ class Cache:
 
     def retirer(self, source_id: str) -> None:
         """Remove a source from the cache (files and index entry)."""
+        valider_id_source(source_id)
         with self._modifier_index() as idx:
             e = idx["sources"].pop(source_id, None)
         if e is not None:

@@ -155,6 +155,14 @@ class EntreeCatalogue(_Modele):
     """One file of a local data store."""
 
     id: str
+
+    @field_validator("id")
+    @classmethod
+    def _id_sur(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", v) or ".." in v:
+            raise ValueError(f"id {v!r} must be letters, digits, '_', '-' or '.', without '..'")
+        return v
+
     chemin: str
     couche: str | None = None
     millesime: int | None = None
@@ -234,7 +242,9 @@ def _lire_yaml(chemin: Path) -> dict:
     if not chemin.is_file():
         raise ErreurDonnees(f"{chemin}: file not found")
     try:
-        contenu = yaml.safe_load(chemin.read_text(encoding="utf-8"))
+        from observatoire.config import yaml_strict
+
+        contenu = yaml_strict(chemin.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ErreurDonnees(f"{chemin}: invalid YAML: {exc}") from exc
     if not isinstance(contenu, dict):
