@@ -192,16 +192,11 @@ def etape_poids(ctx: Contexte) -> None:
 
     # Veille territories given by a perimeter file: the spatial method.
     perimetres = []
-    for i, v in enumerate(cfg.veille):
+    for v in cfg.veille:
         if v.perimetre is None:
             continue
-        e = prep.entrees[f"veille[{i}].perimetre"]
-        g = gpd.read_file(e.chemin, layer=e.couche) if e.couche else gpd.read_file(e.chemin)
-        if g.crs is None:
-            from observatoire.rapport import ErreurDonnees
-
-            raise ErreurDonnees(f"{e.chemin}: no CRS declared (veille[{i}].perimetre)")
-        geom = g.to_crs(CRS_TRAVAIL).geometry.union_all()
+        # read, repaired and checked against its commune by the run's checks
+        geom = prep.perimetres_veille[v.code]
         z = gpd.GeoDataFrame({"code_zone": [v.code], "nom_zone": [v.nom], "niveau": ["veille"],
                               "generation": [pd.NA]}, geometry=[geom], crs=CRS_TRAVAIL)
         perimetres.append(z)
@@ -567,21 +562,17 @@ def _indicateurs_partenaires(ctx: Contexte, ind: pd.DataFrame) -> pd.DataFrame:
     import os
 
     from observatoire.partenaires import traiter_table
-    from observatoire.verification import resoudre_source
 
     cfg = ctx.config
     territoire = territoire_partenaires(ctx)
     en_ligne = not os.environ.get("OBSERVATOIRE_HORS_LIGNE")
     morceaux, bilans = [], []
     for i, spec in enumerate(cfg.partenaires):
-        cle = f"partenaires[{i}].source"
-        e = resoudre_source(spec.ref, cle, dossier_config=cfg.dossier_config,
-                            depuis=ctx.depuis)
-        ctx.preparation.entrees[cle] = e
+        e = ctx.preparation.entrees[f"partenaires[{i}].source"]
         den = (_denominateurs(ind, spec.denominateur.indicateur, spec.annee)
                if spec.denominateur is not None else None)
         r = traiter_table(e.chemin, spec, territoire, url=spec.geocodeur, en_ligne=en_ligne,
-                          denominateurs=den)
+                          denominateurs=den, table=ctx.preparation.tables["partenaires"][i])
         morceaux.append(r.indicateurs)
         geo = r.bilan.pop("geocodage", None) or {}
         par_cle = r.bilan.pop("par_cle", {})
@@ -791,6 +782,13 @@ def avertissements_zones(ctx: Contexte) -> dict[str, list[str]]:
             out.setdefault(str(code), []).append(m[0].upper() + m[1:] + ".")
     for code, texte in ctx.resultats.get("zones_vides", {}).items():
         out.setdefault(code, []).append(texte)
+    zones = set(ctx.resultats["zones"]["code_zone"].astype(str))
+    for r in ctx.rapport.reparations:
+        if str(r.get("code")) in zones:
+            out.setdefault(str(r["code"]), []).append(
+                f"Périmètre réparé (géométrie invalide : {r['raison']}) : surface "
+                f"{_fr(r['surface_avant_m2'])} m² dessinée → {_fr(r['surface_apres_m2'])} m² "
+                f"réparée ({100 * r['variation']:+.1f} %)".replace(".", ",") + ".")
     s = ctx.resultats.get("synthese")
     if s is not None and len(s):
         loin = s[pd.to_numeric(s["ecart_annees"], errors="coerce") > 2]
@@ -1087,7 +1085,9 @@ def etape_fiches(ctx: Contexte) -> None:
                                     synthese=ctx.resultats["synthese_millesimes"],
                                     avertissements=_avertissements(ctx), rapport=ctx.rapport))
     if cfg.sorties.cartes or cfg.sorties.fiches:
-        generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}")
+        generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}",
+                      synthese=ctx.resultats["synthese_millesimes"], codebook=_codebook(ctx),
+                      avertissements=_avertissements(ctx))
     ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages) + index.html")
 
 

@@ -21,7 +21,9 @@ asked, into ``<sorties>/<territoire>/``:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import logging
 import os
@@ -48,9 +50,9 @@ from observatoire.manifeste import (
     NOM_MANIFESTE,
     Changements,
     comparer_inventaires,
+    etat_sorties,
     inventaire,
     lire_manifeste,
-    sha256_fichier,
     versions_paquets,
 )
 from observatoire.rapport import Rapport
@@ -62,6 +64,7 @@ __all__ = [
     "SortiesExistantes",
     "RunEnCours",
     "ErreurEtape",
+    "ErreurEcriture",
     "executer_run",
     "annees_demandees",
 ]
@@ -79,11 +82,17 @@ class SortiesExistantes(FileExistsError):
         quand = ""
         if manifeste and manifeste.get("debut"):
             quand = f" (run of {manifeste['debut']}, years {manifeste.get('annees')})"
-        apercu = _apercu(fichiers)
-        super().__init__(
-            f"outputs already exist in {dossier}{quand}: {len(fichiers)} files\n{apercu}\n"
-            "Nothing was changed. Re-run with --force to replace them (atomically; the run "
-            "reports what changed)."
+        self.entete = f"outputs already exist in {dossier}{quand}: {len(fichiers)} files\n" + (
+            _apercu(fichiers)
+        )
+        self.commande: str | None = None
+        super().__init__(self.entete)
+
+    def __str__(self) -> str:
+        commande = self.commande or "the same command with --force"
+        return (
+            f"{self.entete}\nNothing was changed. To replace them (atomically; the run "
+            f"reports what changed), run:\n  {commande}"
         )
 
 
@@ -121,6 +130,46 @@ class ErreurEtape(RuntimeError):
         self.etape = etape
         self.cause = cause
         super().__init__(f"step '{etape}' failed: {type(cause).__name__}: {cause}")
+
+
+#: Errors of the file system holding the outputs (read-only, full, no permission).
+_ERRNO_ECRITURE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class ErreurEcriture(ErreurEtape):
+    """The output folder cannot be written (read-only, full, no permission, link).
+
+    Its message is one line and says the previous outputs are untouched.
+    """
+
+    def __init__(self, dossier: Path, cause: BaseException | str, etape: str = "sorties"):
+        self.etape = etape
+        self.cause = cause
+        self.dossier = dossier
+        raison = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        RuntimeError.__init__(
+            self, f"cannot write the outputs into {dossier}: {raison}; nothing was changed, "
+            "the previous outputs are untouched"
+        )
+
+
+def _ecriture_impossible(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _ERRNO_ECRITURE
+
+
+def _cible_sorties(sorties, code: str) -> Path:
+    """Return the territory's output folder (a symbolic link is followed to its folder)."""
+    racine = dossier_sorties(sorties).resolve()
+    cible = racine / code
+    if cible.is_symlink():
+        reel = cible.resolve()
+        if not reel.is_dir():
+            raise ErreurEcriture(cible, f"it is a symbolic link to {reel}, which is not an "
+                                 "existing folder")
+        return reel
+    if cible.exists() and not cible.is_dir():
+        raise ErreurEcriture(cible, "it exists and is not a folder")
+    return cible
 
 
 @dataclass
@@ -248,56 +297,119 @@ class _Journal:
 
     def __enter__(self):
         self.logger.addHandler(self.handler)
+        self.consoles = []
         if self.logger.getEffectiveLevel() > logging.INFO:
             self.logger.setLevel(logging.INFO)
+            # the console keeps to errors: warnings are listed once, in the end-of-run
+            # summary (-v streams every message as it comes)
+            for h in logging.getLogger().handlers:
+                if isinstance(h, logging.StreamHandler) and not isinstance(
+                    h, logging.FileHandler
+                ):
+                    self.consoles.append((h, h.level))
+                    h.setLevel(max(h.level, logging.ERROR))
         return self
+
+    def fichier(self, message: str) -> None:
+        """Write ``message`` to the log file only (not echoed on the console)."""
+        self.handler.handle(
+            logging.LogRecord(log.name, logging.INFO, __file__, 0, message, None, None)
+        )
 
     def __exit__(self, *exc):
         self.logger.removeHandler(self.handler)
         self.logger.setLevel(self.niveau)
+        for h, niveau in self.consoles:
+            h.setLevel(niveau)
         self.handler.close()
         return False
 
 
 def _entrees_manifeste(preparation) -> list[dict]:
+    """List the inputs for the manifest; refuse one whose content changed during the run."""
+    from observatoire.sources.integrite import ErreurIntegrite, sha256_chemin
+
     entrees = getattr(preparation, "entrees", None) or {}
     out = []
     for cle, e in sorted(entrees.items()):
         chemin = Path(e.chemin)
+        somme = sha256_chemin(chemin)  # memoised: hashed once per run unless it changed
+        verifiee = getattr(e, "sha256", None)
+        if verifiee is not None and somme != verifiee:
+            raise ErreurIntegrite(
+                f"{cle}: {chemin} changed during the run (sha256 {verifiee} when it was "
+                f"checked, {somme} now); the outputs were not written. Run again once the "
+                "file is stable."
+            )
         out.append({
             "cle": cle,
             "source": e.source,
             "chemin": str(chemin),
             "couche": e.couche,
             "edition": e.edition,
-            "octets": chemin.stat().st_size,
-            "sha256": sha256_fichier(chemin),
+            "octets": chemin.stat().st_size if chemin.is_file() else None,
+            "sha256": somme,
             "provenance": e.provenance,
         })
     return out
 
 
+_MOTS_PLAUSIBILITE = ("plausib", "cannot hold", "calibration", "calage")
+
+
+def _avertissement_important(e) -> bool:
+    """Tell the warnings printed in the summary (plausibility, repairs, partner rows)."""
+    texte = f"{e.etape} {e.source} {e.message}".lower()
+    return (e.etape in ("ponderation", "poids", "partenaires")
+            or (e.etape == "chargement" and getattr(e, "zone", None) is not None)
+            or any(m in texte for m in _MOTS_PLAUSIBILITE))
+
+
+def _resume_fiabilite(ctx: Contexte) -> str:
+    """Values of record graded 'faible' in the synthesis of the latest vintage, in one line."""
+    s = ctx.resultats.get("synthese")
+    if s is None or not len(s) or "fiabilite" not in getattr(s, "columns", ()):
+        return ""
+    v = s.drop_duplicates(["territoire_code", "indicateur", "sexe"])
+    faibles = v[v["fiabilite"].astype(str) == "faible"]
+    if not len(faibles):
+        return f"fiabilité: no value of record graded 'faible' ({len(v)} values)"
+    par_zone = faibles.groupby("territoire_code").size().sort_values(ascending=False)
+    zones = ", ".join(f"{c} {n}" for c, n in par_zone.items())
+    return (f"fiabilité: {len(faibles)} of {len(v)} values of record graded 'faible' "
+            f"({zones}); reasons on the sheets and in tables/synthese")
+
+
 def _texte_resume(ctx: Contexte, dossier: Path, timings: dict, changements, duree: float) -> str:
+    detail = logging.getLogger().getEffectiveLevel() <= logging.INFO
     lignes = [
         f"observatoire run — {ctx.config.nom} ({ctx.config.code}), years "
-        f"{', '.join(map(str, ctx.annees))}",
+        f"{', '.join(map(str, ctx.annees))}: done in {duree:.1f} s",
         f"outputs: {dossier}",
     ]
     lignes += [f"  {ligne}" for ligne in ctx.resume]
     lignes.append("steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
                   + f" — total {duree:.1f} s")
     avert = [e for e in ctx.rapport.evenements if e.niveau == "avertissement"]
+    importants = avert if detail else [e for e in avert if _avertissement_important(e)]
     if avert:
-        lignes.append(f"{len(avert)} warning(s):")
-        for e in avert[:25]:
+        lignes.append(f"{len(avert)} warning(s)" + ("" if detail else
+                      f", {len(importants)} shown: plausibility, repairs, partners (all in "
+                      f"{NOM_JOURNAL} and {NOM_MANIFESTE}; -v lists them)") + ":")
+        for e in importants[:25]:
             lignes.append(f"  [{e.etape}] {e.message}")
-        if len(avert) > 25:
-            lignes.append(f"  ... and {len(avert) - 25} more (see {NOM_JOURNAL} and "
+        if len(importants) > 25:
+            lignes.append(f"  ... and {len(importants) - 25} more (see {NOM_JOURNAL} and "
                           f"{NOM_MANIFESTE})")
     else:
         lignes.append("no warning")
+    fiab = _resume_fiabilite(ctx)
+    if fiab:
+        lignes.append(fiab)
     if changements is not None:
         lignes.append("compared with the previous outputs: " + changements.resume())
+    if (ctx.dossier / "index.html").is_file():
+        lignes.append(f"open: {dossier / 'index.html'}")
     return "\n".join(lignes)
 
 
@@ -367,8 +479,12 @@ def executer_run(
     t_verif = time.perf_counter() - t0
 
     # 2. One run at a time per output root, then the existing outputs.
-    cible = dossier_sorties(sorties).resolve() / cfg.code
-    with verrou_sorties(cible.parent):
+    cible = _cible_sorties(sorties, cfg.code)
+    with contextlib.ExitStack() as pile:
+        try:
+            pile.enter_context(verrou_sorties(cible.parent))
+        except OSError as exc:
+            raise ErreurEcriture(cible.parent, exc) from exc
         return _construire(cfg, cible, preparation, rapport, demande, depuis_p, force,
                            etapes, progression, horodatage, debut, t_verif)
 
@@ -376,7 +492,10 @@ def executer_run(
 def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etapes,
                 progression, horodatage, debut, t_verif) -> ResultatRun:
     """Build the outputs in a temporary folder and swap them in (lock held)."""
-    restes = nettoyer_restes(cible)
+    try:
+        restes = nettoyer_restes(cible)
+    except OSError as exc:
+        raise ErreurEcriture(cible.parent, exc) from exc
     for r in restes:
         rapport.info("run", str(r), "left-over folder of an interrupted run removed/restored")
     existants = _contenu(cible) if cible.is_dir() else []
@@ -390,13 +509,16 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
         etapes = ETAPES
 
     # 3. Build in a temporary folder next to the target.
-    tmp = dossier_temporaire(cible)
+    try:
+        tmp = dossier_temporaire(cible)
+    except OSError as exc:
+        raise ErreurEcriture(cible.parent, exc) from exc
     ctx = Contexte(config=cfg, annees=list(preparation.annees), dossier=tmp, rapport=rapport,
                    preparation=preparation, depuis=depuis_p, progression=progression)
     timings: dict[str, float] = {"verification": t_verif}
     avert_par_etape: dict[str, int] = {}
     try:
-        with _Journal(tmp / NOM_JOURNAL):
+        with _Journal(tmp / NOM_JOURNAL) as journal:
             log.info("run %s years %s from %s into %s", cfg.code, ctx.annees, depuis_p, cible)
             n_av = rapport.n_avertissements
             avert_par_etape["verification"] = n_av
@@ -410,6 +532,8 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
                     etape.fonction(ctx)
                 except Exception as exc:
                     log.exception("step %s failed", etape.nom)
+                    if _ecriture_impossible(exc):
+                        raise ErreurEcriture(cible, exc, etape.nom) from exc
                     raise ErreurEtape(etape.nom, exc) from exc
                 timings[etape.nom] = time.perf_counter() - t0
                 avert_par_etape[etape.nom] = rapport.n_avertissements - n_av
@@ -418,13 +542,23 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
 
             nouvel_inventaire = inventaire(tmp)
             changements = None
+            a_conserver: list[str] = []
+            conserves = None
             if existants:
-                ancien = (ancien_manifeste or {}).get("sorties") or inventaire(cible)
-                changements = comparer_inventaires(ancien, nouvel_inventaire)
+                # what is on disk (every file), not what the previous manifest recorded
+                etat = etat_sorties(cible, ancien_manifeste)
+                changements = comparer_inventaires(etat.inventaire, nouvel_inventaire)
+                changements.noter_retouches(etat)
+                a_conserver = etat.non_ecrits
+                if a_conserver:
+                    conserves = cible.parent / (
+                        f"{cible.name}.conserves-"
+                        + dt.datetime.now().strftime("%Y%m%dT%H%M%S"))
+                    changements.conserves_dans = str(conserves)
             duree = time.perf_counter() - debut
             resume = _texte_resume(ctx, cible, timings, changements, duree)
             for ligne in resume.splitlines():
-                log.info("%s", ligne)
+                journal.fichier(ligne)
         manifeste = {
             "observatoire": __version__,
             "territoire": {"code": cfg.code, "nom": cfg.nom},
@@ -449,6 +583,7 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
                 "par_etape": avert_par_etape,
                 "liste": [e.__dict__ for e in rapport.evenements if e.niveau == "avertissement"],
             },
+            "reparations": list(rapport.reparations),
             "resume": ctx.resume,
             "modeles": ctx.resultats.get("modeles"),
             "sorties": nouvel_inventaire,
@@ -456,14 +591,24 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
         }
         ecrire_fichier_atomique(tmp / NOM_MANIFESTE,
                                 json.dumps(manifeste, ensure_ascii=False, indent=2, default=str))
-        remplacer_dossier(tmp, cible)
+        remplacer_dossier(tmp, cible, conserver=a_conserver, vers=conserves)
+    except OSError as exc:
+        _nettoyer_echec(ctx, tmp)
+        if _ecriture_impossible(exc):
+            raise ErreurEcriture(cible, exc) from exc
+        raise
     except BaseException:
-        for nettoyer in ctx.nettoyages:
-            try:
-                nettoyer()
-            except Exception:  # pragma: no cover - cleaning must not hide the cause
-                log.exception("cleanup after a failed run")
-        shutil.rmtree(tmp, ignore_errors=True)
+        _nettoyer_echec(ctx, tmp)
         raise
     return ResultatRun(dossier=cible, manifeste=manifeste, changements=changements,
                        rapport=rapport, resume=resume)
+
+
+def _nettoyer_echec(ctx: Contexte, tmp: Path) -> None:
+    """After a failure: the steps' cleanups, then the temporary folder."""
+    for nettoyer in ctx.nettoyages:
+        try:
+            nettoyer()
+        except Exception:  # pragma: no cover - cleaning must not hide the cause
+            log.exception("cleanup after a failed run")
+    shutil.rmtree(tmp, ignore_errors=True)

@@ -25,6 +25,8 @@ __all__ = [
     "ecrire_geopackage",
     "ecrire_xlsx",
     "ecrire_tables",
+    "texte_neutralise",
+    "DEBUTS_FORMULE",
 ]
 
 
@@ -57,11 +59,54 @@ def ecriture_atomique(chemin: str | os.PathLike):
             tmp.unlink()
 
 
+#: First characters that make a spreadsheet read a text cell as a formula.
+DEBUTS_FORMULE = ("=", "+", "-", "@", "\t", "\r")
+
+
+def texte_neutralise(v):
+    """Text safe to open in a spreadsheet: a leading formula character gets a ``'`` (OWASP).
+
+    Numbers, missing values and harmless texts are returned unchanged.
+
+    Examples
+    --------
+    >>> texte_neutralise("=HYPERLINK(1)"), texte_neutralise("-2"), texte_neutralise(-2.5)
+    ("'=HYPERLINK(1)", "'-2", -2.5)
+    >>> texte_neutralise("Istres"), texte_neutralise(None)
+    ('Istres', None)
+    """
+    if isinstance(v, str) and v.startswith(DEBUTS_FORMULE):
+        return "'" + v
+    return v
+
+
+def _colonnes_texte(table: pd.DataFrame) -> list:
+    return [
+        c
+        for c in table.columns
+        if table[c].dtype == object or str(table[c].dtype) in ("str", "string")
+    ]
+
+
 def ecrire_csv(table: pd.DataFrame, chemin: str | os.PathLike) -> Path:
-    """Write a UTF-8 CSV (``,``, ``.`` decimal, NaN as empty cell) atomically."""
+    """Write a UTF-8 CSV (``,``, ``.`` decimal, NaN as empty cell) atomically.
+
+    Text cells starting with ``=``, ``+``, ``-``, ``@``, tab or CR are prefixed with a
+    single quote (:func:`texte_neutralise`) so that no spreadsheet runs them as formulas;
+    numeric columns are written as numbers.
+    """
+    textes = [c for c in _colonnes_texte(table) if table[c].map(_a_neutraliser).any()]
+    if textes:
+        table = table.copy()
+        for c in textes:
+            table[c] = table[c].astype(object).map(texte_neutralise)
     with ecriture_atomique(chemin) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8")
     return Path(chemin)
+
+
+def _a_neutraliser(v) -> bool:
+    return isinstance(v, str) and v.startswith(DEBUTS_FORMULE)
 
 
 def ecrire_parquet(table: pd.DataFrame, chemin: str | os.PathLike) -> Path:
@@ -168,33 +213,94 @@ def ecrire_geopackage(
     return Path(chemin)
 
 
-def ecrire_xlsx(feuilles: Mapping[str, pd.DataFrame], chemin: str | os.PathLike) -> Path:
-    """Write an XLSX workbook (one sheet per table, header frozen) atomically.
+def _valeur_cellule(v):
+    """Python value of a workbook cell (None for missing values, text for objects)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and v != v:
+        return None
+    if isinstance(v, bool | int | float | str):
+        return v
+    if hasattr(v, "item") and not isinstance(v, pd.Timestamp):  # numpy scalar
+        try:
+            return _valeur_cellule(v.item())
+        except (TypeError, ValueError):
+            return str(v)
+    return str(v)
 
-    Sheet names are cut to Excel's 31 characters; NaN cells stay empty.
+
+def _largeur(valeurs, entete: str) -> float:
+    longueurs = [len(str(entete))]
+    for v in valeurs[:500]:
+        if v is not None:
+            longueurs.append(len(str(v)) if not isinstance(v, float) else len(f"{v:.6g}"))
+    return float(min(max(longueurs) + 2, 60))
+
+
+def ecrire_xlsx(
+    feuilles: Mapping[str, pd.DataFrame],
+    chemin: str | os.PathLike,
+    *,
+    liens: Mapping[str, str] | None = None,
+) -> Path:
+    """Write an XLSX workbook (one sheet per table) atomically, ready for partners.
+
+    Each sheet has its header row frozen and bold, an autofilter and column widths
+    fitted to the content (at most 60 characters). Sheet names are cut to Excel's 31
+    characters; missing values stay empty cells; numbers stay numbers. Every text cell
+    is written as text, never as a formula, whatever its first character (``=``, ``+``,
+    ``-``, ``@``...). Columns named in ``liens`` (``{colonne: texte du lien}``) hold
+    URLs or relative paths written as cell hyperlinks (not ``HYPERLINK`` formulas).
     """
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     if not feuilles:
         raise ErreurDonnees("ecrire_xlsx: no sheet to write")
+    liens = dict(liens or {})
+    classeur = Workbook()
+    classeur.remove(classeur.active)
+    gras = Font(bold=True)
+    style_lien = Font(color="0563C1", underline="single")
+    vus: set[str] = set()
+    for nom, df in feuilles.items():
+        feuille = str(nom)[:31]
+        base, n = feuille, 1
+        while feuille in vus:  # two names equal once cut: keep both sheets
+            n += 1
+            feuille = f"{base[: 31 - len(str(n)) - 1]}~{n}"
+        vus.add(feuille)
+        ws = classeur.create_sheet(feuille)
+        colonnes = [str(c) for c in df.columns]
+        ws.append(colonnes)
+        for cell in ws[1]:
+            cell.font = gras
+            cell.data_type = TYPE_STRING
+        valeurs_colonnes = [[_valeur_cellule(v) for v in df[c].tolist()] for c in df.columns]
+        for i in range(len(df)):
+            ws.append([col[i] for col in valeurs_colonnes])
+        # text is text: a cell openpyxl guessed as a formula becomes a string cell again
+        for j, (c, col) in enumerate(zip(colonnes, valeurs_colonnes, strict=True), start=1):
+            lettre = get_column_letter(j)
+            a_texte = any(isinstance(v, str) for v in col)
+            if a_texte:
+                for i, v in enumerate(col, start=2):
+                    if isinstance(v, str):
+                        cell = ws.cell(row=i, column=j)
+                        cell.data_type = TYPE_STRING
+                        if v.startswith(DEBUTS_FORMULE):
+                            cell.quotePrefix = True
+                        if c in liens and v:
+                            cell.hyperlink = v
+                            cell.font = style_lien
+            ws.column_dimensions[lettre].width = _largeur(col, c)
+        ws.freeze_panes = "A2"
+        if len(colonnes):
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(colonnes))}{max(len(df) + 1, 1)}"
     with ecriture_atomique(chemin) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for nom, df in feuilles.items():
-                feuille = str(nom)[:31]
-                d = df.copy()
-                for c in d.columns:
-                    if d[c].dtype == object or str(d[c].dtype) in ("str", "string"):
-                        d[c] = (
-                            d[c]
-                            .astype(object)
-                            .where(d[c].notna(), None)
-                            .map(
-                                lambda v: (
-                                    v
-                                    if v is None or isinstance(v, (str, int, float, bool))
-                                    else str(v)
-                                )
-                            )
-                        )
-                d.to_excel(xl, sheet_name=feuille, index=False, freeze_panes=(1, 0))
+        classeur.save(tmp)
     return Path(chemin)
 
 

@@ -133,13 +133,16 @@ def test_fiche_et_carte_de_localisation(navigateur, sortie, artefacts):
     assert p.page.locator("path.obs-zone").count() == 1
     assert "Villeneuve (13099)" in p.survoler("QN01399M")
     assert p.page.locator("text=Composition en IRIS").count() == 1
-    assert p.page.locator("figure.obs-graphique svg").count() >= 2
+    assert p.page.locator("svg.obs-mini").count() >= 2  # gap chart: axis + a rate row
     # print: A4 PDF kept as an artefact, map controls hidden on paper
     p.page.emulate_media(media="print")
     assert p.page.locator(".leaflet-control-zoom").is_hidden()
     pdf = p.page.pdf(format="A4", print_background=True)
     (artefacts / "cartes_fiche_QN01399M.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    import re
+
+    assert 1 <= len(re.findall(rb"/Type\s*/Page[^s]", pdf)) <= 2  # two A4 pages at most
     p.page.emulate_media(media="screen")
     p.page.emulate_media(media="print")
     p.fin(artefacts, "cartes_fiche_QN01399M.png")

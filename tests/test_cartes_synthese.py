@@ -250,26 +250,29 @@ def test_fiche_valeur_de_reference_et_fiabilite(couches):
     assert "79" not in pop
     cle = _ligne_tableau(page, "Population municipale")
     assert cle.startswith("1 093 habitants") and "79 habitants" not in cle
-    assert "écart" not in cle  # head count: reference values, no gap
-    assert "8 510 habitants" in cle
+    assert "pts" not in cle  # head count: reference values, no gap
+    assert "8 510 habitants" in cle and "officiel 2020" in cle
     chom = _ligne_tableau(page, "Taux de chômage des 15-64 ans")
-    assert chom.startswith("23,4 %")
-    assert f"estimation 2022 — fiabilité faible : {MOTIF_SURFACE}" in chom
+    assert chom.startswith("23,4 %") and "estimé 2022" in chom and "●○○" in chom
     assert "valeur officielle 2020 : 26,0 %" in chom
-    assert "écart +8,4 pts" in chom and "écart +10,9 pts" in chom
+    assert "+8,4 pts" in chom and "+10,9 pts" in chom
     etr = _ligne_tableau(page, "Part des étrangers")
-    assert etr.startswith("21,3 %") and "écart +13,8 pts" in etr
-    assert "réf. 2022" in etr and "millésimes distants de 2 ans" in etr
+    assert etr.startswith("21,3 %") and "+13,8 pts" in etr
+    # reasons of a weak or medium fiabilité and reference notes are numbered once below
+    renvois = _texte_visible(page.split('class="obs-note obs-renvois"')[1].split("</ol>")[0])
+    assert MOTIF_SURFACE in renvois and "millésimes distants de 2 ans" in renvois
+    assert renvois.count(NOTE_JEUNESSE) == 1
     # an indicator only in the synthesis still appears; its missing reference says why
     jeu = _ligne_tableau(page, "indice_jeunesse")
-    assert jeu.startswith("1,45") and "fiabilité moyenne" in jeu
-    assert "non disponible" in jeu and NOTE_JEUNESSE in jeu and "écart" not in jeu
-    # the same missing reference at every level is said once
+    assert jeu.startswith("1,45") and "●●○" in jeu
+    assert "non disponible" in jeu and "pts" not in jeu
     imm = _ligne_tableau(page, "part_immigres")
-    assert imm.startswith("26,6 %") and imm.count(NOTE_JEUNESSE) == 1
-    # bars use the headline values
-    barres = _texte_visible(page.split("Comparaison aux références")[1].split("Évolution")[0])
-    assert "23,4 %" in barres and "Les Pins-Centre (2020)" in barres and "21,3 %" in barres
+    assert imm.startswith("26,6 %")
+    # one gap chart: a row of marks per rate, on a shared axis
+    assert page.count('class="obs-mini"') >= 3
+    # page 2: every indicator, by vintage, with its gap to the commune
+    evolution = page.split('class="obs-page2"')[1]
+    assert "Tous les indicateurs" in evolution and "+8,4" in evolution
     texte = _texte_visible(page)
     assert "Fiabilité faible :" in texte and "Fiabilité bonne :" in texte
 

@@ -44,7 +44,11 @@ def test_carnet_execute(donnees, monkeypatch, tmp_path):
     assert "taux_chomage_1564, 2022: gap in points to each reference" in tout
     assert "map column: taux_chomage_1564_2022" in tout
     assert images >= 2  # bar chart against references, evolution chart
-    assert any("leaflet" in h.lower() for h in html)  # the interactive map
+    assert any("leaflet" in h.lower() for h in html)  # the interactive maps (folium)
+    cartes = [h for h in html if "leaflet" in h.lower()]
+    assert len(cartes) >= 2
+    for h in cartes:  # offline: Leaflet inlined, no CDN, no basemap
+        assert "cdn.jsdelivr" not in h and "tile.openstreetmap" not in h and "cdnjs" not in h
     # nothing written next to the notebook
     assert not list(tmp_path.iterdir())
 

@@ -111,3 +111,34 @@ def test_geopackage_rows_without_geometry_kept_when_asked(tmp_path, table, geome
     q = gpd.read_file(chemin, layer="qpv")
     assert q["territoire_code"].tolist() == ["Q1", "Q2"]
     assert q.geometry.isna().tolist() == [False, True] or q.geometry.is_empty.tolist()[1]
+
+
+def test_xlsx_sans_formule_et_mise_en_forme(tmp_path):
+    import openpyxl
+
+    t = pd.DataFrame(
+        {
+            "territoire_nom": ["=1+1", "+33 6", "-x", "@SUM(A1)", "\tA", "Istres"],
+            "valeur": [1.5, -2.0, 3.0, float("nan"), 4.0, 5.0],
+            "page": ["2022/fiches/Q.html", "", "", "", "", "https://exemple.fr/a"],
+        }
+    )
+    chemin = ecrire_xlsx({"synthese": t}, tmp_path / "c.xlsx", liens={"page": "page"})
+    ws = openpyxl.load_workbook(chemin)["synthese"]
+    cellules = [c for ligne in ws.iter_rows() for c in ligne]
+    assert sum(c.data_type == "f" for c in cellules) == 0
+    assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s" and ws["A2"].quotePrefix
+    assert ws["B2"].value == 1.5 and ws["B3"].value == -2.0 and ws["B5"].value is None
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:C7"
+    assert ws.column_dimensions["A"].width >= len("territoire_nom")
+    assert ws["C2"].hyperlink.target == "2022/fiches/Q.html"
+    assert ws["A1"].font.bold
+
+
+def test_csv_neutralise_les_formules(tmp_path):
+    t = pd.DataFrame({"nom": ["=1+1", "-2", "Istres", None], "valeur": [-1.0, 2.0, 3.0, 4.0]})
+    chemin = ecrire_csv(t, tmp_path / "t.csv")
+    lu = pd.read_csv(chemin)
+    assert lu["nom"].tolist()[:3] == ["'=1+1", "'-2", "Istres"]
+    assert lu["valeur"].tolist() == [-1.0, 2.0, 3.0, 4.0]
+    assert t["nom"].iloc[0] == "=1+1"  # the caller's table is untouched

@@ -15,6 +15,7 @@ are inlined at generation time, so pages open without network for years.
 - :mod:`~observatoire.cartes.synthese` — values of record and their fiabilité in words.
 - :mod:`~observatoire.cartes.index` — ``index.html``.
 - :mod:`~observatoire.cartes.generation` — :func:`generer_cartes`, :func:`generer_fiches`.
+- :mod:`~observatoire.cartes.folium_carte` — :func:`carte_folium` (notebooks, offline).
 """
 
 from observatoire.cartes.carte_ecarts import carte_ecarts
@@ -22,6 +23,7 @@ from observatoire.cartes.choroplethe import carte_indicateurs
 from observatoire.cartes.couches import CouchesWeb, preparer_couches
 from observatoire.cartes.entrees import Geometries
 from observatoire.cartes.fiches import fiche_quartier
+from observatoire.cartes.folium_carte import carte_folium
 from observatoire.cartes.generation import (
     couches_web,
     generer_cartes,
@@ -42,4 +44,5 @@ __all__ = [
     "generer_fiches",
     "generer_index",
     "nom_fichier_fiche",
+    "carte_folium",
 ]

@@ -41,13 +41,14 @@ from observatoire.cartes.legende import (
     palette_divergente,
 )
 from observatoire.cartes.pages import rendre_page
-from observatoire.cartes.simplification import json_html
+from observatoire.cartes.simplification import json_html, vers_geojson
 from observatoire.cartes.synthese import (
     LEGENDE_FIABILITE,
     avertissements_zone,
     entier,
     est_effectif,
     fiabilite_en_mots,
+    libelle_reference,
     selection_synthese,
     statut_millesime,
     texte_propre,
@@ -119,8 +120,9 @@ def _zone_synthese(
                 formater_valeur(vo, unite, "officiel"),
             ]
         )
-    rnom = texte_propre(r.get("reference_nom")) or texte_propre(r.get("reference_code"))
-    libelle_ref = f"Référence : {NOMS_NIVEAUX[reference].lower()}" + (f" ({rnom})" if rnom else "")
+    libelle_ref = "Référence : " + libelle_reference(
+        reference, r.get("reference_nom"), r.get("reference_code")
+    )
     lignes.append([libelle_ref, refv])
     lignes.append(["Écart", ecart_txt])
     lecture = texte_propre(r.get("lecture"))
@@ -188,21 +190,26 @@ def carte_ecarts(
         ("territoire_code", "indicateur"),
         "valeur_statut" if "valeur_statut" in ea else "statut",
     )
-    par_indicateur = {
-        k: {str(r["territoire_code"]): r for r in d.to_dict("records")}
-        for k, d in ea.groupby("indicateur")
-    }
+    par_indicateur: dict[str, dict] = {}
+    for r in ea.to_dict("records"):  # plain records: per-group conversions are slow
+        par_indicateur.setdefault(r["indicateur"], {})[str(r["territoire_code"])] = r
     e_par_indicateur = {k: d for k, d in e.groupby("indicateur")}
     # values of record: one row per zone and indicator for this year and reference
     sobre = synthese is not None
-    syn = selection_synthese(synthese, annee, sexe=sexe, codes=codes_zones, reference=reference)
-    syn = syn.drop_duplicates(["territoire_code", "indicateur"])
-    syn_par_indicateur = {
-        k: {str(r["territoire_code"]): r for r in d.to_dict("records")}
-        for k, d in syn.groupby("indicateur")
-    }
     syn_tous = selection_synthese(synthese, None, sexe=sexe, codes=codes_zones, reference=reference)
-    syn_tous_par_indicateur = {k: d for k, d in syn_tous.groupby("indicateur")}
+    syn = syn_tous[pd.to_numeric(syn_tous["annee_recensement"], errors="coerce") == annee]
+    syn = syn.drop_duplicates(["territoire_code", "indicateur"])
+    syn_par_indicateur: dict[str, dict] = {}
+    for r in syn.to_dict("records"):
+        syn_par_indicateur.setdefault(r["indicateur"], {})[str(r["territoire_code"])] = r
+    syn_tous_par_indicateur = (
+        {
+            k: pd.to_numeric(d, errors="coerce").to_numpy(dtype="float64")
+            for k, d in syn_tous.groupby("indicateur")["ecart_points"]
+        }
+        if "ecart_points" in syn_tous
+        else {}
+    )
     base_meta = indicateurs if indicateurs is not None and len(indicateurs) else e
     inds = set(ea["indicateur"]) | set(syn["indicateur"])
     base_meta = base_meta[base_meta["indicateur"].astype(str).isin(inds)]
@@ -233,19 +240,20 @@ def carte_ecarts(
     effectif = [est_effectif(t, u) for t, u in zip(meta["type"], meta["unite"], strict=True)]
     meta = meta[~np.array(effectif, dtype=bool)].reset_index(drop=True)
     attention = {c: avertissements_zone(avertissements, c) for c in zones["code"]}
-    for _, m in meta.iterrows():
+    liste_zones = list(zones[["code", "nom", "niveau"]].itertuples(index=False))
+    for m in meta.to_dict("records"):
         ind, unite, direction = m["indicateur"], m["unite"], m["direction"]
         neutre = np.isnan(signe_favorable(direction))
         tous = syn_tous_par_indicateur.get(ind)
-        if tous is None or not tous["ecart_points"].notna().any():
-            tous = e_par_indicateur.get(ind, e.iloc[:0])
-        b = bornes_ecarts(
-            favorabilite(pd.to_numeric(tous["ecart_points"], errors="coerce"), direction), k=k
-        )
+        if tous is None or not np.isfinite(tous).any():
+            tous = pd.to_numeric(
+                e_par_indicateur.get(ind, e.iloc[:0])["ecart_points"], errors="coerce"
+            ).to_numpy(dtype="float64")
+        b = bornes_ecarts(favorabilite(tous, direction), k=k)
         sous = par_indicateur.get(ind, {})
         sous_syn = syn_par_indicateur.get(ind, {})
         valeurs, lignes_table = {}, []
-        for code, nom, niveau in zones[["code", "nom", "niveau"]].itertuples(index=False):
+        for code, nom, niveau in liste_zones:
             points = [["Point d'attention", a] for a in attention[code]]
             if code in sous_syn:
                 cl, lignes, cellules = _zone_synthese(
@@ -270,7 +278,7 @@ def carte_ecarts(
                 st_ecart = "manquant"
             cl = int(affecter_classes_ecarts(favorabilite([ep], direction), b, secret=[secret])[0])
             rcode = _texte(r["reference_code"])
-            rnom = _texte(noms_ref.get(rcode)) or rcode
+            rnom = libelle_reference(reference, noms_ref.get(rcode), rcode)
             val = formater_valeur(r["valeur"], unite, st_val)
             refv = formater_valeur(r["reference_valeur"], unite, _texte(r.get("reference_statut")))
             if secret:
@@ -283,7 +291,7 @@ def carte_ecarts(
             methode = _texte(r.get("methode")) or _texte(methodes.get((code, ind)))
             if methode and not sobre:
                 lignes.append(["Méthode", methode])
-            lignes.append([f"Référence : {NOMS_NIVEAUX[reference].lower()} ({rnom})", refv])
+            lignes.append([f"Référence : {rnom}", refv])
             lignes.append(["Écart", ecart_txt])
             if "ratio" in r and pd.notna(r["ratio"]) and not secret:
                 lignes.append(["Ratio", formater_nombre(float(r["ratio"]), 2)])
@@ -353,14 +361,19 @@ def carte_ecarts(
             }
         )
     contours, _ = contours_standard(couches)
+    # QPV and veille outlines on; veille drawn first, QPV above it
+    rang = {"communes": 0, "epci": 1, "veille": 2, "qpv2015": 3, "qpv2024": 4}
     contours = [
         contour("iris", couches.contour_geojson("iris"), libelle="IRIS (fond)"),
-        *[c for c in contours if c["id"] in ("communes", "epci")],
-        *[{**c, "visible": False} for c in contours if c["id"] not in ("communes", "epci")],
+        *sorted(contours, key=lambda c: rang.get(c["id"], 9)),
     ]
+    # a QPV overlapping a veille territory is drawn (and hovered) above it
+    ordre = zones.assign(_qpv=(zones["niveau"] == "qpv").to_numpy()).sort_values(
+        "_qpv", kind="stable"
+    )
     donnees = {
         "zones": {
-            "geojson": couches.geojson_zones(),
+            "geojson": vers_geojson(ordre, ["code", "nom", "sous"]),
             "classe": "obs-zone obs-zone-ecart",
             "opacite": 0.85,
             "epaisseur": 1.5,
@@ -387,7 +400,8 @@ def carte_ecarts(
         titre=titre,
         sous_titres=[
             f"{len(specs)} indicateur(s) ; {len(zones)} zone(s) (QPV et territoires de "
-            "veille) ; bleu = plus favorable que la référence, rouge = moins favorable."
+            "veille). Bleu : plus favorable que la référence, rouge : moins favorable ; "
+            "indicateurs sans sens favorable : orange en dessous, violet au-dessus."
         ],
         liens=liens or [],
         legendes=legendes,

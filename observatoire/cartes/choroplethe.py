@@ -36,8 +36,16 @@ from observatoire.cartes.legende import (
 )
 from observatoire.cartes.pages import rendre_page
 from observatoire.cartes.simplification import json_html
+from observatoire.cartes.synthese import est_effectif, libelle_reference
 
-__all__ = ["TUILES", "carte_indicateurs", "bornes_indicateurs", "references_par_niveau"]
+__all__ = [
+    "TUILES",
+    "carte_indicateurs",
+    "bornes_indicateurs",
+    "references_par_niveau",
+    "surfaces_km2",
+    "valeurs_a_cartographier",
+]
 
 #: Optional basemaps (only useful online; the map never depends on them).
 TUILES = {
@@ -122,6 +130,36 @@ def references_par_niveau(valeurs: pd.DataFrame, annee: int) -> dict:
     }
 
 
+def surfaces_km2(couches: CouchesWeb) -> np.ndarray:
+    """Area of each IRIS of ``couches.iris`` in km² (NaN when empty), memoised."""
+    if "surfaces_km2" not in couches._memo:
+        a = couches.iris.to_crs("EPSG:2154").geometry.area.to_numpy(dtype="float64") / 1e6
+        couches._memo["surfaces_km2"] = np.where(a > 0, a, np.nan)
+    return couches._memo["surfaces_km2"]
+
+
+def _effectifs(meta: pd.DataFrame) -> set[str]:
+    return {
+        i
+        for i, t, u in zip(meta["indicateur"], meta["type"], meta["unite"], strict=True)
+        if est_effectif(t, u)
+    }
+
+
+def valeurs_a_cartographier(
+    valeurs_iris: pd.DataFrame, couches: CouchesWeb, *, effectifs: set[str]
+) -> pd.DataFrame:
+    """IRIS values as mapped: head counts (``effectifs``) divided by the IRIS area (km²)."""
+    if not effectifs or not len(valeurs_iris):
+        return valeurs_iris
+    surf = pd.Series(surfaces_km2(couches), index=couches.iris["code"].to_numpy())
+    masque = valeurs_iris["indicateur"].isin(effectifs).to_numpy()
+    s = surf.reindex(valeurs_iris["territoire_code"].astype(str)).to_numpy()
+    v = valeurs_iris["valeur"].to_numpy(dtype="float64").copy()
+    v[masque] = v[masque] / s[masque]
+    return valeurs_iris.assign(valeur=v)
+
+
 def _code_unique(valeurs: pd.DataFrame, niveau: str) -> str | None:
     codes = valeurs.loc[valeurs["niveau"] == niveau, "territoire_code"].astype(str).unique()
     return codes[0] if len(codes) == 1 else None
@@ -183,9 +221,20 @@ def carte_indicateurs(
     meta = meta[meta["indicateur"].isin(presents)].reset_index(drop=True)
     if bornes_calculees is None:
         bornes_calculees = bornes_indicateurs(
-            iris, schema=schema, k=k, bornes=bornes, par_annee=bornes_par_annee
+            valeurs_a_cartographier(iris, couches, effectifs=_effectifs(meta)),
+            schema=schema,
+            k=k,
+            bornes=bornes,
+            par_annee=bornes_par_annee,
         )
     toutes_bornes = bornes_calculees
+    if not len(meta):
+        minimums = {}
+    else:
+        base = valeurs_a_cartographier(
+            iris[iris["statut"] != "secret"], couches, effectifs=_effectifs(meta)
+        )
+        minimums = base.groupby("indicateur")["valeur"].min().to_dict()
     refs = references_par_niveau(tout, annee)
     code_epci = _code_unique(tout, "epci")
     code_france = _code_unique(tout, "france")
@@ -208,6 +257,7 @@ def carte_indicateurs(
             gaps[(c, i, rn)] = ep
 
     feats = couches.iris[["code", "nom", "sous", "code_commune"]]
+    surfaces = surfaces_km2(couches)
     specs, tables, legendes = [], [], []
     for _, m in meta.iterrows():
         ind, unite = m["indicateur"], m["unite"]
@@ -216,13 +266,12 @@ def carte_indicateurs(
         sous = iris_annee[iris_annee["indicateur"] == ind].set_index("territoire_code")
         val = sous["valeur"].reindex(feats["code"]).to_numpy(dtype="float64")
         statut = sous["statut"].reindex(feats["code"]).astype(object).to_numpy()
-        methode = (
-            sous["methode"].reindex(feats["code"]).astype(object).to_numpy()
-            if "methode" in sous
-            else np.full(len(feats), None)
-        )
         secret = np.array([s == "secret" for s in statut])
-        classes = affecter_classes(val, b, secret=secret)
+        # head counts are mapped as densities (per km²): a bigger IRIS is not "more"
+        densite = surfaces if est_effectif(m["type"], unite) else None
+        val_carte = val / densite if densite is not None else val
+        unite_carte = f"{unite or 'unités'}/km²" if densite is not None else unite
+        classes = affecter_classes(val_carte, b, secret=secret)
         valeurs, lignes_table = {}, []
         for j, (code, nom, nomcom, com) in enumerate(feats.itertuples(index=False)):
             st = statut[j] if isinstance(statut[j], str) else "manquant"
@@ -230,8 +279,8 @@ def carte_indicateurs(
                 st = "manquant"
             texte = formater_valeur(val[j], unite, st)
             lignes = [["Valeur", texte], ["Statut", LIBELLES_STATUT.get(st, st)]]
-            if _texte(methode[j]):
-                lignes.append(["Méthode", _texte(methode[j])])
+            if densite is not None and np.isfinite(val_carte[j]) and st != "secret":
+                lignes.append(["Densité", formater_valeur(val_carte[j], unite_carte)])
             for niv, cref in (
                 ("commune", com),
                 ("epci", code_epci),
@@ -241,9 +290,8 @@ def carte_indicateurs(
                 r = refs.get((niv, str(cref), ind)) if cref else None
                 if r is None:
                     continue
-                nom_ref = _texte(r[2]) or NOMS_NIVEAUX[niv]
                 lignes.append(
-                    [f"{NOMS_NIVEAUX[niv]} ({nom_ref})", formater_valeur(r[0], unite, r[1])]
+                    [libelle_reference(niv, r[2], cref), formater_valeur(r[0], unite, r[1])]
                 )
                 ep = gaps.get((code, ind, niv))
                 if ep is not None and np.isfinite(ep) and m["type"] != "effectif":
@@ -264,19 +312,13 @@ def carte_indicateurs(
                 "valeurs": valeurs,
             }
         )
-        minimum = (
-            float(
-                np.nanmin(
-                    iris.loc[(iris["indicateur"] == ind) & (iris["statut"] != "secret"), "valeur"]
-                )
-            )
-            if len(b)
-            else None
-        )
+        minimum = minimums.get(ind) if len(b) else None
         legendes.append(
             {
-                "titre": f"{m['libelle']} ({annee})",
-                "entrees": legende_classes(b, couleurs, unite, minimum=minimum),
+                "titre": f"{m['libelle']}"
+                + (" — densité (par km²)" if densite is not None else "")
+                + f" ({annee})",
+                "entrees": legende_classes(b, couleurs, unite_carte, minimum=minimum),
                 "contours": [],
             }
         )

@@ -1,10 +1,14 @@
-"""Class breaks for choropleth maps (mapclassify), shared across years by default.
+"""Class breaks for choropleth maps, shared across years by default.
 
 Breaks are computed once per indicator on the values of every year pooled
 together (the same breaks as :class:`mapclassify.Pooled`'s global classifier),
 so a colour means the same value on the 2011, 2016 and 2022 maps. Secret and
 missing values never enter the computation and get their own classes
 (:data:`CLASSE_SECRET`, :data:`CLASSE_MANQUANT`), never the lowest one.
+
+Fisher-Jenks (the default) is computed here (exact dynamic programme on the sorted
+values, as :class:`mapclassify.FisherJenks`); the other schemes use mapclassify,
+imported only when asked (its import costs seconds).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-import mapclassify
 import numpy as np
 
 from observatoire.rapport import ErreurDonnees
@@ -22,18 +25,56 @@ __all__ = [
     "CLASSE_SECRET",
     "CLASSE_MANQUANT",
     "calculer_bornes",
+    "fisher_jenks",
     "affecter_classes",
     "bornes_ecarts",
     "affecter_classes_ecarts",
 ]
 
-#: Classification schemes offered, name -> mapclassify class.
+#: Classification schemes offered, name -> mapclassify class name.
 SCHEMAS = {
-    "fisher_jenks": mapclassify.FisherJenks,
-    "quantiles": mapclassify.Quantiles,
-    "intervalles_egaux": mapclassify.EqualInterval,
-    "manuel": mapclassify.UserDefined,
+    "fisher_jenks": "FisherJenks",
+    "quantiles": "Quantiles",
+    "intervalles_egaux": "EqualInterval",
+    "manuel": "UserDefined",
 }
+
+
+def fisher_jenks(valeurs, k: int) -> np.ndarray:
+    """Upper bounds of the ``k`` classes minimising the within-class sum of squares.
+
+    Examples
+    --------
+    >>> fisher_jenks([1, 2, 3, 10, 11, 12, 30], 3).tolist()
+    [3.0, 12.0, 30.0]
+    """
+    x = np.sort(np.asarray(valeurs, dtype="float64"))
+    n = x.size
+    k = int(min(k, n))
+    if k <= 1:
+        return x[-1:].copy()
+    s1 = np.concatenate([[0.0], np.cumsum(x)])
+    s2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    i = np.arange(n + 1)[:, None]
+    j = np.arange(n + 1)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = (j - i).astype("float64")
+        ss = (s2[j] - s2[i]) - (s1[j] - s1[i]) ** 2 / m
+    ss = np.where(j > i, np.maximum(ss, 0.0), np.inf)
+    cout = np.full(n + 1, np.inf)
+    cout[0] = 0.0
+    choix = np.zeros((k + 1, n + 1), dtype="int64")
+    for c in range(1, k + 1):
+        total = cout[:, None] + ss  # [i, j]: c-1 classes on x[:i], one class x[i:j]
+        choix[c] = np.argmin(total, axis=0)
+        cout = total[choix[c], np.arange(n + 1)]
+    fins, j_ = [], n
+    for c in range(k, 0, -1):
+        fins.append(j_)
+        j_ = int(choix[c, j_])
+    return np.array([x[f - 1] for f in reversed(fins)], dtype="float64")
+
+
 CLASSE_SECRET = -1
 CLASSE_MANQUANT = -2
 
@@ -92,9 +133,13 @@ def calculer_bornes(
         return distinctes.astype("float64")
     if k < 2:
         return np.array([y.max()], dtype="float64")
+    if schema == "fisher_jenks":
+        return np.unique(fisher_jenks(y, k))
+    import mapclassify
+
     with warnings.catch_warnings():  # "Numba not installed": the pure-Python path is fine here
         warnings.simplefilter("ignore", UserWarning)
-        classifieur = SCHEMAS[schema](y, k=k)
+        classifieur = getattr(mapclassify, SCHEMAS[schema])(y, k=k)
     b = np.unique(np.asarray(classifieur.bins, dtype="float64"))
     return b
 

@@ -264,6 +264,38 @@ def _codebook_frame(codebook) -> pd.DataFrame | None:
     return cb
 
 
+_MEMO_CODEBOOK: dict = {}
+
+
+def _codebook_dict(codebook, sexe: str) -> dict[str, dict]:
+    """Codebook rows by indicator id (one sex), memoised per codebook object."""
+    cle = (id(codebook), sexe)
+    memo = _MEMO_CODEBOOK.get(cle)
+    if memo is not None and memo[0] is codebook:
+        return memo[1]
+    cb = _codebook_frame(codebook)
+    if cb is not None and len(cb):
+        cbs = filtrer_sexe(cb, sexe) if "sexe" in cb.columns else cb
+        cbs = cbs.drop_duplicates("indicateur")
+        d = {
+            str(r["indicateur"]): {k: (None if _vide(v) else v) for k, v in r.items()}
+            for r in cbs.to_dict("records")
+        }
+    else:
+        d = {}
+    if len(_MEMO_CODEBOOK) > 16:
+        _MEMO_CODEBOOK.clear()
+    _MEMO_CODEBOOK[cle] = (codebook, d)
+    return d
+
+
+def _vide(v) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
 def metadonnees_indicateurs(
     indicateurs: pd.DataFrame,
     codebook=None,
@@ -283,14 +315,9 @@ def metadonnees_indicateurs(
         codebook's (``effectif``, ``part``, ``taux``, ``indice``, ``mediane``...).
     """
     ids = list(dict.fromkeys(indicateurs["indicateur"].astype(str)))
-    cb = _codebook_frame(codebook)
+    cbs = _codebook_dict(codebook, sexe)
     lignes = []
-    if cb is not None and len(cb):
-        cbs = filtrer_sexe(cb, sexe) if "sexe" in cb.columns else cb
-        cbs = cbs.drop_duplicates("indicateur").set_index("indicateur")
-    else:
-        cbs = pd.DataFrame()
-    ordre = [i for i in cbs.index if i in ids] + [i for i in ids if i not in cbs.index]
+    ordre = [i for i in cbs if i in ids] + [i for i in ids if i not in cbs]
     premiers = {}
     for col in ("unite", "source"):
         if col in indicateurs.columns:
@@ -299,7 +326,7 @@ def metadonnees_indicateurs(
         else:
             premiers[col] = {}
     for ind in ordre:
-        d = cbs.loc[ind].to_dict() if ind in cbs.index else {}
+        d = cbs.get(ind, {})
         lignes.append(
             {
                 "indicateur": ind,

@@ -14,6 +14,8 @@ headline value, reliability and gaps from it, the zone's warnings show in a
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
@@ -24,10 +26,10 @@ from observatoire.cartes.entrees import (
     PRIORITE_STATUT,
     filtrer_sexe,
     metadonnees_indicateurs,
+    signe_favorable,
     une_ligne_par_valeur,
     verifier_colonnes,
 )
-from observatoire.cartes.graphiques import barres_references, courbes_evolution
 from observatoire.cartes.legende import (
     LIBELLES_STATUT,
     formater_ecart,
@@ -37,13 +39,18 @@ from observatoire.cartes.legende import (
 from observatoire.cartes.pages import rendre_page
 from observatoire.cartes.simplification import json_html, vers_geojson
 from observatoire.cartes.synthese import (
+    INDICATEURS_CLES,
     LEGENDE_FIABILITE,
     avertissements_zone,
     entier,
     est_effectif,
+    libelle_reference,
     qualification,
+    sans_identifiants,
     selection_synthese,
+    statut_court,
     texte_propre,
+    valeur_officielle_citee,
 )
 
 __all__ = ["fiche_quartier", "INDICATEUR_POPULATION"]
@@ -78,99 +85,205 @@ def _flottant(v) -> float:
     return float(v) if v is not None and pd.notna(v) else float("nan")
 
 
-def _ligne_synthese(m, lignes: pd.DataFrame, nom: str, annee: int) -> tuple[dict, list]:
-    """Key-indicator row and bars of one indicator from its synthesis rows.
+_REFS_ECARTS = ("commune", "epci", "departement")
+#: Reliability marks (three dots: good, two: medium, one: weak).
+MARQUES_FIABILITE = {"bonne": "●●●", "moyenne": "●●○", "faible": "●○○"}
 
-    ``lignes`` holds the zone's rows of one indicator (one per reference level);
-    the zone's value, status and reliability repeat on each of them.
-    """
-    r0 = lignes.iloc[0]
-    unite = texte_propre(m["unite"]) or texte_propre(r0.get("unite"))
-    statut = texte_propre(r0.get("statut")) or "manquant"
-    v = _flottant(r0.get("valeur"))
-    effectif = est_effectif(m["type"], unite)
-    an_val = entier(r0.get("annee"))
-    libelle_zone = nom if an_val is None or an_val == annee else f"{nom} ({an_val})"
-    barres = [("zone", libelle_zone, v, statut)]
-    par_ref = {}
-    for _, r in lignes.iterrows():
-        par_ref.setdefault(texte_propre(r.get("reference_niveau")), r)
-    refs = []
-    for niv in _REFS:
-        r = par_ref.get(niv)
-        if r is None:
-            refs.append({"valeur": "—", "ecart": "", "details": []})
+
+def _enregistrement_synthese(lignes: list[dict]) -> dict:
+    """Headline record of one indicator from its synthesis rows (one per reference level)."""
+    r0 = lignes[0]
+    refs = {}
+    for r in lignes:
+        niv = texte_propre(r.get("reference_niveau"))
+        if niv in refs:
             continue
-        rv = _flottant(r.get("reference_valeur"))
-        rst = texte_propre(r.get("reference_statut")) or None
-        note = texte_propre(r.get("note"))
-        details, ecart = [], ""
-        if np.isnan(rv):
-            valeur_ref = "secret statistique" if rst == "secret" else "non disponible"
-        else:
-            valeur_ref = formater_valeur(rv, unite, rst)
-            if not effectif and statut != "secret":
-                ep = _flottant(r.get("ecart_points"))
-                if not np.isnan(ep):
-                    ecart = formater_ecart(ep, unite)
-                elif not np.isnan(v) and not note:
-                    details.append("écart non calculable")
-            ra = entier(r.get("reference_annee"))
-            if ra is not None and ra != an_val:
-                details.append(f"réf. {ra}")
-            nom_ref = texte_propre(r.get("reference_nom")) or texte_propre(r.get("reference_code"))
-            barres.append((niv, f"{NOMS_NIVEAUX[niv]} {nom_ref}".strip(), rv, rst or "officiel"))
-        if note:
-            details.append(note)
-        refs.append({"valeur": valeur_ref, "ecart": ecart, "details": details})
-    ligne = {
-        "libelle": m["libelle"],
-        "valeur": formater_valeur(v, unite, statut),
-        "statut": LIBELLES_STATUT.get(statut, statut),
-        "autres": [q for q in [qualification(r0, unite)] if q],
+        refs[niv] = {
+            "valeur": _flottant(r.get("reference_valeur")),
+            "statut": texte_propre(r.get("reference_statut")) or None,
+            "ecart": _flottant(r.get("ecart_points")),
+            "annee": entier(r.get("reference_annee")),
+            "note": texte_propre(r.get("note")),
+            "nom": libelle_reference(niv, r.get("reference_nom"), r.get("reference_code")),
+        }
+    return {
+        "valeur": _flottant(r0.get("valeur")),
+        "statut": texte_propre(r0.get("statut")) or "manquant",
+        "annee": entier(r0.get("annee")),
+        "fiabilite": texte_propre(r0.get("fiabilite")),
+        "motif": texte_propre(r0.get("fiabilite_motif")),
+        "officielle": r0,
         "refs": refs,
     }
-    # the same missing reference in every column is said once across them
-    premiere = refs[0]
-    if premiere["valeur"] == "non disponible" and all(
-        r["valeur"] == premiere["valeur"] and r["details"] == premiere["details"] and not r["ecart"]
-        for r in refs[1:]
+
+
+def _ecart_classe(ep: float, direction: str) -> str:
+    if np.isnan(ep) or ep == 0:
+        return "obs-egal"
+    s = signe_favorable(direction)
+    if np.isnan(s):
+        return "obs-neutre"
+    return "obs-favorable" if ep * s > 0 else "obs-defavorable"
+
+
+def _mini_ecarts(ecarts: list[float], echelle: float) -> str:
+    """Inline SVG of one row of the gap chart: one mark per reference on a shared axis."""
+    larg, h, m = 120, 12, 4
+    x0 = larg / 2
+    parties = [
+        f'<svg class="obs-mini" viewBox="0 0 {larg} {h}" aria-hidden="true">',
+        f'<line x1="{x0}" y1="0" x2="{x0}" y2="{h}" stroke="#888" stroke-width="0.8"/>',
+    ]
+    for (genre, forme), e in zip(_FORMES, ecarts, strict=False):
+        if e is None or np.isnan(e):
+            continue
+        x = x0 + (larg / 2 - m) * max(-1.0, min(1.0, e / echelle))
+        c = _COULEURS_REF[genre]
+        if forme == "cercle":
+            parties.append(f'<circle cx="{x:.1f}" cy="{h / 2}" r="3.2" fill="{c}"/>')
+        elif forme == "triangle":
+            parties.append(f'<path d="M{x:.1f} {h / 2 - 3.6:.1f}l3.4 6.4h-6.8z" fill="{c}"/>')
+        else:
+            parties.append(
+                f'<rect x="{x - 2.8:.1f}" y="{h / 2 - 2.8:.1f}" width="5.6" height="5.6" '
+                f'fill="{c}"/>'
+            )
+    parties.append("</svg>")
+    return "".join(parties)
+
+
+def _axe_ecarts(echelle: float) -> str:
+    """Axis of the gap chart (head of its column)."""
+    lim = formater_nombre(echelle, 0 if echelle >= 10 else 1)
+    return (
+        '<svg class="obs-mini" viewBox="0 0 120 12" aria-hidden="true">'
+        f'<text x="2" y="10" font-size="8">−{html.escape(lim)}</text>'
+        '<text x="60" y="10" font-size="8" text-anchor="middle">0</text>'
+        f'<text x="118" y="10" font-size="8" text-anchor="end">+{html.escape(lim)}</text>'
+        "</svg>"
+    )
+
+
+def _sparkline(zone: dict, commune: dict, annees: list[int]) -> str:
+    """Tiny evolution chart: the zone (solid) and its commune (dashed) over the vintages."""
+    vals = [v for d in (zone, commune) for v in d.values() if v is not None and np.isfinite(v)]
+    if len(annees) < 2 or not vals or sum(1 for v in zone.values() if np.isfinite(v)) < 2:
+        return ""
+    lo, hi = min(vals), max(vals)
+    hi = hi if hi > lo else lo + 1
+    larg, h, m = 90, 16, 2
+
+    def pt(a, v):
+        x = m + (larg - 2 * m) * (a - annees[0]) / (annees[-1] - annees[0])
+        return f"{x:.1f},{m + (h - 2 * m) * (1 - (v - lo) / (hi - lo)):.1f}"
+
+    parties = [f'<svg class="obs-spark" viewBox="0 0 {larg} {h}" aria-hidden="true">']
+    for d, c, tirets in (
+        (commune, _COULEURS_REF["commune"], ' stroke-dasharray="3 2"'),
+        (zone, _COULEURS_REF["zone"], ""),
     ):
-        ligne["refs_fusion"] = premiere
-    return ligne, barres
+        pts = [pt(a, d[a]) for a in annees if a in d and np.isfinite(d[a])]
+        if len(pts) > 1:
+            parties.append(
+                f'<polyline points="{" ".join(pts)}" fill="none" stroke="{c}" '
+                f'stroke-width="1.6"{tirets}/>'
+            )
+    parties.append("</svg>")
+    return "".join(parties)
 
 
-def _evolution(ind, m, nom, propre, par_ind, autres_valeurs, ref, noms, evolutions) -> None:
-    """Append the evolution chart of ``ind`` (zone series and commune/département) if any."""
-    serie = par_ind.get(ind, propre.iloc[:0])
-    if serie["annee"].nunique() > 1:
-        # official values and IRIS-based estimates are different series: never joined
-        officiel, estime = {}, {}
-        for (ind_, a_), lst in autres_valeurs.items():
-            if ind_ != ind:
-                continue
-            for v_, s_, _m in lst:
-                if s_ == "secret" or pd.isna(v_):
-                    continue
-                cible = officiel if s_ == "officiel" else estime
-                cible.setdefault(int(a_), float(v_))
-        series = []
-        if estime:
-            series.append(("zone", f"{nom} (estimé)", estime))
-        if officiel:
-            series.append(("officiel", f"{nom} (officiel)", officiel))
-        for niv in ("commune", "departement") if m["unite"] == "%" else ():
-            d, nm = {}, NOMS_NIVEAUX[niv]
-            for a in sorted(serie["annee"].unique()):
-                x = ref(ind, int(a), niv)
-                if x is not None and pd.notna(x[0]):
-                    d[int(a)] = float(x[0])
-                    nm = f"{NOMS_NIVEAUX[niv]} {noms.get(x[2], x[2])}"
-            if d:
-                series.append((niv, nm, d))
-        svg = courbes_evolution(m["libelle"], series, m["unite"])
-        if svg:
-            evolutions.append({"titre": m["libelle"], "svg": svg})
+_COULEURS_REF = {
+    "zone": "#c51b7d",
+    "commune": "#4d4d4d",
+    "epci": "#2c7fb8",
+    "departement": "#d95f02",
+}
+_FORMES = (("commune", "cercle"), ("epci", "triangle"), ("departement", "carre"))
+
+
+def _donnees_zone(code, niveau, indicateurs, ecarts, synthese, sexe) -> dict:
+    """Year-independent data of one zone's sheets (tables filtered, references indexed)."""
+    tout = une_ligne_par_valeur(filtrer_sexe(indicateurs, sexe))
+    tout = tout.assign(
+        territoire_code=tout["territoire_code"].astype(str),
+        indicateur=tout["indicateur"].astype(str),
+        annee=tout["annee"].astype("int64"),
+    )
+    propre = tout[(tout["territoire_code"] == code) & (tout["niveau"] == niveau)]
+    brut = filtrer_sexe(indicateurs, sexe)
+    brut = brut[(brut["territoire_code"].astype(str) == code) & (brut["niveau"] == niveau)]
+    autres_valeurs: dict = {}
+    for ind_, an_, v_, s_, m_ in zip(
+        brut["indicateur"].astype(str),
+        brut["annee"].astype("int64"),
+        brut["valeur"],
+        brut["statut"],
+        brut["methode"] if "methode" in brut else [None] * len(brut),
+        strict=True,
+    ):
+        autres_valeurs.setdefault((ind_, int(an_)), []).append((v_, s_, _texte(m_)))
+    syn_tous = selection_synthese(synthese, None, sexe=sexe, codes=[code])
+    # plain records: row-wise lookups on wide frames are slow
+    par_ind_tous: dict[str, dict[int, list[dict]]] = {}
+    for r in syn_tous.to_dict("records"):
+        a = entier(r.get("annee_recensement"))
+        if a is not None:
+            par_ind_tous.setdefault(str(r["indicateur"]), {}).setdefault(a, []).append(r)
+    # references: from the écarts table (the zone's own reference codes), else by level
+    refs_e = pd.DataFrame()
+    if ecarts is not None and len(ecarts):
+        refs_e = filtrer_sexe(ecarts, sexe)
+        refs_e = refs_e[
+            (refs_e["territoire_code"].astype(str) == code) & (refs_e["niveau"] == niveau)
+        ]
+        refs_e = refs_e.assign(
+            indicateur=refs_e["indicateur"].astype(str), annee=refs_e["annee"].astype("int64")
+        )
+        col = "valeur_statut" if "valeur_statut" in refs_e else "statut"
+        rang = refs_e[col].astype(object).map({s: i for i, s in enumerate(PRIORITE_STATUT)})
+        refs_e = refs_e.assign(_rang=rang.fillna(len(PRIORITE_STATUT)).astype("int64").to_numpy())
+        refs_e = refs_e.sort_values("_rang", kind="stable")
+    index_refs = {}
+    if len(refs_e):
+        statuts = (
+            refs_e["reference_statut"]
+            if "reference_statut" in refs_e
+            else pd.Series([None] * len(refs_e), index=refs_e.index)
+        )
+        for ind_, an_, niv_, rv, rs, rc, ep in zip(
+            refs_e["indicateur"],
+            refs_e["annee"],
+            refs_e["reference_niveau"],
+            refs_e["reference_valeur"],
+            statuts,
+            refs_e["reference_code"],
+            refs_e["ecart_points"],
+            strict=True,
+        ):
+            index_refs.setdefault((ind_, int(an_), niv_), (rv, _texte(rs), str(rc), ep))
+
+    return {
+        "tout": tout,
+        "propre": propre,
+        "autres_valeurs": autres_valeurs,
+        "syn_tous": syn_tous,
+        "par_ind_tous": par_ind_tous,
+        "index_refs": index_refs,
+    }
+
+
+def _donnees_zone_memo(couches, code, niveau, indicateurs, ecarts, synthese, sexe) -> dict:
+    """:func:`_donnees_zone`, computed once for the sheets of every vintage of a zone."""
+    cle = ("fiche", code, id(indicateurs), id(ecarts), id(synthese), sexe)
+    memo = couches._memo.get(cle)
+    if memo is not None and all(x is y for x, y in zip(memo[0], (indicateurs, ecarts, synthese),
+                                                       strict=True)):
+        return memo[1]
+    for k in [k for k in couches._memo if isinstance(k, tuple) and k[:2] == ("fiche", code)]:
+        del couches._memo[k]
+    res = _donnees_zone(code, niveau, indicateurs, ecarts, synthese, sexe)
+    couches._memo[cle] = ((indicateurs, ecarts, synthese), res)
+    return res
 
 
 def fiche_quartier(
@@ -219,29 +332,13 @@ def fiche_quartier(
         raise ValueError(f"zone {code!r} not in the map layers; known: {sorted(zones['code'])}")
     z = zones[zones["code"] == code].iloc[0]
     nom, niveau = str(z["nom"]), str(z["niveau"])
-    tout = une_ligne_par_valeur(filtrer_sexe(indicateurs, sexe))
-    tout = tout.assign(
-        territoire_code=tout["territoire_code"].astype(str),
-        indicateur=tout["indicateur"].astype(str),
-        annee=tout["annee"].astype("int64"),
-    )
-    propre = tout[(tout["territoire_code"] == code) & (tout["niveau"] == niveau)]
-    brut = filtrer_sexe(indicateurs, sexe)
-    brut = brut[(brut["territoire_code"].astype(str) == code) & (brut["niveau"] == niveau)]
-    autres_valeurs: dict = {}
-    for ind_, an_, v_, s_, m_ in zip(
-        brut["indicateur"].astype(str),
-        brut["annee"].astype("int64"),
-        brut["valeur"],
-        brut["statut"],
-        brut["methode"] if "methode" in brut else [None] * len(brut),
-        strict=True,
-    ):
-        autres_valeurs.setdefault((ind_, int(an_)), []).append((v_, s_, _texte(m_)))
+    dz = _donnees_zone_memo(couches, code, niveau, indicateurs, ecarts, synthese, sexe)
+    tout, propre, autres_valeurs = dz["tout"], dz["propre"], dz["autres_valeurs"]
+    syn_tous, par_ind_tous, index_refs = dz["syn_tous"], dz["par_ind_tous"], dz["index_refs"]
     # with a synthesis table, pages never print internal method ids
     sobre = synthese is not None
-    syn = selection_synthese(synthese, annee, sexe=sexe, codes=[code])
-    syn_par_ind = {k: d for k, d in syn.groupby("indicateur", sort=False)}
+    syn_par_ind = {i: d[annee] for i, d in par_ind_tous.items() if annee in d}
+    syn = syn_tous[pd.to_numeric(syn_tous["annee_recensement"], errors="coerce") == annee]
     if len(syn):
         cols = ["indicateur", "unite", "source"]
         base_meta = pd.concat(
@@ -252,20 +349,6 @@ def fiche_quartier(
         base_meta = propre
     meta = metadonnees_indicateurs(base_meta, codebook, sexe).set_index("indicateur")
 
-    # references: from the écarts table (the zone's own reference codes), else by level
-    refs_e = pd.DataFrame()
-    if ecarts is not None and len(ecarts):
-        refs_e = filtrer_sexe(ecarts, sexe)
-        refs_e = refs_e[
-            (refs_e["territoire_code"].astype(str) == code) & (refs_e["niveau"] == niveau)
-        ]
-        refs_e = refs_e.assign(
-            indicateur=refs_e["indicateur"].astype(str), annee=refs_e["annee"].astype("int64")
-        )
-        col = "valeur_statut" if "valeur_statut" in refs_e else "statut"
-        rang = refs_e[col].astype(object).map({s: i for i, s in enumerate(PRIORITE_STATUT)})
-        refs_e = refs_e.assign(_rang=rang.fillna(len(PRIORITE_STATUT)).astype("int64").to_numpy())
-        refs_e = refs_e.sort_values("_rang", kind="stable")
     if noms is None:
         noms = dict(
             zip(
@@ -274,25 +357,6 @@ def fiche_quartier(
                 strict=True,
             )
         )
-
-    index_refs = {}
-    if len(refs_e):
-        statuts = (
-            refs_e["reference_statut"]
-            if "reference_statut" in refs_e
-            else pd.Series([None] * len(refs_e), index=refs_e.index)
-        )
-        for ind_, an_, niv_, rv, rs, rc, ep in zip(
-            refs_e["indicateur"],
-            refs_e["annee"],
-            refs_e["reference_niveau"],
-            refs_e["reference_valeur"],
-            statuts,
-            refs_e["reference_code"],
-            refs_e["ecart_points"],
-            strict=True,
-        ):
-            index_refs.setdefault((ind_, int(an_), niv_), (rv, _texte(rs), str(rc), ep))
 
     def ref(ind, an, niv):
         return index_refs.get((ind, int(an), niv))
@@ -343,7 +407,7 @@ def fiche_quartier(
     ]
     pop_syn = syn_par_ind.get(INDICATEUR_POPULATION)
     if pop_syn is not None:
-        r0 = pop_syn.iloc[0]
+        r0 = pop_syn[0]
         u_pop = texte_propre(r0.get("unite")) or "habitants"
         st_pop = texte_propre(r0.get("statut")) or "manquant"
         identite.append(
@@ -385,94 +449,215 @@ def fiche_quartier(
             ]
         )
 
-    # key indicators by pillar
+    # headline figures by pillar: one record per indicator (synthesis first, else tables)
     an = propre[propre["annee"] == annee]
-    piliers: dict[str, list] = {}
-    barres, evolutions = [], []
     par_ind_annee = {k: d for k, d in an.groupby("indicateur")}
-    par_ind = {k: d for k, d in propre.groupby("indicateur")}
-    for ind, m in meta.iterrows():
-        lignes = par_ind_annee.get(ind, an.iloc[:0])
-        unite = m["unite"]
+    enregistrements = []
+    for m in meta.reset_index().to_dict("records"):
+        ind = m["indicateur"]
         if ind in syn_par_ind:
-            ligne, barres_ind = _ligne_synthese(m, syn_par_ind[ind], nom, annee)
-            piliers.setdefault(m["pilier"], []).append(ligne)
-            if unite == "%" and len(barres_ind) > 1:
-                barres.append(
-                    {
-                        "titre": m["libelle"],
-                        "svg": barres_references(m["libelle"], barres_ind, unite),
-                    }
-                )
-            _evolution(ind, m, nom, propre, par_ind, autres_valeurs, ref, noms, evolutions)
-            continue
-        if lignes.empty:
-            continue
-        r = lignes.iloc[0]
-        refs_txt, barres_ind = (
-            [],
-            [
-                (
-                    "zone",
-                    nom,
-                    float(r["valeur"]) if pd.notna(r["valeur"]) else float("nan"),
-                    r["statut"],
-                )
-            ],
-        )
-        for niv in _REFS:
-            x = ref(ind, annee, niv)
-            if x is None:
-                refs_txt.append({"valeur": "—", "ecart": "", "details": []})
+            e = _enregistrement_synthese(syn_par_ind[ind])
+        else:
+            lignes = par_ind_annee.get(ind)
+            if lignes is None or lignes.empty:
                 continue
-            v, st, rc, ep = x
-            ecart = (
-                ""
-                if r["statut"] == "secret" or m["type"] == "effectif"
-                else formater_ecart(ep, unite)
+            r = lignes.iloc[0]
+            refs = {}
+            for niv in _REFS:
+                x = ref(ind, annee, niv)
+                if x is None:
+                    continue
+                rv, st, rc, ep = x
+                refs[niv] = {
+                    "valeur": _flottant(rv),
+                    "statut": st or None,
+                    "ecart": _flottant(ep),
+                    "annee": annee,
+                    "note": "",
+                    "nom": libelle_reference(niv, noms.get(rc), rc),
+                }
+            autres = [
+                f"{LIBELLES_STATUT.get(s_, s_)} : {formater_valeur(v_, m['unite'], s_)}"
+                + (f" ({mt})" if mt and not sobre else "")
+                for v_, s_, mt in autres_valeurs.get((ind, annee), [])
+                if not (
+                    s_ == r["statut"]
+                    and (v_ == r["valeur"] or (pd.isna(v_) and pd.isna(r["valeur"])))
+                )
+            ] + [
+                f"officiel {an_o} : {formater_valeur(v_o, m['unite'], 'officiel')}"
+                + (f" ({mt_o})" if mt_o and not sobre else "")
+                for an_o, v_o, mt_o in _officiels_autres_annees(autres_valeurs, ind, annee)
+            ]
+            e = {
+                "valeur": _flottant(r["valeur"]),
+                "statut": texte_propre(r["statut"]) or "manquant",
+                "annee": annee,
+                "fiabilite": "",
+                "motif": "",
+                "officielle": None,
+                "autres": autres,
+                "refs": refs,
+            }
+        enregistrements.append((ind, m, e))
+
+    notes_bas: dict[str, int] = {}
+
+    def renvoi(texte: str) -> str:
+        if not texte:
+            return ""
+        notes_bas.setdefault(texte, len(notes_bas) + 1)
+        return str(notes_bas[texte])
+
+    ecarts_taux = [
+        abs(x["ecart"])
+        for i_, m, e in enregistrements
+        if i_ in INDICATEURS_CLES or len(enregistrements) <= 16
+        if not est_effectif(m["type"], m["unite"]) and e["statut"] != "secret"
+        for niv, x in e["refs"].items()
+        if niv in _REFS_ECARTS and np.isfinite(x["ecart"])
+    ]
+    echelle = max(ecarts_taux) if ecarts_taux else 1.0
+    cles = [x for x in enregistrements if x[0] in INDICATEURS_CLES]
+    if len(cles) < 4:  # tables without the usual indicators: the first ones
+        cles = enregistrements[:16]
+    cles.sort(key=lambda x: INDICATEURS_CLES.index(x[0]) if x[0] in INDICATEURS_CLES else 99)
+    ecart_commune: dict[str, dict] = {}
+    piliers: dict[str, list] = {}
+    for ind, m, e in enregistrements:
+        unite = m["unite"]
+        effectif = est_effectif(m["type"], unite)
+        v, statut = e["valeur"], e["statut"]
+        details = list(e.get("autres", []))
+        if e["officielle"] is not None:
+            off = valeur_officielle_citee(e["officielle"], unite)
+            if off:
+                details.append(off)
+        cellules, marques = [], []
+        notes_ligne = []
+        for niv in _REFS_ECARTS:
+            x = e["refs"].get(niv)
+            if x is None:
+                cellules.append({"texte": "—", "classe": "obs-egal", "titre": ""})
+                marques.append(None)
+                continue
+            valeur_ref = (
+                formater_valeur(x["valeur"], unite, x["statut"])
+                if np.isfinite(x["valeur"])
+                else ("secret statistique" if x["statut"] == "secret" else "non disponible")
             )
-            refs_txt.append(
+            titre = f"{x['nom']} : {valeur_ref}"
+            if x["annee"] is not None and e["annee"] is not None and x["annee"] != e["annee"]:
+                titre += f" (réf. {x['annee']})"
+            if x["note"]:
+                notes_ligne.append(x["note"])
+            if effectif or statut == "secret" or not np.isfinite(x["ecart"]):
+                texte = (
+                    valeur_ref
+                    if effectif
+                    else (
+                        "—"
+                        if statut == "secret" or not np.isfinite(v)
+                        else "non calculable"
+                        if np.isfinite(x["valeur"]) and not x["note"]
+                        else valeur_ref
+                    )
+                )
+                cellules.append({"texte": texte, "classe": "obs-ref", "titre": titre})
+                marques.append(None)
+                continue
+            cellules.append(
                 {
-                    "valeur": formater_valeur(v, unite, st or None),
-                    "ecart": ecart if ecart != "—" else "",
-                    "details": [],
+                    "texte": formater_ecart(x["ecart"], unite),
+                    "classe": _ecart_classe(x["ecart"], m["direction"]),
+                    "titre": titre,
                 }
             )
-            barres_ind.append(
-                (
-                    niv,
-                    f"{NOMS_NIVEAUX[niv]} {noms.get(rc, rc)}",
-                    float(v) if pd.notna(v) else float("nan"),
-                    st,
+            marques.append(x["ecart"])
+        ecart_commune[ind] = cellules[0]
+        if not any(ind == c[0] for c in cles):
+            continue
+        fiab = e["fiabilite"]
+        motif = e["motif"]
+        ligne = {
+            "libelle": m["libelle"],
+            "valeur": formater_valeur(v, unite, statut),
+            "details": details,
+            "statut": statut_court(statut, e["annee"]),
+            "fiabilite": MARQUES_FIABILITE.get(fiab, ""),
+            "fiabilite_texte": f"fiabilité {fiab}" if fiab else "",
+            "renvois": [
+                n
+                for n in (
+                    renvoi(motif if fiab in ("faible", "moyenne") else ""),
+                    *(renvoi(t) for t in dict.fromkeys(notes_ligne)),
                 )
+                if n
+            ],
+            "ecarts": cellules,
+            "graphique": _mini_ecarts(marques, echelle)
+            if any(x is not None for x in marques)
+            else "",
+        }
+        piliers.setdefault(m["pilier"], []).append(ligne)
+
+    # evolution: value of record of every vintage (synthesis), else the tables' values
+    evolution_annees: list[int] = []
+    evolution: dict[str, list] = {}
+    if par_ind_tous:
+        evolution_annees = sorted({a for d in par_ind_tous.values() for a in d})
+    else:
+        evolution_annees = sorted({int(a) for a in propre["annee"]})
+    if evolution_annees:
+        for ind, m, _e in enregistrements:
+            unite = m["unite"]
+            zone, commune, textes = {}, {}, []
+            if ind in par_ind_tous:
+                d = par_ind_tous[ind]
+                for a in evolution_annees:
+                    da = d.get(a)
+                    if not da:
+                        textes.append("")
+                        continue
+                    r0 = da[0]
+                    v = _flottant(r0.get("valeur"))
+                    st = texte_propre(r0.get("statut")) or "manquant"
+                    av = entier(r0.get("annee"))
+                    t = formater_valeur(v, unite, st)
+                    if av is not None and av != a and np.isfinite(v):
+                        t += f" ({av})"
+                    textes.append(t)
+                    if np.isfinite(v) and st != "secret":
+                        zone[a] = v
+                    rc = [r for r in da if r.get("reference_niveau") == "commune"]
+                    if rc and np.isfinite(_flottant(rc[0].get("reference_valeur"))):
+                        commune[a] = _flottant(rc[0].get("reference_valeur"))
+            else:
+                serie = propre[propre["indicateur"] == ind]
+                for a in evolution_annees:
+                    da = serie[serie["annee"] == a]
+                    if not len(da):
+                        textes.append("")
+                        continue
+                    v, st = _flottant(da.iloc[0]["valeur"]), texte_propre(da.iloc[0]["statut"])
+                    textes.append(formater_valeur(v, unite, st or None))
+                    if np.isfinite(v) and st != "secret":
+                        zone[a] = v
+                    x = ref(ind, a, "commune")
+                    if x is not None and np.isfinite(_flottant(x[0])):
+                        commune[a] = _flottant(x[0])
+            if not any(textes):
+                continue
+            evolution.setdefault(m["pilier"], []).append(
+                {
+                    "libelle": m["libelle"],
+                    "valeurs": textes,
+                    "ecart": ecart_commune.get(ind),
+                    "graphique": _sparkline(zone, commune, evolution_annees)
+                    if unite == "%" or not est_effectif(m["type"], unite)
+                    else _sparkline(zone, {}, evolution_annees),
+                }
             )
-        piliers.setdefault(m["pilier"], []).append(
-            {
-                "libelle": m["libelle"],
-                "valeur": formater_valeur(r["valeur"], unite, r["statut"]),
-                "statut": LIBELLES_STATUT.get(r["statut"], r["statut"]),
-                "autres": [
-                    f"{LIBELLES_STATUT.get(s, s)} : {formater_valeur(v, unite, s)}"
-                    + (f" ({mt})" if mt and not sobre else "")
-                    for v, s, mt in autres_valeurs.get((ind, annee), [])
-                    if not (
-                        s == r["statut"]
-                        and (v == r["valeur"] or (pd.isna(v) and pd.isna(r["valeur"])))
-                    )
-                ]
-                + [
-                    f"officiel {an_o} : {formater_valeur(v_o, unite, 'officiel')}"
-                    + (f" ({mt_o})" if mt_o and not sobre else "")
-                    for an_o, v_o, mt_o in _officiels_autres_annees(autres_valeurs, ind, annee)
-                ],
-                "refs": refs_txt,
-            }
-        )
-        if unite == "%" and len(barres_ind) > 1:
-            barres.append(
-                {"titre": m["libelle"], "svg": barres_references(m["libelle"], barres_ind, unite)}
-            )
-        _evolution(ind, m, nom, propre, par_ind, autres_valeurs, ref, noms, evolutions)
 
     # locator map: the zone filled, its IRIS and the communes as outlines
     codes_comp = {c[0] for c in comp_rows}
@@ -516,6 +701,8 @@ def fiche_quartier(
     if sobre:
         sources.extend(LEGENDE_FIABILITE)
     sources.extend(notes or [])
+    if sobre:
+        sources = [sans_identifiants(x) for x in sources]
     return rendre_page(
         "fiche.html.j2",
         impression=True,
@@ -528,9 +715,11 @@ def fiche_quartier(
         attention=avertissements_zone(avertissements, code),
         composition=comp_rows,
         piliers=[{"nom": k, "lignes": v} for k, v in piliers.items()],
-        references=[NOMS_NIVEAUX[n] for n in _REFS],
-        barres=barres,
-        evolutions=evolutions,
+        references=[NOMS_NIVEAUX[n] for n in _REFS_ECARTS],
+        axe_ecarts=_axe_ecarts(echelle),
+        notes_bas=list(notes_bas),
+        evolution=[{"nom": k, "lignes": v} for k, v in evolution.items()],
+        evolution_annees=evolution_annees,
         donnees_json=json_html(donnees),
         sources=sources,
         classe_page="obs-page-fiche",

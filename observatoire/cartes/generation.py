@@ -185,10 +185,18 @@ def generer_cartes(
     iris = iris.assign(
         indicateur=iris["indicateur"].astype(str), annee=iris["annee"].astype("int64")
     )
-    precalcul = bornes_indicateurs(
-        iris, schema=schema, k=k, bornes=bornes, par_annee=bornes_par_annee
-    )
     codebook = _codebook_une_fois(codebook)
+    from observatoire.cartes.choroplethe import _effectifs, valeurs_a_cartographier
+    from observatoire.cartes.entrees import metadonnees_indicateurs
+
+    effectifs = _effectifs(metadonnees_indicateurs(iris, codebook, sexe)) if len(iris) else set()
+    precalcul = bornes_indicateurs(
+        valeurs_a_cartographier(iris, couches, effectifs=effectifs),
+        schema=schema,
+        k=k,
+        bornes=bornes,
+        par_annee=bornes_par_annee,
+    )
     for annee in ans:
         html = carte_indicateurs(
             indicateurs,

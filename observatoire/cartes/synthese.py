@@ -10,6 +10,7 @@ method ids (column ``methode``) are never turned into text.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -31,6 +32,12 @@ __all__ = [
     "qualification",
     "est_effectif",
     "avertissements_zone",
+    "NOMS_DEPARTEMENTS",
+    "INDICATEURS_CLES",
+    "statut_court",
+    "sans_identifiants",
+    "nom_reference",
+    "libelle_reference",
 ]
 
 #: Columns a synthesis table must have; the others of the contract are optional.
@@ -263,4 +270,165 @@ def avertissements_zone(avertissements: Mapping | None, code: str) -> list[str]:
     brut = avertissements.get(str(code)) or []
     if isinstance(brut, str):
         brut = [brut]
-    return list(dict.fromkeys(t for t in (texte_propre(x) for x in brut) if t))
+    return list(dict.fromkeys(t for t in (sans_identifiants(x) for x in brut) if t))
+
+
+_DEPARTEMENTS = """01 Ain|02 Aisne|03 Allier|04 Alpes-de-Haute-Provence|05 Hautes-Alpes|
+06 Alpes-Maritimes|07 Ardèche|08 Ardennes|09 Ariège|10 Aube|11 Aude|12 Aveyron|
+13 Bouches-du-Rhône|14 Calvados|15 Cantal|16 Charente|17 Charente-Maritime|18 Cher|
+19 Corrèze|2A Corse-du-Sud|2B Haute-Corse|21 Côte-d'Or|22 Côtes-d'Armor|23 Creuse|
+24 Dordogne|25 Doubs|26 Drôme|27 Eure|28 Eure-et-Loir|29 Finistère|30 Gard|
+31 Haute-Garonne|32 Gers|33 Gironde|34 Hérault|35 Ille-et-Vilaine|36 Indre|
+37 Indre-et-Loire|38 Isère|39 Jura|40 Landes|41 Loir-et-Cher|42 Loire|43 Haute-Loire|
+44 Loire-Atlantique|45 Loiret|46 Lot|47 Lot-et-Garonne|48 Lozère|49 Maine-et-Loire|
+50 Manche|51 Marne|52 Haute-Marne|53 Mayenne|54 Meurthe-et-Moselle|55 Meuse|
+56 Morbihan|57 Moselle|58 Nièvre|59 Nord|60 Oise|61 Orne|62 Pas-de-Calais|
+63 Puy-de-Dôme|64 Pyrénées-Atlantiques|65 Hautes-Pyrénées|66 Pyrénées-Orientales|
+67 Bas-Rhin|68 Haut-Rhin|69 Rhône|70 Haute-Saône|71 Saône-et-Loire|72 Sarthe|
+73 Savoie|74 Haute-Savoie|75 Paris|76 Seine-Maritime|77 Seine-et-Marne|78 Yvelines|
+79 Deux-Sèvres|80 Somme|81 Tarn|82 Tarn-et-Garonne|83 Var|84 Vaucluse|85 Vendée|
+86 Vienne|87 Haute-Vienne|88 Vosges|89 Yonne|90 Territoire de Belfort|91 Essonne|
+92 Hauts-de-Seine|93 Seine-Saint-Denis|94 Val-de-Marne|95 Val-d'Oise|971 Guadeloupe|
+972 Martinique|973 Guyane|974 La Réunion|976 Mayotte"""
+#: Names of the French départements by code.
+NOMS_DEPARTEMENTS = dict(
+    e.strip().split(" ", 1) for e in _DEPARTEMENTS.replace("\n", "").split("|")
+)
+_NIVEAUX_MOTS = {
+    "commune": "commune",
+    "epci": "EPCI",
+    "departement": "département",
+    "france": "France",
+}
+
+
+def nom_reference(niveau: str, nom=None, code=None) -> str:
+    """Name of a reference territory; never the level's own name, never "None".
+
+    Examples
+    --------
+    >>> nom_reference("departement", "Département", "13"), nom_reference("departement", None, "99")
+    ('Bouches-du-Rhône', 'département 99')
+    >>> nom_reference("commune", "Istres", "13047"), nom_reference("france", None, "FR")
+    ('Istres', 'France')
+    """
+    niveau = texte_propre(niveau)
+    if niveau == "france":
+        return "France"
+    n, c = texte_propre(nom), texte_propre(code)
+    mot = _NIVEAUX_MOTS.get(niveau, niveau)
+    if n and n.lower() not in {mot.lower(), niveau.lower(), "departement", "département"}:
+        return n
+    if niveau == "departement" and c in NOMS_DEPARTEMENTS:
+        return NOMS_DEPARTEMENTS[c]
+    return f"{mot} {c}".strip() if c else mot
+
+
+def libelle_reference(niveau: str, nom=None, code=None) -> str:
+    """Level and name of a reference, e.g. "Commune (Istres)"; "France" alone.
+
+    Examples
+    --------
+    >>> libelle_reference("departement", None, "13"), libelle_reference("france", "France")
+    ('Département (Bouches-du-Rhône)', 'France')
+    >>> libelle_reference("epci", None, None)
+    'EPCI'
+    """
+    niveau = texte_propre(niveau)
+    if niveau == "france":
+        return "France"
+    mot = _NIVEAUX_MOTS.get(niveau, niveau)
+    titre = mot[:1].upper() + mot[1:]
+    n = nom_reference(niveau, nom, code)
+    return titre if n == mot else f"{titre} ({n})"
+
+
+#: Key indicators of the steering committee's pages (dashboard, first page of the
+#: sheets), in display order; those a run lacks are skipped.
+INDICATEURS_CLES = (
+    "population",
+    "nombre_menages",
+    "part_moins_15",
+    "part_60_plus",
+    "part_etrangers",
+    "part_familles_monoparentales",
+    "taux_emploi_1564",
+    "taux_chomage_1564",
+    "taux_chomage_1524",
+    "part_infra_bac",
+    "taux_pauvrete_60",
+    "fil_part_menages_pauvres",
+    "fil_niveau_vie_moyen",
+    "part_rp_hlm",
+)
+_STATUTS_COURTS = {
+    "officiel": "officiel",
+    "estime": "estimé",
+    "estime_corrige": "estimé corrigé",
+    "approximation": "approché",
+    "secret": "secret",
+    "manquant": "manquant",
+}
+
+
+def statut_court(statut, annee=None) -> str:
+    """Status and vintage in two or three words (table cells).
+
+    Examples
+    --------
+    >>> statut_court("approximation", 2022), statut_court("secret", 2022), statut_court(None)
+    ('approché 2022', 'secret', 'manquant')
+    """
+    st = texte_propre(statut) or "manquant"
+    mot = _STATUTS_COURTS.get(st) or LIBELLES_STATUT.get(st) or "valeur"
+    a = entier(annee)
+    return mot if a is None or st in ("secret", "manquant") else f"{mot} {a}"
+
+
+_METHODES_EN_MOTS = {
+    "taux_iris_pondere_par_p_pop": "taux des IRIS pondérés par leur population",
+    "taux_iris_pondere_par_men_tot_stock": "taux des IRIS pondérés par leurs ménages",
+    "taux_iris_pondere": "taux des IRIS pondérés",
+    "grille": "carroyage",
+    "correction_dilution": "correction de dilution",
+    "dilution_constante": "dilution constante",
+    "somme_iris": "somme des IRIS",
+    "ventilation_iris": "ventilation des IRIS",
+    "valeur_publiee_qpv": "valeur publiée pour le QPV",
+    "valeur_publiee_iris": "valeur publiée par IRIS",
+    "valeur_publiee": "valeur publiée",
+    "comptage_insee_iris": "comptage INSEE par IRIS",
+    "taux_publie": "taux publié",
+    "non_additif": "non additif",
+    "iris_list": "liste d'IRIS",
+    "iris_list-dasymetric": "liste d'IRIS moins un QPV placé par le carroyage",
+    "iris_list-calibrated": "liste d'IRIS moins un QPV (poids calés)",
+    "iris_list-surface": "liste d'IRIS moins un QPV (poids de surface)",
+    "calibrated": "poids calés",
+    "dasymetric": "poids carroyés",
+}
+_IDENTIFIANT = re.compile(r"\b([a-z0-9]+(?:_[a-z0-9]+)+(?:-[a-z]+)?)(?:\(([^()]*)\))?")
+
+
+def sans_identifiants(texte) -> str:
+    """Text with the internal method ids (``somme_iris``...) said in French words.
+
+    Examples
+    --------
+    >>> sans_identifiants("estimations : taux_iris_pondere_par_p_pop 7 (−52 %)")
+    'estimations : taux des IRIS pondérés par leur population 7 (−52 %)'
+    >>> sans_identifiants("grille(part de surface des carreaux) 34 ; ventilation_iris(calibrated)")
+    'carroyage (part de surface des carreaux) 34 ; ventilation des IRIS (poids calés)'
+    """
+    t = texte_propre(texte)
+
+    def mots(m: re.Match) -> str:
+        base = _METHODES_EN_MOTS.get(m.group(1)) or m.group(1).replace("_", " ")
+        if m.group(2) is None:
+            return base
+        arg = m.group(2)
+        arg = _METHODES_EN_MOTS.get(arg) or sans_identifiants(arg).replace("_", " ")
+        return f"{base} ({arg})"
+
+    t = _IDENTIFIANT.sub(mots, t)
+    return re.sub(r"\bgrille\(", "carroyage (", t)

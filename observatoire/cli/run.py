@@ -13,7 +13,7 @@ import sys
 
 import click
 
-__all__ = ["COMMANDES", "run", "compare", "CODES_SORTIE"]
+__all__ = ["COMMANDES", "run", "compare", "CODES_SORTIE", "commande_avec_force"]
 
 CODES_SORTIE = {
     "ok": 0,
@@ -24,6 +24,59 @@ CODES_SORTIE = {
     "occupe": 5,
     "interrompu": 130,
 }
+
+
+def commande_avec_force(argv: list[str] | None = None, environ=None) -> str:
+    """Return the command line that replaces the outputs: this one with ``--force`` added.
+
+    ``$OBSERVATOIRE_COMMANDE`` (set by ``scripts/demarrer.sh``) names the command the
+    user typed; else the program is ``observatoire`` when that is the one on the PATH.
+
+    Examples
+    --------
+    >>> commande_avec_force(["/x/.venv/bin/observatoire", "run", "--from", "a b"], {})
+    "/x/.venv/bin/observatoire run --from 'a b' --force"
+    >>> commande_avec_force(["x"], {"OBSERVATOIRE_COMMANDE": "bash scripts/demarrer.sh"})
+    'bash scripts/demarrer.sh --force'
+    """
+    import os
+    import shlex
+    import shutil
+
+    environ = os.environ if environ is None else environ
+    argv = list(sys.argv if argv is None else argv)
+    base = environ.get("OBSERVATOIRE_COMMANDE")
+    if base:
+        return f"{base} --force"
+    programme = argv[0] if argv else "observatoire"
+    sur_le_path = shutil.which("observatoire") if "PATH" in environ else None
+    if sur_le_path and os.path.realpath(sur_le_path) == os.path.realpath(programme):
+        programme = "observatoire"
+    reste = [a for a in argv[1:] if a != "--force"]
+    return shlex.join([programme, *reste, "--force"])
+
+
+class _console_sobre:
+    """Keep the console to errors while the run works (without -v).
+
+    The run's warnings are listed once, in the summary printed at the end.
+    """
+
+    def __enter__(self):
+        import logging
+
+        racine = logging.getLogger()
+        self.niveaux = []
+        if racine.getEffectiveLevel() > logging.INFO:
+            for h in racine.handlers:
+                self.niveaux.append((h, h.level))
+                h.setLevel(max(h.level, logging.ERROR))
+        return self
+
+    def __exit__(self, *exc):
+        for h, niveau in self.niveaux:
+            h.setLevel(niveau)
+        return False
 
 
 def _erreur(message: str, code: int) -> None:
@@ -64,6 +117,7 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
     from observatoire.config import ErreurConfig
     from observatoire.rapport import ErreurDonnees
     from observatoire.run import (
+        ErreurEcriture,
         ErreurEtape,
         RunEnCours,
         SortiesExistantes,
@@ -99,14 +153,18 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
                 click.echo(f"  warning: {ev.message}")
         return
     try:
-        resultat = executer_run(config, annees=demande, depuis=depuis, sorties=sorties,
-                                force=force, cache=cache, progression=not no_progress)
+        with _console_sobre():
+            resultat = executer_run(config, annees=demande, depuis=depuis, sorties=sorties,
+                                    force=force, cache=cache, progression=not no_progress)
     except ErreurConfig as exc:
         _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["config"])
     except SortiesExistantes as exc:
+        exc.commande = commande_avec_force()
         _erreur(str(exc), CODES_SORTIE["existe"])
     except RunEnCours as exc:
         _erreur(str(exc), CODES_SORTIE["occupe"])
+    except ErreurEcriture as exc:  # read-only, full or unusable output folder: one line
+        _erreur(str(exc), CODES_SORTIE["etape"])
     except ErreurEtape as exc:
         if isinstance(exc.cause, ErreurDonnees):
             _erreur(f"{exc}\nThe previous outputs are untouched.", CODES_SORTIE["donnees"])

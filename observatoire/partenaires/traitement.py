@@ -78,6 +78,7 @@ def traiter_table(
     url: str = URL_BAN,
     en_ligne: bool = True,
     denominateurs: pd.DataFrame | None = None,
+    table: pd.DataFrame | None = None,
 ) -> ResultatPartenaire:
     """Read, place and count one partner table.
 
@@ -93,10 +94,13 @@ def traiter_table(
         Batch geocoder and whether it may be called.
     denominateurs : DataFrame, optional
         ``niveau, territoire_code, valeur, annee`` of the rate's denominator.
+    table : DataFrame, optional
+        The rows already read (:func:`lire_table_partenaire`), e.g. by the run's checks.
     """
     from observatoire.chemins import dossier_cache
 
-    table = lire_table_partenaire(chemin, spec)
+    if table is None:
+        table = lire_table_partenaire(chemin, spec)
     app, bilan = localiser(
         table, spec, iris=territoire.iris, zones=territoire.zones, epci=territoire.epci,
         communes_qpv=territoire.communes_qpv, poids=territoire.poids,

@@ -31,6 +31,33 @@
     '<pattern id="obs-motif-manquant" patternUnits="userSpaceOnUse" width="6" height="6">' +
     '<rect width="6" height="6" fill="#ffffff"/><circle cx="3" cy="3" r="1.2" fill="#969696"/></pattern>';
 
+  // Tooltips stay inside their map: below the pointer in the upper half, above it in the
+  // lower half, then shifted back inside the map's frame if they still overflow it.
+  if (L.Tooltip && !L.Tooltip.prototype._obsDansLaCarte) {
+    var placerTooltip = L.Tooltip.prototype._setPosition;
+    L.Tooltip.prototype._setPosition = function (pos) {
+      var carte = this._map;
+      if (this.options.obsAdaptatif && carte) {
+        var p = carte.layerPointToContainerPoint(pos);
+        this.options.direction = p.y < carte.getSize().y / 2 ? 'bottom' : 'top';
+      }
+      placerTooltip.call(this, pos);
+      if (!carte || !this._container) { return; }
+      var t = this._container.getBoundingClientRect();
+      var m = carte.getContainer().getBoundingClientRect();
+      var dx = 0, dy = 0;
+      if (t.right > m.right) { dx = m.right - t.right; }
+      if (t.left + dx < m.left) { dx = m.left - t.left; }
+      if (t.bottom > m.bottom) { dy = m.bottom - t.bottom; }
+      if (t.top + dy < m.top) { dy = m.top - t.top; }
+      if (dx || dy) {
+        L.DomUtil.setPosition(this._container,
+          L.DomUtil.getPosition(this._container).add([Math.round(dx), Math.round(dy)]));
+      }
+    };
+    L.Tooltip.prototype._obsDansLaCarte = true;
+  }
+
   function demarrer(conteneur) {
     var source = document.getElementById(conteneur.getAttribute('data-donnees'));
     var D = JSON.parse(source.textContent);
@@ -63,7 +90,8 @@
     function infobulle(props) {
       var div = el('div', 'obs-infobulle');
       div.appendChild(el('strong', 'obs-infobulle-titre', props.nom || props.code));
-      if (props.sous) { div.appendChild(el('div', 'obs-infobulle-sous', props.sous)); }
+      var sous = [props.sous, props.code !== props.nom ? props.code : null].filter(Boolean);
+      if (sous.length) { div.appendChild(el('div', 'obs-infobulle-sous', sous.join(' — '))); }
       var ind = indicateur();
       var lignes = [];
       if (ind) {
@@ -87,12 +115,21 @@
       return div;
     }
 
+    // one tooltip open at a time (hover, table rows, search)
+    function fermerInfobulles(sauf) {
+      zones.eachLayer(function (c) { if (c !== sauf && c.isTooltipOpen()) { c.closeTooltip(); } });
+    }
+
     var zones = L.geoJSON(D.zones.geojson, {
       style: style,
       onEachFeature: function (f, couche) {
         couche.bindTooltip(function () { return infobulle(f.properties); },
-                           {sticky: true, direction: 'top', className: 'obs-tooltip'});
-        couche.on('mouseover', function () { couche.setStyle({weight: 2.5, color: '#000000'}); });
+                           {sticky: true, direction: 'top', className: 'obs-tooltip',
+                            obsAdaptatif: true});
+        couche.on('mouseover', function () {
+          fermerInfobulles(couche);
+          couche.setStyle({weight: 2.5, color: '#000000'});
+        });
         couche.on('mouseout', function () { zones.resetStyle(couche); marquer(); });
       }
     });
@@ -231,7 +268,10 @@
           if (!trouve) { msg.textContent = 'Aucun quartier trouvé'; return; }
           msg.textContent = '';
           carte.fitBounds(trouve.couche.getBounds(), {maxZoom: 15, padding: [30, 30]});
-          if (trouve.tooltip) { trouve.couche.openTooltip(trouve.couche.getBounds().getCenter()); }
+          if (trouve.tooltip) {
+            fermerInfobulles(trouve.couche);
+            trouve.couche.openTooltip(trouve.couche.getBounds().getCenter());
+          }
         }
         champ.addEventListener('change', chercher);
         champ.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') { chercher(); } });
@@ -303,7 +343,8 @@
         var code = ligne.getAttribute('data-code');
         zones.eachLayer(function (c) {
           if (c.feature.properties.code === code) {
-            carte.fitBounds(c.getBounds(), {maxZoom: 15, padding: [30, 30]});
+            fermerInfobulles(c);
+            carte.fitBounds(c.getBounds(), {maxZoom: 15, padding: [30, 30], animate: false});
             c.openTooltip(c.getBounds().getCenter());
           }
         });
