@@ -803,23 +803,46 @@ _NOMS_QUALITE = {"surface": "poids de surface", "dasymetric": "poids carroyés",
                  "calibrated": "poids calés", "grille": "carroyage Filosofi agrégé"}
 
 
+def _nom_estimation(methode: str) -> str:
+    """French name of an estimation method of the quality table."""
+    m = str(methode)
+    if m.startswith("grille"):
+        return "carroyage Filosofi"
+    if m.startswith("correction"):
+        return "estimation IRIS corrigée de la dilution"
+    if m.startswith("taux_iris"):
+        return "taux IRIS pondérés"
+    return _NOMS_QUALITE.get(m, m)
+
+
 def _notes_qualite(ctx: Contexte, code: str) -> list[str]:
     """Return the zone's own figures of the quality table (its sheet's method section)."""
     q = ctx.resultats.get("qualite")
     if q is None or q.empty:
         return []
+    cb = _codebook(ctx)
     out = []
     for ind, g in q[q["territoire_code"] == code].groupby("indicateur", sort=True):
         o = g["valeur_officielle"].iloc[0]
         if pd.isna(o):
             continue
-        est = "; ".join(
-            f"{_NOMS_QUALITE.get(m, m)} {_fr(v)} ({100 * e:+.0f} %)".replace("-", "−")
+        meta = cb[ind, "ensemble"] if (ind, "ensemble") in cb else None
+        taux = meta is not None and meta.unite == "%"
+
+        def fmt(v, taux=taux):
+            return f"{v:.1f} %".replace(".", ",") if taux else _fr(v)
+
+        def erreur(v, e, taux=taux, o=o):
+            txt = f"{v - o:+.1f} pt".replace(".", ",") if taux else f"{100 * e:+.0f} %"
+            return txt.replace("-", "−")
+
+        est = " ; ".join(
+            f"{_nom_estimation(m)} {fmt(v)} ({erreur(v, e)})"
             for m, v, e in zip(g["methode"], g["valeur_estimee"], g["erreur_relative"],
                                strict=True) if pd.notna(v))
-        libelle = "Population" if ind == "population" else "Ménages"
-        out.append(f"{libelle} officielle {g['annee_officielle'].iloc[0]} : {_fr(o)} ; "
-                   f"estimations : {est}.")
+        libelle = meta.libelle if meta is not None else ind
+        out.append(f"{libelle} — valeur officielle {g['annee_officielle'].iloc[0]} : "
+                   f"{fmt(o)} ; estimations : {est}.")
     return out
 
 
