@@ -635,7 +635,7 @@ def _modele_correction(ctx: Contexte):
     h = hashlib.sha256(f"{__version__}|{annee_off}|{annee_est}".encode())
     for k in sorted(fichiers):
         h.update(f"|{k}:{sha256_fichier(fichiers[k])}".encode())
-    chemin = dossier_cache() / "modeles" / f"correction-{h.hexdigest()[:24]}.pkl"
+    chemin = dossier_cache() / "modeles" / f"correction-{h.hexdigest()[:24]}.v2.pkl"
     if chemin.is_file():
         with open(chemin, "rb") as f:
             return pickle.load(f)
@@ -643,7 +643,7 @@ def _modele_correction(ctx: Contexte):
 
     entr = donnees_entrainement(fichiers=fichiers, annee_officielle=annee_off,
                                 annee_estimation=annee_est, codebook=_codebook(ctx))
-    modele = ajuster(entr)
+    modele = ajuster(entr).sans_resultats()
     chemin.parent.mkdir(parents=True, exist_ok=True)
     ecrire_fichier_atomique(chemin, pickle.dumps(modele))
     return modele

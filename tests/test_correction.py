@@ -169,3 +169,28 @@ def test_cli_writes_report(donnees, tmp_path):
         assert c in r.columns
     assert set(r["applique"]) <= {"true", "false"}
     assert json.loads(modele.read_text(encoding="utf-8"))["modeles"]
+
+
+def test_prediction_sans_statsmodels_egale_statsmodels():
+    """The interval computed from the stored numbers equals statsmodels' prediction."""
+    from observatoire.correction.modeles import _predire
+
+    rng = np.random.default_rng(3)
+    commune = rng.uniform(5, 30, 40)
+    estimation = commune + rng.uniform(-5, 15, 40)
+    officiel = commune + 1.7 * (estimation - commune) + rng.normal(0, 2, 40)
+    d = pd.DataFrame({"code_zone": [f"Z{i}" for i in range(40)],
+                      "code_commune": [f"C{i % 8}" for i in range(40)],
+                      "indicateur": "taux_emploi_1564", "sexe": "ensemble",
+                      "officiel": officiel, "estimation": estimation, "commune": commune})
+    comparees = 0
+    for forme in ("dilution", "dilution_constante", "lineaire"):
+        m = ajuster(d, validation=valider(d, formes=[forme]))
+        mi = m.modele("taux_emploi_1564")
+        if mi is None:
+            continue
+        a = _predire(mi.resultat, mi.forme, [12.0, 25.0], [10.0, 20.0])
+        b = mi.sans_resultat().predire([12.0, 25.0], [10.0, 20.0])
+        np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-9)
+        comparees += 1
+    assert comparees >= 2

@@ -192,8 +192,33 @@ class ModeleIndicateur:
     resultat: Any = field(default=None, repr=False, compare=False)
 
     def predire(self, estimation, commune, alpha: float = ALPHA) -> pd.DataFrame:
-        """Corrected value and ``1 − alpha`` prediction interval (``valeur, bas, haut``)."""
-        return _predire(self.resultat, self.forme, estimation, commune, alpha)
+        r"""Corrected value and ``1 − alpha`` prediction interval (``valeur, bas, haut``).
+
+        Computed from the stored coefficients :math:`b`, their covariance :math:`V`,
+        the residual scale :math:`s` and degrees of freedom :math:`\nu` (the OLS
+        prediction interval of a new observation), so that a model read back from the
+        cache needs no statsmodels:
+
+        .. math:: \hat y = x b, \quad \hat y \pm t_{\nu, 1-\alpha/2}
+           \sqrt{s^2 + x V x^\top}
+        """
+        from scipy.special import stdtrit
+
+        x, decalage = _exog(self.forme, estimation, commune)
+        X = x.to_numpy(dtype="float64")
+        b = np.array([self.coefficients[c] for c in x.columns])
+        moyenne = X @ b
+        se = np.sqrt(self.echelle_residus ** 2
+                     + np.einsum("ij,jk,ik->i", X, np.asarray(self.covariance), X))
+        t = stdtrit(self.ddl_residus, 1 - alpha / 2)
+        return pd.DataFrame({"valeur": moyenne + decalage, "bas": moyenne - t * se + decalage,
+                             "haut": moyenne + t * se + decalage})
+
+    def sans_resultat(self) -> ModeleIndicateur:
+        """Copy without the statsmodels result (what the run caches)."""
+        from dataclasses import replace
+
+        return replace(self, resultat=None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (without the statsmodels result)."""
@@ -217,6 +242,12 @@ class ModeleCorrection:
     def modele(self, indicateur: str, sexe: str = "ensemble") -> ModeleIndicateur | None:
         """Return the applied model of an indicator, or ``None``."""
         return self.modeles.get((indicateur, sexe))
+
+    def sans_resultats(self) -> ModeleCorrection:
+        """Copy whose models hold numbers only (no statsmodels object to unpickle)."""
+        from dataclasses import replace
+
+        return replace(self, modeles={k: m.sans_resultat() for k, m in self.modeles.items()})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready manifest: applied models and the full validation report."""

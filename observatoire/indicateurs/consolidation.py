@@ -184,10 +184,15 @@ def _statut_zone(poids: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     A zone whose weights are all 1 is a sum of whole IRIS (``somme_iris``); otherwise
     ``ventilation_iris(<methods>)``, ``estime_corrige`` with calibrated or grid weights.
     """
-    p = poids.assign(_m=poids["methode"].astype(str) if "methode" in poids.columns else "")
-    g = p.groupby("code_zone", sort=False)
-    entiers = g["poids"].agg(lambda w: bool(np.allclose(w.to_numpy(dtype="float64"), 1.0)))
-    meths = g["_m"].agg(lambda m: ",".join(sorted({x for x in m if x})))
+    w = poids["poids"].to_numpy(dtype="float64")
+    p = pd.DataFrame({"code_zone": poids["code_zone"].to_numpy(),
+                      "_un": np.abs(w - 1.0) <= 1e-8 + 1e-5,   # np.allclose, element-wise
+                      "_m": (poids["methode"].astype(str).to_numpy() if "methode" in poids.columns
+                             else "")})
+    entiers = p.groupby("code_zone", sort=False)["_un"].all()
+    m = p.loc[p["_m"] != "", ["code_zone", "_m"]].drop_duplicates().sort_values("_m")
+    meths = m.groupby("code_zone", sort=False)["_m"].agg(",".join).reindex(entiers.index)
+    meths = meths.fillna("")
     corrige = meths.str.contains("calib|corrig|dasym", case=False, regex=True)
     statut = pd.Series(np.where(entiers, "estime", np.where(corrige, "estime_corrige",
                                                             "estime")), index=entiers.index)
