@@ -32,3 +32,26 @@ def artefacts() -> Path:
     chemin = Path(os.environ.get("OBSERVATOIRE_ARTEFACTS", Path(__file__).parent / "artefacts"))
     chemin.mkdir(parents=True, exist_ok=True)
     return chemin
+
+
+#: Headless Chromium flags of the browser tests (networking is blocked per page).
+ARGS_CHROMIUM = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def navigateur():
+    """Debian's headless Chromium driven by playwright (skipped when absent)."""
+    pw = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium not installed (/usr/bin/chromium)")
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS_CHROMIUM)
+        yield b
+        b.close()

@@ -16,16 +16,6 @@ from observatoire.cartes import couches_web, generer_cartes, generer_fiches, gen
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture(scope="module")
 def sortie(tmp_path_factory):
     d = tmp_path_factory.mktemp("cartes")
@@ -34,17 +24,6 @@ def sortie(tmp_path_factory):
     generer_fiches(indicateurs(), ecarts(), c, d, poids=poids(), codebook=codebook())
     generer_index(d)
     return d
-
-
-@pytest.fixture(scope="module")
-def navigateur():
-    pw = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium not installed (/usr/bin/chromium)")
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:

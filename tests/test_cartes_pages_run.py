@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -46,19 +45,6 @@ def identifiants(sortie):
     poids = pd.read_parquet(sortie / "tables" / "poids.parquet", columns=["methode"])
     ids = set(ind["methode"].dropna().astype(str)) | set(poids["methode"].dropna().astype(str))
     return sorted(i for i in ids if "_" in i or "(" in i or i in ("calibrated", "dasymetric"))
-
-
-@pytest.fixture(scope="module")
-def navigateur():
-    pw = pytest.importorskip("playwright.sync_api")
-    from test_cartes_navigateur import ARGS
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium not installed (/usr/bin/chromium)")
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 def _ouvrir(navigateur, chemin, carte=True):

@@ -40,10 +40,10 @@ def test_territoire_defaut_pages_et_tailles(sortie):
 def test_territoire_defaut_navigateur(sortie, artefacts):
     pw = pytest.importorskip("playwright.sync_api")
     d, couches, _, _ = sortie
-    from test_cartes_navigateur import ARGS
+    from conftest import ARGS_CHROMIUM
 
     with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS_CHROMIUM)
         page = b.new_page(viewport={"width": 1280, "height": 860})
         erreurs = []
         page.on("console", lambda m: erreurs.append(m.text) if m.type == "error" else None)

@@ -48,6 +48,7 @@ from observatoire.cartes.synthese import (
     entier,
     est_effectif,
     fiabilite_en_mots,
+    intervalle_cite,
     libelle_reference,
     selection_synthese,
     statut_millesime,
@@ -58,6 +59,15 @@ __all__ = ["REFERENCES", "carte_ecarts", "favorabilite"]
 
 REFERENCES = ("commune", "epci", "departement", "france")
 _NOMS_REF = A_LA_REFERENCE
+
+
+def _texte_ecart(ecart: float, unite, secret: bool) -> str:
+    """Text of a gap in a tooltip or the side table."""
+    if secret:
+        return "secret statistique"
+    if np.isnan(ecart):
+        return "non calculable"
+    return formater_ecart(ecart, unite)
 
 
 def favorabilite(ecart_points, direction: str) -> np.ndarray:
@@ -99,18 +109,17 @@ def _zone_synthese(
         ra = entier(r.get("reference_annee"))
         if ra is not None and ra != an_val:
             refv += f" ({ra})"
-    if secret:
-        ecart_txt = "secret statistique"
-    elif np.isnan(ep):
-        ecart_txt = "non calculable"
-    else:
-        ecart_txt = formater_ecart(ep, unite)
+    ecart_txt = _texte_ecart(ep, unite, secret)
     statut = statut_millesime(st_val, an_val)
     motif = texte_propre(r.get("fiabilite_motif"))
     fiab = fiabilite_en_mots(r.get("fiabilite"), "" if motif in statut else motif)
     lignes = [["Valeur", val], ["Statut", statut]]
     if fiab:
         lignes.append(["Fiabilité", fiab.removeprefix("fiabilité ")])
+    ic = intervalle_cite(r, unite)
+    if ic:
+        lignes.append(["Intervalle", ic.removeprefix("intervalle à 80 % : ")
+                       .replace(" ; non corrigé :", " (80 %) ; non corrigé :")])
     vo = _flottant(r.get("valeur_officielle"))
     if not np.isnan(vo) and not (st_val == "officiel" and vo == v):
         a_o = entier(r.get("annee_officielle"))
@@ -281,12 +290,7 @@ def carte_ecarts(
             rnom = libelle_reference(reference, noms_ref.get(rcode), rcode)
             val = formater_valeur(r["valeur"], unite, st_val)
             refv = formater_valeur(r["reference_valeur"], unite, _texte(r.get("reference_statut")))
-            if secret:
-                ecart_txt = "secret statistique"
-            elif np.isnan(ep):
-                ecart_txt = "non calculable"
-            else:
-                ecart_txt = formater_ecart(ep, unite)
+            ecart_txt = _texte_ecart(ep, unite, secret)
             lignes = [["Valeur", val], ["Statut", LIBELLES_STATUT.get(st_val, st_val)]]
             methode = _texte(r.get("methode")) or _texte(methodes.get((code, ind)))
             if methode and not sobre:

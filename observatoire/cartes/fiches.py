@@ -44,6 +44,7 @@ from observatoire.cartes.synthese import (
     avertissements_zone,
     entier,
     est_effectif,
+    intervalle_cite,
     libelle_reference,
     qualification,
     sans_identifiants,
@@ -530,9 +531,10 @@ def fiche_quartier(
         v, statut = e["valeur"], e["statut"]
         details = list(e.get("autres", []))
         if e["officielle"] is not None:
-            off = valeur_officielle_citee(e["officielle"], unite)
-            if off:
-                details.append(off)
+            for texte in (intervalle_cite(e["officielle"], unite),
+                          valeur_officielle_citee(e["officielle"], unite)):
+                if texte:
+                    details.append(texte)
         cellules, marques = [], []
         notes_ligne = []
         for niv in _REFS_ECARTS:

@@ -29,6 +29,7 @@ __all__ = [
     "statut_millesime",
     "fiabilite_en_mots",
     "valeur_officielle_citee",
+    "intervalle_cite",
     "qualification",
     "est_effectif",
     "avertissements_zone",
@@ -215,6 +216,28 @@ def valeur_officielle_citee(ligne: Mapping, unite=None) -> str:
     return f"{quand} : {formater_valeur(float(vo), unite, 'officiel')}"
 
 
+def intervalle_cite(ligne: Mapping, unite=None) -> str:
+    """Prediction interval and uncorrected value of a corrected estimate; empty otherwise.
+
+    Examples
+    --------
+    >>> print(intervalle_cite({"valeur": 45.1, "intervalle_bas": 38.7, "intervalle_haut": 51.5,
+    ...     "valeur_non_corrigee": 52.3}, "%").replace("\u202f", " ").replace("\u00a0", " "))
+    intervalle à 80 % : 38,7 % à 51,5 % ; non corrigé : 52,3 %
+    >>> intervalle_cite({"valeur": 1.0})
+    ''
+    """
+    bas, haut = ligne.get("intervalle_bas"), ligne.get("intervalle_haut")
+    if bas is None or haut is None or pd.isna(bas) or pd.isna(haut):
+        return ""
+    texte = (f"intervalle à 80 % : {formater_valeur(float(bas), unite, 'estime')} à "
+             f"{formater_valeur(float(haut), unite, 'estime')}")
+    nc = ligne.get("valeur_non_corrigee")
+    if nc is not None and not pd.isna(nc):
+        texte += f" ; non corrigé : {formater_valeur(float(nc), unite, 'estime')}"
+    return texte
+
+
 def qualification(ligne: Mapping, unite=None) -> str:
     """Status, vintage, reliability and official value of a headline, in one French line.
 
@@ -240,7 +263,10 @@ def qualification(ligne: Mapping, unite=None) -> str:
     fiab = fiabilite_en_mots(ligne.get("fiabilite"), "" if motif in texte else motif)
     if fiab:
         texte += f" — {fiab}"
-    return f"{texte} ; {off}" if off else texte
+    for extra in (intervalle_cite(ligne, unite), off):
+        if extra:
+            texte += f" ; {extra}"
+    return texte
 
 
 def est_effectif(type_indicateur=None, unite=None) -> bool:
