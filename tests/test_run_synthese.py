@@ -196,6 +196,8 @@ def test_correction_de_la_dilution(sortie, synthese):
     # official QPV values stay the headline of the QPV
     q = synthese[(synthese["niveau"] == "qpv") & (synthese["indicateur"] == "taux_emploi_1564")]
     assert set(q["statut"]) == {"officiel"}
+    fiche = (sortie / "2022/fiches/VEILLE_MOLIERES.html").read_text(encoding="utf-8")
+    assert "intervalle à 80 %" in fiche
 
 
 def test_fichiers_des_partenaires(sortie):
