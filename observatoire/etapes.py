@@ -14,10 +14,11 @@ step            what it does
 ``indicateurs`` indicators for every level and year (codebook)
 ``ecarts``      gaps against the references, and their evolution across years
 ``tables``      CSV / Parquet / GeoPackage / XLSX at the territory level
-``cartes``      one sub-folder per vintage with the maps
-``fiches``      one sheet per QPV and veille territory, and ``index.html``
-``classeur``    waits for the XLSX workbook, written in a background process
-                while the maps are drawn
+``cartes``      one sub-folder per vintage with the maps (the sheets are drawn
+                meanwhile in a forked process, the workbook after the maps)
+``fiches``      one sheet per QPV and veille territory (waits for that process)
+``classeur``    waits for the XLSX workbook written in a background process,
+                then writes ``index.html``
 ==============  ===============================================================
 """
 
@@ -1041,7 +1042,11 @@ def etape_tables(ctx: Contexte) -> None:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         n += 1
     if "xlsx" in cfg.sorties.formats:
-        _lancer_classeur(ctx, _classeur(ctx, tables), dossier / "observatoire.xlsx")
+        feuilles = _classeur(ctx, tables)
+        if cfg.sorties.cartes:  # written on the second core once the maps are drawn
+            ctx.resultats["_classeur_differe"] = (feuilles, dossier / "observatoire.xlsx")
+        else:
+            _lancer_classeur(ctx, feuilles, dossier / "observatoire.xlsx")
         n += 1
     ctx.resume.append(f"tables: {n} files in tables/ ({', '.join(cfg.sorties.formats)})")
 
@@ -1062,7 +1067,11 @@ def _couches_web(ctx: Contexte):
 
 
 def etape_cartes(ctx: Contexte) -> None:
-    """IRIS choropleths and gap maps, one sub-folder per vintage."""
+    """IRIS choropleths and gap maps, one sub-folder per vintage.
+
+    The sheets are drawn at the same time in a forked process (second core) when the
+    platform can fork; :func:`etape_fiches` waits for them.
+    """
     from observatoire.cartes import generer_cartes
 
     cfg = ctx.config
@@ -1070,54 +1079,80 @@ def etape_cartes(ctx: Contexte) -> None:
     if not cfg.sorties.cartes:
         ctx.resume.append("maps: not asked (sorties.cartes: false)")
         return
+    couches = _couches_web(ctx)
+    # the sheets on the second core while the maps are drawn; the workbook after them
+    if cfg.sorties.fiches:
+        _lancer_enfant(ctx, "_fiches", _fiches_enfant, (ctx, _groupes_fiches(ctx)),
+                       "observatoire-fiches")
     ecrits = generer_cartes(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
-                            _couches_web(ctx), ctx.dossier, annees=ctx.annees, references=refs,
+                            couches, ctx.dossier, annees=ctx.annees, references=refs,
                             codebook=_codebook(ctx), synthese=ctx.resultats["synthese_millesimes"],
                             avertissements=_avertissements(ctx), rapport=ctx.rapport)
+    if "_classeur_differe" in ctx.resultats:
+        _lancer_classeur(ctx, *ctx.resultats.pop("_classeur_differe"))
     taille = sum(p.stat().st_size for p in ecrits)
     ctx.resume.append(f"maps: {len(ecrits)} pages in {', '.join(map(str, ctx.annees))}/ "
                       f"({taille / 1e6:.1f} MB)")
 
 
-def etape_fiches(ctx: Contexte) -> None:
-    """One sheet per QPV and veille territory and vintage, then ``index.html``."""
-    from observatoire.cartes import generer_fiches, generer_index
+def _groupes_fiches(ctx: Contexte) -> list[tuple[tuple, list[str]]]:
+    """Zones grouped by the notes printed on their sheets (one sheet call per group)."""
+    cfg = ctx.config
+    par_notes: dict[tuple, list[str]] = {}
+    for code in ctx.resultats["zones"]["code_zone"]:
+        v = next((v for v in cfg.veille if v.code == code), None)
+        notes = list(v.notes) if v is not None else []
+        notes += ctx.resultats.get("chevauchements", {}).get(code, [])
+        notes += ctx.resultats.get("notes_poids", {}).get(code, [])
+        notes += _notes_qualite(ctx, code)
+        if v is not None and v.statut == "approximation":
+            notes = ["Périmètre approché (statut « approximation ») : voir la note "
+                     "ci-dessous."] + notes
+        par_notes.setdefault(tuple(notes), []).append(code)
+    return list(par_notes.items())
 
+
+def _dessiner_fiches(ctx: Contexte, groupes, barre: bool = True) -> int:
+    """Write the sheets of every group of zones; return the number of pages."""
+    from observatoire.cartes import generer_fiches
+
+    n = 0
+    cb = _codebook(ctx)
+    for notes, codes in (ctx.barre(groupes, "fiches") if barre else groupes):
+        n += len(generer_fiches(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
+                                _couches_web(ctx), ctx.dossier, poids=ctx.resultats["poids"],
+                                annees=ctx.annees, codes=codes, codebook=cb,
+                                notes=list(notes) or None,
+                                synthese=ctx.resultats["synthese_millesimes"],
+                                avertissements=_avertissements(ctx), rapport=ctx.rapport))
+    return n
+
+
+def _fiches_enfant(ctx: Contexte, groupes) -> None:  # runs in the child process
+    import logging
+
+    _mourir_avec_le_parent()
+    logging.disable(logging.CRITICAL)  # the run's log belongs to the parent
+    _dessiner_fiches(ctx, groupes, barre=False)
+
+
+def etape_fiches(ctx: Contexte) -> None:
+    """One sheet per QPV and veille territory and vintage."""
     cfg = ctx.config
     n = 0
-    if cfg.sorties.fiches:
-        # Zones sharing the same notes get their sheets in one call (the notes of a veille
-        # territory, e.g. its approximation, are printed on its own sheets only).
-        par_notes: dict[tuple, list[str]] = {}
-        for code in ctx.resultats["zones"]["code_zone"]:
-            v = next((v for v in cfg.veille if v.code == code), None)
-            notes = list(v.notes) if v is not None else []
-            notes += ctx.resultats.get("chevauchements", {}).get(code, [])
-            notes += ctx.resultats.get("notes_poids", {}).get(code, [])
-            notes += _notes_qualite(ctx, code)
-            if v is not None and v.statut == "approximation":
-                notes = ["Périmètre approché (statut « approximation ») : voir la note "
-                         "ci-dessous."] + notes
-            par_notes.setdefault(tuple(notes), []).append(code)
-        cb = _codebook(ctx)
-        for notes, codes in ctx.barre(list(par_notes.items()), "fiches"):
-            n += len(generer_fiches(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
-                                    _couches_web(ctx), ctx.dossier, poids=ctx.resultats["poids"],
-                                    annees=ctx.annees, codes=codes, codebook=cb,
-                                    notes=list(notes) or None,
-                                    synthese=ctx.resultats["synthese_millesimes"],
-                                    avertissements=_avertissements(ctx), rapport=ctx.rapport))
-    if cfg.sorties.cartes or cfg.sorties.fiches:
-        generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}",
-                      synthese=ctx.resultats["synthese_millesimes"], codebook=_codebook(ctx),
-                      avertissements=_avertissements(ctx))
-    ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages) + index.html")
+    if "_fiches" in ctx.resultats:
+        _attendre_enfant(ctx, "_fiches", "the sheets")
+        n = sum(1 for _ in ctx.dossier.glob("*/fiches/*.html"))
+    elif cfg.sorties.fiches:
+        n = _dessiner_fiches(ctx, _groupes_fiches(ctx))
+    ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages)")
 
 
-def _ecrire_classeur(feuilles, chemin) -> None:  # runs in the child process
+def _mourir_avec_le_parent() -> None:
+    """In a forked child: die with the run if it is killed (``kill -9``), on Linux."""
     import sys
 
-    if sys.platform.startswith("linux"):  # die with the run if it is killed (kill -9)
+    if sys.platform.startswith("linux"):
         try:
             import ctypes
             import signal
@@ -1125,9 +1160,46 @@ def _ecrire_classeur(feuilles, chemin) -> None:  # runs in the child process
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except Exception:  # pragma: no cover - best effort
             pass
+
+
+def _ecrire_classeur(feuilles, chemin) -> None:  # runs in the child process
+    _mourir_avec_le_parent()
     from observatoire.sorties import ecrire_xlsx
 
     ecrire_xlsx(feuilles, chemin)
+
+
+def _lancer_enfant(ctx: Contexte, cle: str, cible, args: tuple, nom: str) -> bool:
+    """Run ``cible(*args)`` in a forked process (``ctx.resultats[cle]``); False if no fork.
+
+    The process is a daemon and is stopped by the run's cleanups when a step fails.
+    """
+    import multiprocessing as mp
+
+    try:
+        contexte = mp.get_context("fork")
+    except ValueError:
+        return False
+    proc = contexte.Process(target=cible, args=args, name=nom, daemon=True)
+    proc.start()
+    ctx.resultats[cle] = proc
+
+    def arreter():
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(timeout=10)
+
+    ctx.nettoyages.append(arreter)
+    return True
+
+
+def _attendre_enfant(ctx: Contexte, cle: str, quoi: str) -> None:
+    """Wait for a forked process of the run; a failure fails the step."""
+    proc = ctx.resultats.pop(cle)
+    proc.join()
+    if proc.exitcode != 0:
+        raise RuntimeError(f"writing {quoi} failed in the background process "
+                           f"(exit code {proc.exitcode}); see the messages above")
 
 
 def _lancer_classeur(ctx: Contexte, feuilles: dict, chemin) -> None:
@@ -1137,35 +1209,31 @@ def _lancer_classeur(ctx: Contexte, feuilles: dict, chemin) -> None:
     on the second core; :func:`etape_classeur` waits for it. Where ``fork`` is not
     available the workbook is written at once.
     """
-    import multiprocessing as mp
-
-    try:
-        contexte = mp.get_context("fork")
-    except ValueError:
+    if _lancer_enfant(ctx, "_classeur", _ecrire_classeur, (feuilles, chemin),
+                      "observatoire-classeur"):
+        ctx.resultats["_chemin_classeur"] = chemin
+    else:
         _ecrire_classeur(feuilles, chemin)
-        return
-    proc = contexte.Process(target=_ecrire_classeur, args=(feuilles, chemin),
-                            name="observatoire-classeur", daemon=True)
-    proc.start()
-    ctx.resultats["_classeur"] = (proc, chemin)
-
-    def arreter():
-        if proc.is_alive():
-            proc.terminate()
-        proc.join(timeout=10)
-
-    ctx.nettoyages.append(arreter)
 
 
 def etape_classeur(ctx: Contexte) -> None:
-    """Wait for the XLSX workbook written in the background (see :func:`etape_tables`)."""
-    if "_classeur" not in ctx.resultats:
-        return
-    proc, chemin = ctx.resultats.pop("_classeur")
-    proc.join()
-    if proc.exitcode != 0 or not chemin.is_file():
-        raise RuntimeError(f"writing {chemin.name} failed in the background process "
-                           f"(exit code {proc.exitcode}); see the messages above")
+    """Wait for the XLSX workbook written in the background, then write ``index.html``.
+
+    The index links every file of the run, so it comes once they are all written.
+    """
+    from observatoire.cartes import generer_index
+
+    cfg = ctx.config
+    if "_classeur" in ctx.resultats:
+        chemin = ctx.resultats.pop("_chemin_classeur")
+        _attendre_enfant(ctx, "_classeur", chemin.name)
+        if not chemin.is_file():
+            raise RuntimeError(f"writing {chemin.name} failed in the background process")
+    if cfg.sorties.cartes or cfg.sorties.fiches:
+        generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}",
+                      synthese=ctx.resultats["synthese_millesimes"], codebook=_codebook(ctx),
+                      avertissements=_avertissements(ctx))
+        ctx.resume.append("index.html: dashboard and links to every page and file")
 
 
 def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -1246,6 +1314,6 @@ ETAPES = [
     Etape("ecarts", etape_ecarts, "gaps against the references, evolution"),
     Etape("tables", etape_tables, "CSV / Parquet / GeoPackage / XLSX"),
     Etape("cartes", etape_cartes, "maps per vintage"),
-    Etape("fiches", etape_fiches, "neighbourhood sheets and index"),
-    Etape("classeur", etape_classeur, "wait for the XLSX workbook written in the background"),
+    Etape("fiches", etape_fiches, "neighbourhood sheets"),
+    Etape("classeur", etape_classeur, "wait for the XLSX workbook, then the index"),
 ]
