@@ -15,6 +15,13 @@ import pytest
 from observatoire.chemins import dossier_donnees_partagees
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark ``reel`` every test that uses the real data store (directly or via a fixture)."""
+    for item in items:
+        if "donnees" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.reel)
+
+
 @pytest.fixture(scope="session")
 def donnees() -> Path:
     """Folder of the real public data (``../shared/data``)."""
