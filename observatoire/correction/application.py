@@ -41,12 +41,12 @@ def _valeurs_communes(indicateurs: pd.DataFrame, communes, cles: pd.DataFrame) -
             ref = ref.assign(annee=ref["annee"].astype("int64"))
             cles = cles.assign(annee=cles["annee"].astype("int64"))
         return cles[on].merge(ref, on=on, how="left")[col].to_numpy(dtype="float64")
-    from observatoire.indicateurs.officiel import PRIORITE_STATUT
+    from observatoire.indicateurs.valeur_retenue import valeurs_retenues
 
-    c = indicateurs[(indicateurs["niveau"] == "commune") & indicateurs["valeur"].notna()]
-    c = c.assign(_rang=c["statut"].map(PRIORITE_STATUT).fillna(9), annee=c["annee"].astype(
-        "int64")).sort_values("_rang", kind="stable")
-    c = c.drop_duplicates(["territoire_code", "indicateur", "sexe", "annee"])
+    # the commune's value of record (the rule every reference of the run follows)
+    c = valeurs_retenues(indicateurs[indicateurs["niveau"] == "commune"],
+                         ["territoire_code", "indicateur", "sexe", "annee"])
+    c = c[c["valeur"].notna()].assign(annee=lambda d: d["annee"].astype("int64"))
     k = cles.assign(territoire_code=cles["territoire_code"].map(dict(communes)),
                     annee=cles["annee"].astype("int64"))
     return k.merge(c[["territoire_code", "indicateur", "sexe", "annee", "valeur"]],

@@ -56,17 +56,10 @@ def agreger_grille(grille: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
     >>> agreger_grille(g, z, ["population"]).to_dict("records")
     [{'code_zone': 'A', 'population': 70.0}]
     """
-    g = grille.to_crs(zones.crs) if grille.crs != zones.crs else grille
-    g = g[list(colonnes) + ["geometry"]].reset_index(drop=True)
-    g["_aire"] = g.geometry.area
-    z = zones[[code_zone, "geometry"]]
-    inter = gpd.overlay(g.assign(_c=np.arange(len(g))), z, how="intersection",
-                        keep_geom_type=True)
-    part = inter.geometry.area / inter["_aire"]
-    vals = inter[list(colonnes)].mul(part, axis=0)
-    vals[code_zone] = inter[code_zone].to_numpy()
-    out = vals.groupby(code_zone, sort=True)[list(colonnes)].sum(min_count=1)
-    return out.reindex(z[code_zone].unique()).reset_index()
+    from observatoire.indicateurs.grille import sommes_grille
+
+    s = sommes_grille(grille, zones.rename(columns={code_zone: "code"}), list(colonnes))
+    return s[list(colonnes)].rename_axis(code_zone).reset_index()
 
 
 def qualite_zones(
