@@ -62,18 +62,22 @@ def defaut(n: int) -> None:
     q = lire_qpv(d / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
     terr = {
         "qpv": gpd.GeoDataFrame({"code": q["code_qpv"]}, geometry=q.geometry, crs=q.crs),
-        "commune": gpd.GeoDataFrame({"code": com["code_commune"]}, geometry=com.geometry,
-                                    crs=com.crs),
-        "epci": gpd.GeoDataFrame({"code": ["241300177"]}, geometry=[iris.union_all()],
-                                 crs=iris.crs),
+        "commune": gpd.GeoDataFrame(
+            {"code": com["code_commune"]}, geometry=com.geometry, crs=com.crs
+        ),
+        "epci": gpd.GeoDataFrame(
+            {"code": ["241300177"]}, geometry=[iris.union_all()], crs=iris.crs
+        ),
     }
     cb = charger_codebook()
     g = lire_grille(chemin)
     lire = _chrono(lambda: lire_grille(chemin), n)
     agr = _chrono(lambda: indicateurs_grille(g, terr, annee=2019, codebook=cb), n)
-    print(f"defaut: {len(g):,} cells; read best {lire[0]:.3f} s (median {lire[1]:.3f}); "
-          f"aggregate on {sum(len(t) for t in terr.values())} territories best {agr[0]:.3f} s "
-          f"(median {agr[1]:.3f})")
+    print(
+        f"defaut: {len(g):,} cells; read best {lire[0]:.3f} s (median {lire[1]:.3f}); "
+        f"aggregate on {sum(len(t) for t in terr.values())} territories best {agr[0]:.3f} s "
+        f"(median {agr[1]:.3f})"
+    )
 
 
 def grand(n: int, cellules: int = 2_000_000, zones: int = 1500) -> None:
@@ -83,14 +87,22 @@ def grand(n: int, cellules: int = 2_000_000, zones: int = 1500) -> None:
     x = 3_500_000 + 200 * (i % cote)
     y = 2_000_000 + 200 * (i // cote)
     men = rng.integers(1, 60, cellules).astype(float)
-    df = pd.DataFrame({
-        "idcar_200m": [f"CRS3035RES200mN{b}E{a}" for a, b in zip(x, y, strict=True)],
-        "ind": men * 2.2, "men": men, "men_pauv": np.floor(men * 0.15),
-        "men_1ind": np.floor(men * 0.35), "men_5ind": np.floor(men * 0.05),
-        "men_prop": np.floor(men * 0.5), "men_fmp": np.floor(men * 0.1),
-        "ind_snv": men * 2.2 * 21000, "men_coll": np.floor(men * 0.6),
-        "men_mais": men - np.floor(men * 0.6), "imputed": (men < 5).astype(int),
-    })
+    df = pd.DataFrame(
+        {
+            "idcar_200m": [f"CRS3035RES200mN{b}E{a}" for a, b in zip(x, y, strict=True)],
+            "ind": men * 2.2,
+            "men": men,
+            "men_pauv": np.floor(men * 0.15),
+            "men_1ind": np.floor(men * 0.35),
+            "men_5ind": np.floor(men * 0.05),
+            "men_prop": np.floor(men * 0.5),
+            "men_fmp": np.floor(men * 0.1),
+            "ind_snv": men * 2.2 * 21000,
+            "men_coll": np.floor(men * 0.6),
+            "men_mais": men - np.floor(men * 0.6),
+            "imputed": (men < 5).astype(int),
+        }
+    )
     with tempfile.TemporaryDirectory() as tmp:
         chemin = Path(tmp) / "grille.csv"
         df.to_csv(chemin, index=False)
@@ -99,14 +111,19 @@ def grand(n: int, cellules: int = 2_000_000, zones: int = 1500) -> None:
         lire = _chrono(lambda: lire_grille(chemin, crs="EPSG:3035"), n)
     xs = rng.uniform(3_500_000, 3_500_000 + 200 * cote - 700, zones)
     ys = rng.uniform(2_000_000, 2_000_000 + 200 * cote - 700, zones)
-    terr = {"qpv": gpd.GeoDataFrame({"code": [f"Z{k}" for k in range(zones)]},
-                                    geometry=[box(a, b, a + 700, b + 700)
-                                              for a, b in zip(xs, ys, strict=True)],
-                                    crs="EPSG:3035")}
+    terr = {
+        "qpv": gpd.GeoDataFrame(
+            {"code": [f"Z{k}" for k in range(zones)]},
+            geometry=[box(a, b, a + 700, b + 700) for a, b in zip(xs, ys, strict=True)],
+            crs="EPSG:3035",
+        )
+    }
     cb = charger_codebook()
     agr = _chrono(lambda: indicateurs_grille(g, terr, annee=2019, codebook=cb), n)
-    print(f"grand: {len(g):,} cells; read best {lire[0]:.2f} s (median {lire[1]:.2f}); "
-          f"aggregate on {zones:,} zones best {agr[0]:.2f} s (median {agr[1]:.2f})")
+    print(
+        f"grand: {len(g):,} cells; read best {lire[0]:.2f} s (median {lire[1]:.2f}); "
+        f"aggregate on {zones:,} zones best {agr[0]:.2f} s (median {agr[1]:.2f})"
+    )
 
 
 def main() -> None:

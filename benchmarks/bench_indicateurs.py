@@ -55,36 +55,51 @@ def territoire() -> None:
     niveaux = {
         "iris": ic["code_iris"].tolist(),
         "qpv": table_poids(it, qpv.rename(columns={"code_qpv": "code_zone"})),
-        "veille": poids_liste_iris(pd.DataFrame({"code_zone": ["V1", "V1", "V2"],
-                                                 "code_iris": ["130470106", "130470102",
-                                                               "130630106"]})),
+        "veille": poids_liste_iris(
+            pd.DataFrame(
+                {
+                    "code_zone": ["V1", "V1", "V2"],
+                    "code_iris": ["130470106", "130470102", "130630106"],
+                }
+            )
+        ),
         "commune": poids_appartenance(ic),
         "epci": poids_appartenance(ic.assign(e="SAN"), code_zone="e"),
         "departement": poids_appartenance(iris.assign(d="13"), code_zone="d"),
     }
     ptod = lire_indicateurs_ptod(D / "stats/ptod_iris_dep13_indicateurs_rp2011_2016_2022.csv")
     comptages = _comptages() + [
-        lire_table_iris(D / "stats/rfl_revenus_fiscaux_localises_iris_2001_2011_dep13.csv")]
+        lire_table_iris(D / "stats/rfl_revenus_fiscaux_localises_iris_2001_2011_dep13.csv")
+    ]
     off = [
-        valeurs_officielles_ptod(lire_indicateurs_ptod(
-            D / "stats/ptod_communes5k_dep13_indicateurs.csv", "commune"), codes=SAN),
-        valeurs_officielles_qpv(lire_qpv_officiel(
-            D / "stats/qpv2024_indicateurs_sigville_dep13.csv"), annee=2020,
-            codes=qpv["code_qpv"].tolist()),
+        valeurs_officielles_ptod(
+            lire_indicateurs_ptod(D / "stats/ptod_communes5k_dep13_indicateurs.csv", "commune"),
+            codes=SAN,
+        ),
+        valeurs_officielles_qpv(
+            lire_qpv_officiel(D / "stats/qpv2024_indicateurs_sigville_dep13.csv"),
+            annee=2020,
+            codes=qpv["code_qpv"].tolist(),
+        ),
     ]
     pop = ptod[["code", "annee", "p_pop"]].rename(columns={"code": "code_iris"})
     t0, c0 = time.perf_counter(), time.process_time()
     t = consolider(niveaux, comptages=comptages, taux=ptod, officiels=off, population=pop)
-    print(f"territoire: {len(t):,} rows in {time.perf_counter() - t0:.1f} s "
-          f"({time.process_time() - c0:.1f} s CPU); "
-          + ", ".join(f"{k} {v}" for k, v in t["statut"].value_counts().items()))
+    print(
+        f"territoire: {len(t):,} rows in {time.perf_counter() - t0:.1f} s "
+        f"({time.process_time() - c0:.1f} s CPU); "
+        + ", ".join(f"{k} {v}" for k, v in t["statut"].value_counts().items())
+    )
 
 
 def departement() -> None:
     iris = lire_iris(D / "iris/iris_dep13_fullres_ign_circa2014.gpkg")
     ic = iris[["code_iris", "code_commune"]]
-    niveaux = {"iris": None, "commune": poids_appartenance(ic),
-               "departement": poids_appartenance(ic.assign(d="13"), code_zone="d")}
+    niveaux = {
+        "iris": None,
+        "commune": poids_appartenance(ic),
+        "departement": poids_appartenance(ic.assign(d="13"), code_zone="d"),
+    }
     ptod = lire_indicateurs_ptod(D / "stats/ptod_iris_dep13_indicateurs_rp2011_2016_2022.csv")
     c0 = time.process_time()
     brut = consolider(niveaux, comptages=_comptages(), taux=ptod, secret=False)
@@ -92,9 +107,11 @@ def departement() -> None:
     t = appliquer_secret(brut, niveaux)
     c2 = time.process_time()
     n_comp = int(t["note"].fillna("").str.contains("complément").sum())
-    print(f"departement: {len(t):,} rows; consolidation {c1 - c0:.1f} s CPU, secret "
-          f"{c2 - c1:.1f} s CPU; {int((t['statut'] == 'secret').sum())} secret "
-          f"({n_comp} by complement)")
+    print(
+        f"departement: {len(t):,} rows; consolidation {c1 - c0:.1f} s CPU, secret "
+        f"{c2 - c1:.1f} s CPU; {int((t['statut'] == 'secret').sum())} secret "
+        f"({n_comp} by complement)"
+    )
 
 
 if __name__ == "__main__":

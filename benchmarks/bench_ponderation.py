@@ -73,6 +73,7 @@ def _donnees() -> Path:
 
 # -- synthetic inputs (not timed) ------------------------------------------------------------
 
+
 def preparer_zones(donnees: Path, dossier: Path, n_synth: int) -> Path:
     """Real QPV + ``n_synth`` irregular QPV-sized polygons in dense IRIS → GeoJSON (EPSG:4326)."""
     import geopandas as gpd
@@ -104,8 +105,9 @@ def preparer_zones(donnees: Path, dossier: Path, n_synth: int) -> Path:
     anneaux = np.stack([x, y], axis=2)
     anneaux = np.concatenate([anneaux, anneaux[:, :1]], axis=1)
     geoms = shapely.make_valid(shapely.polygons(anneaux))
-    synth = gpd.GeoDataFrame({"code_zone": [f"QS{i:05d}" for i in range(n_synth)]},
-                             geometry=geoms, crs=iris.crs)
+    synth = gpd.GeoDataFrame(
+        {"code_zone": [f"QS{i:05d}" for i in range(n_synth)]}, geometry=geoms, crs=iris.crs
+    )
     tout = pd.concat([reels, synth], ignore_index=True)
     tout = gpd.GeoDataFrame(tout, geometry="geometry", crs=iris.crs).to_crs("EPSG:4326")
     tout.to_file(sortie, driver="GeoJSON")
@@ -144,10 +146,16 @@ def preparer_grille(donnees: Path, dossier: Path, n_cible: int) -> Path:
     geoms = shapely.box(ix * 200.0, iy * 200.0, ix * 200.0 + 200, iy * 200.0 + 200)
     pop = np.round(rng.lognormal(3.0, 1.2, len(ix)), 1)
     grille = gpd.GeoDataFrame(
-        {"id_carreau": np.char.add(np.char.add("CRS2154RES200mN", (iy * 200).astype(str)),
-                                   np.char.add("E", (ix * 200).astype(str))),
-         "population": pop},
-        geometry=geoms, crs="EPSG:2154")
+        {
+            "id_carreau": np.char.add(
+                np.char.add("CRS2154RES200mN", (iy * 200).astype(str)),
+                np.char.add("E", (ix * 200).astype(str)),
+            ),
+            "population": pop,
+        },
+        geometry=geoms,
+        crs="EPSG:2154",
+    )
     grille.to_parquet(sortie)
     return sortie
 
@@ -266,16 +274,25 @@ print(json.dumps(res))
 def _mesurer(code: str, *args) -> dict:
     """Run ``code`` in a child Python; wall time and the child's own peak RSS (wait4)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], cwd=RACINE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=RACINE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, statut, usage = os.wait4(p.pid, 0)
     mur = time.perf_counter() - t0
     sortie, erreur = p.stdout.read(), p.stderr.read()
     p.returncode = os.waitstatus_to_exitcode(statut)
     if p.returncode != 0:
         raise RuntimeError(f"child failed ({p.returncode}):\n{erreur[-3000:]}")
-    return {"mur_s": round(mur, 2), "pic_mo": round(usage.ru_maxrss / 1024, 1),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "stdout": sortie.strip()}
+    return {
+        "mur_s": round(mur, 2),
+        "pic_mo": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "stdout": sortie.strip(),
+    }
 
 
 def _meilleurs(processus: dict, repetitions: int) -> dict:
@@ -303,8 +320,12 @@ def comparer(a: Path, c: Path) -> dict:
     ref = pd.read_csv(c).set_index("code_zone")["population"].reindex(ours.index)
     ok = ours.notna()
     rel = ((ours[ok] - ref[ok]).abs() / ref[ok].abs().clip(lower=1e-12)).max()
-    return {"zones": int(len(ours)), "zones_comparees": int(ok.sum()),
-            "zones_nan_chez_nous": int((~ok).sum()), "ecart_relatif_max": float(rel)}
+    return {
+        "zones": int(len(ours)),
+        "zones_comparees": int(ok.sum()),
+        "zones_nan_chez_nous": int((~ok).sum()),
+        "ecart_relatif_max": float(rel),
+    }
 
 
 def main(argv=None) -> int:
@@ -338,10 +359,12 @@ def main(argv=None) -> int:
             if cas in res:
                 res[f"{cas}_vs_c"] = comparer(args.dossier / sortie, args.dossier / "c.csv")
                 res[f"{cas}_vs_c"]["acceleration"] = round(
-                    res["c_tobler"]["mur_s"] / res[cas]["mur_s"], 2)
+                    res["c_tobler"]["mur_s"] / res[cas]["mur_s"], 2
+                )
         if "plancher" in res:
             res["plancher"]["acceleration_max"] = round(
-                res["c_tobler"]["mur_s"] / res["plancher"]["mur_s"], 2)
+                res["c_tobler"]["mur_s"] / res["plancher"]["mur_s"], 2
+            )
     if "n" in args.cas:  # kernels only (informative): same preloaded frames, CPU time
         m = _mesurer(CODE_NOYAU, iris, zones, pop)
         res["n_noyaux"] = json.loads(m["stdout"])

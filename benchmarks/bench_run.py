@@ -44,8 +44,9 @@ def _enfant(code: str, *args: str) -> dict:
     """Run ``code`` in a child Python; return its JSON result plus wall time and peak RSS."""
     t0 = time.perf_counter()
     avant = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                       cwd=RACINE)
+    p = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=RACINE
+    )
     mur = time.perf_counter() - t0
     pic = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if p.returncode != 0:
@@ -157,8 +158,10 @@ def main(argv=None) -> None:
         resultats["defaut"] = [_enfant(_DEFAUT, str(donnees)) for _ in range(args.repetitions)]
     if args.quoi in ("national", "all"):
         with tempfile.TemporaryDirectory() as tmp:
-            resultats["national"] = [_enfant(_NATIONAL, str(donnees), str(args.zones), tmp)
-                                     for _ in range(args.repetitions)]
+            resultats["national"] = [
+                _enfant(_NATIONAL, str(donnees), str(args.zones), tmp)
+                for _ in range(args.repetitions)
+            ]
     resultats["machine"] = {"cpu": os.cpu_count(), "python": sys.version.split()[0]}
     print(json.dumps(resultats, indent=2, ensure_ascii=False))
 

@@ -21,8 +21,13 @@ from observatoire.manifeste import (
     lire_manifeste,
 )
 
-__all__ = ["ComparaisonRuns", "comparer_runs", "comparer_indicateurs", "lire_table_sortie",
-           "CLES_INDICATEURS"]
+__all__ = [
+    "ComparaisonRuns",
+    "comparer_runs",
+    "comparer_indicateurs",
+    "lire_table_sortie",
+    "CLES_INDICATEURS",
+]
 
 #: Columns identifying one value of the indicator long table.
 CLES_INDICATEURS = ["territoire_code", "niveau", "indicateur", "sexe", "annee", "methode"]
@@ -74,8 +79,9 @@ def comparer_indicateurs(
         out["valeur"] = pd.to_numeric(out["valeur"], errors="coerce")
         return out.drop_duplicates(cles)
 
-    m = prep(ancien).merge(prep(nouveau), on=cles, how="outer", suffixes=("_a", "_n"),
-                           indicator=True)
+    m = prep(ancien).merge(
+        prep(nouveau), on=cles, how="outer", suffixes=("_a", "_n"), indicator=True
+    )
     va, vn = m["valeur_a"], m["valeur_n"]
     diff = vn - va
     sa = m.get("statut_a", pd.Series(index=m.index, dtype=object))
@@ -84,7 +90,8 @@ def comparer_indicateurs(
     statut_change = sa.fillna("").astype(str) != sn.fillna("").astype(str)
     changement = np.select(
         [m["_merge"] == "right_only", m["_merge"] == "left_only", valeur_change, statut_change],
-        ["ajoute", "supprime", "valeur", "statut"], default="",
+        ["ajoute", "supprime", "valeur", "statut"],
+        default="",
     )
     out = pd.DataFrame({c: m[c] for c in cles})
     out["valeur_ancienne"] = va
@@ -114,17 +121,23 @@ class ComparaisonRuns:
 
     def resume(self, limite: int = 20) -> str:
         """Readable summary: years, files changed by hand, files, indicator values."""
-        lignes = [f"compare {self.ancien} → {self.nouveau}",
-                  f"years: {self.annees_anciennes} → {self.annees_nouvelles}"]
+        lignes = [
+            f"compare {self.ancien} → {self.nouveau}",
+            f"years: {self.annees_anciennes} → {self.annees_nouvelles}",
+        ]
         for cle, dossier in (("ancien", self.ancien), ("nouveau", self.nouveau)):
             etat = self.retouches.get(cle)
             if etat is None or etat.intact:
                 continue
-            lignes.append(f"{dossier} was changed by hand since its run (its manifest does "
-                          "not describe these files):")
-            for titre, liste in (("edited", etat.edites), ("not written by the run",
-                                                          etat.ajoutes),
-                                 ("deleted", etat.supprimes)):
+            lignes.append(
+                f"{dossier} was changed by hand since its run (its manifest does "
+                "not describe these files):"
+            )
+            for titre, liste in (
+                ("edited", etat.edites),
+                ("not written by the run", etat.ajoutes),
+                ("deleted", etat.supprimes),
+            ):
                 for p in liste[:limite]:
                     lignes.append(f"  {titre}: {p}")
                 if len(liste) > limite:
@@ -135,19 +148,23 @@ class ComparaisonRuns:
             lignes.append("indicator values: no change")
         else:
             compte = v["changement"].value_counts().to_dict()
-            lignes.append("indicator values: " + ", ".join(f"{n} {k}" for k, n in
-                                                           sorted(compte.items())))
+            lignes.append(
+                "indicator values: " + ", ".join(f"{n} {k}" for k, n in sorted(compte.items()))
+            )
             modif = v[v["changement"] == "valeur"].copy()
             if len(modif):
                 modif["ampleur"] = modif["difference"].abs()
                 for r in modif.nlargest(limite, "ampleur").itertuples():
-                    lignes.append(f"  {r.niveau} {r.territoire_code} {r.indicateur} {r.annee}: "
-                                  f"{r.valeur_ancienne:.4g} → {r.valeur_nouvelle:.4g}")
+                    lignes.append(
+                        f"  {r.niveau} {r.territoire_code} {r.indicateur} {r.annee}: "
+                        f"{r.valeur_ancienne:.4g} → {r.valeur_nouvelle:.4g}"
+                    )
         return "\n".join(lignes)
 
 
-def comparer_runs(ancien: str | os.PathLike, nouveau: str | os.PathLike, *,
-                  seuil: float = 0.0) -> ComparaisonRuns:
+def comparer_runs(
+    ancien: str | os.PathLike, nouveau: str | os.PathLike, *, seuil: float = 0.0
+) -> ComparaisonRuns:
     """Compare two output folders of ``observatoire run`` (files by content, then values)."""
     ancien, nouveau = Path(ancien), Path(nouveau)
     ma, mn = lire_manifeste(ancien) or {}, lire_manifeste(nouveau) or {}
@@ -159,5 +176,12 @@ def comparer_runs(ancien: str | os.PathLike, nouveau: str | os.PathLike, *,
         valeurs = comparer_indicateurs(ta, tn, seuil=seuil)
     else:
         valeurs = pd.DataFrame(columns=[*CLES_INDICATEURS, "changement"])
-    return ComparaisonRuns(ancien, nouveau, fichiers, valeurs, ma.get("annees", []),
-                           mn.get("annees", []), retouches={"ancien": ea, "nouveau": en})
+    return ComparaisonRuns(
+        ancien,
+        nouveau,
+        fichiers,
+        valeurs,
+        ma.get("annees", []),
+        mn.get("annees", []),
+        retouches={"ancien": ea, "nouveau": en},
+    )

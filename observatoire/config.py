@@ -68,10 +68,10 @@ class ErreurConfig(ValueError):
 ROLES_SOURCES: dict[str, str] = {
     "iris": "IRIS contour layer used for the weights (full resolution for local runs)",
     "iris_statistiques": "IRIS contour layer of the statistics' edition (IRIS redrawn or "
-                         "recoded between the two editions lower the reliability of zone "
-                         "estimates)",
+    "recoded between the two editions lower the reliability of zone "
+    "estimates)",
     "qpv_entrainement": "QPV perimeters of the département with official values: training set "
-                        "of the dilution correction of IRIS rates",
+    "of the dilution correction of IRIS rates",
     "communes": "commune boundaries (maps, commune reference)",
     "departement": "département boundary (maps)",
     "epci": "EPCI perimeter (maps; the EPCI itself is aggregated from its communes' IRIS)",
@@ -86,7 +86,7 @@ ROLES_SOURCES: dict[str, str] = {
     "diplomes_iris": "INSEE RP IRIS table: diplomas and education (counts)",
     "revenus_iris": "INSEE RFL/Filosofi IRIS income table",
     "grille": "INSEE 200 m population grid (dasymetric weights; CSV with INSPIRE cell ids "
-              "or a vector grid)",
+    "or a vector grid)",
     "dictionnaire": "data dictionary of the indicator tables",
 }
 
@@ -117,7 +117,8 @@ def _mapping_sans_doublon(chargeur: _ChargeurStrict, noeud: yaml.MappingNode, de
             continue
         if cle in vus:
             raise yaml.constructor.ConstructorError(
-                None, None,
+                None,
+                None,
                 f"key {cle!r} given twice in the same mapping (first at line "
                 f"{vus[cle] + 1}; the second would silently replace the first)",
                 cle_noeud.start_mark,
@@ -126,8 +127,9 @@ def _mapping_sans_doublon(chargeur: _ChargeurStrict, noeud: yaml.MappingNode, de
     return chargeur.construct_mapping(noeud, deep=deep)
 
 
-_ChargeurStrict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                _mapping_sans_doublon)
+_ChargeurStrict.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_sans_doublon
+)
 
 
 def yaml_strict(texte: str):
@@ -199,10 +201,13 @@ class SourceRef(BaseModel):
     model_config = _PERMIS
     source: str = Field(description="source id (observatoire data list) or file path")
     couche: str | None = Field(None, description="layer name for multi-layer files")
-    edition: int | None = Field(None, ge=1990, le=2100,
-                                description="edition of the IRIS geography of the file")
+    edition: int | None = Field(
+        None, ge=1990, le=2100, description="edition of the IRIS geography of the file"
+    )
     annee_valeurs: int | None = Field(
-        None, ge=1990, le=2100,
+        None,
+        ge=1990,
+        le=2100,
         description="vintage of the values, when the file does not state it (QPV tables)",
     )
     annees_colonnes: dict[str, Annee] = Field(
@@ -222,9 +227,12 @@ class SourceRef(BaseModel):
     def est_chemin(self) -> bool:
         """True when ``source`` is a path rather than a registry id."""
         s = self.source
-        return "/" in s or "\\" in s or Path(s).suffix.lower() in {
-            ".gpkg", ".geojson", ".json", ".shp", ".parquet", ".csv", ".xlsx", ".zip", ".7z"
-        }
+        return (
+            "/" in s
+            or "\\" in s
+            or Path(s).suffix.lower()
+            in {".gpkg", ".geojson", ".json", ".shp", ".parquet", ".csv", ".xlsx", ".zip", ".7z"}
+        )
 
 
 class EPCI(BaseModel):
@@ -352,8 +360,10 @@ class Veille(BaseModel):
         if v is None:
             return v
         if isinstance(v, list | dict) and not v:
-            raise ValueError("empty set of IRIS (expected at least one IRIS code, or remove "
-                             "the key and give a 'perimetre')")
+            raise ValueError(
+                "empty set of IRIS (expected at least one IRIS code, or remove "
+                "the key and give a 'perimetre')"
+            )
         if isinstance(v, list):
             v = {c: 1.0 for c in v}
         if isinstance(v, dict):
@@ -384,8 +394,10 @@ class Ponderation(BaseModel):
 
     model_config = _PERMIS
     methode: Literal["surface", "dasymetric", "calibrated"] | None = Field(
-        None, description="default: calibrated when sources.qpv_officiel is given, else "
-        "dasymetric when sources.grille is given, else surface")
+        None,
+        description="default: calibrated when sources.qpv_officiel is given, else "
+        "dasymetric when sources.grille is given, else surface",
+    )
     part_min: float = Field(0.005, ge=0, lt=1, description="sliver threshold (share of the zone)")
     population_min_qpv: float = Field(
         1000, ge=0, description="QPV estimated below this population are flagged implausible"
@@ -448,8 +460,9 @@ class ConfigTerritoire(BaseModel):
     def _roles(cls, v):
         inconnus = sorted(set(v) - set(ROLES_SOURCES))
         if inconnus:
-            raise ValueError(f"unknown source role(s) {inconnus} (expected among "
-                             f"{sorted(ROLES_SOURCES)})")
+            raise ValueError(
+                f"unknown source role(s) {inconnus} (expected among {sorted(ROLES_SOURCES)})"
+            )
         if "iris" not in v:
             raise ValueError("the 'iris' source (IRIS contour layer) is required")
         return v
@@ -518,8 +531,11 @@ class ConfigTerritoire(BaseModel):
             for m in v.moins:
                 if m == v.code:
                     raise ValueError(f"veille[{i}] ({v.code}): a zone cannot be minus itself")
-                if m not in codes_veille and not (self.qpv.liste == "all" and _RE_QPV.match(m)) \
-                        and m not in codes_qpv:
+                if (
+                    m not in codes_veille
+                    and not (self.qpv.liste == "all" and _RE_QPV.match(m))
+                    and m not in codes_qpv
+                ):
                     raise ValueError(
                         f"veille[{i}] ({v.code}).moins: {m!r} is neither a QPV of qpv.liste "
                         f"nor a veille zone ({sorted(codes_qpv + codes_veille)})"
@@ -527,8 +543,10 @@ class ConfigTerritoire(BaseModel):
         if self.qpv.liste != "all":
             for i, q in enumerate(self.qpv.liste):
                 if q.commune is not None and q.commune not in communes:
-                    raise ValueError(f"qpv.liste[{i}] ({q.code}): commune {q.commune} is not "
-                                     f"a member of the EPCI ({sorted(communes)})")
+                    raise ValueError(
+                        f"qpv.liste[{i}] ({q.code}): commune {q.commune} is not "
+                        f"a member of the EPCI ({sorted(communes)})"
+                    )
         ordre = _ordre_moins(self.veille)
         if ordre != list(self.veille):
             # a zone taken out (moins:) is computed before the zones it is taken out of
@@ -584,9 +602,11 @@ def _ordre_moins(veille: list[Veille]) -> list[Veille]:
         if etat.get(v.code) == 2:
             return
         if etat.get(v.code) == 1:
-            cycle = " → ".join([*chemin[chemin.index(v.code):], v.code])
-            raise ValueError(f"veille: 'moins' zones form a cycle: {cycle} (expected each zone "
-                             "to be taken out of others without coming back to itself)")
+            cycle = " → ".join([*chemin[chemin.index(v.code) :], v.code])
+            raise ValueError(
+                f"veille: 'moins' zones form a cycle: {cycle} (expected each zone "
+                "to be taken out of others without coming back to itself)"
+            )
         etat[v.code] = 1
         for m in v.moins:
             if m in par_code:
@@ -600,6 +620,7 @@ def _ordre_moins(veille: list[Veille]) -> list[Veille]:
 
 
 # -- loading ---------------------------------------------------------------------------------
+
 
 def _attendu(err: dict) -> str:
     """Turn one pydantic error into 'what was expected' words."""

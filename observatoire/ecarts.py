@@ -118,9 +118,7 @@ def valeurs_de_reference(table: pd.DataFrame) -> pd.DataFrame:
     return t[garder].reset_index(drop=True)
 
 
-def _references_proches(
-    e: pd.DataFrame, ref_val: pd.DataFrame, tolerance: int
-) -> pd.DataFrame:
+def _references_proches(e: pd.DataFrame, ref_val: pd.DataFrame, tolerance: int) -> pd.DataFrame:
     """Attach to each row the reference value of the nearest vintage (ties: the later one).
 
     Adds ``reference_valeur, reference_statut, reference_methode, reference_note,
@@ -134,14 +132,23 @@ def _references_proches(
     j = gauche.merge(r, on=cles, how="inner")
     j["ecart_annees"] = (j["annee"].astype("int64") - j["reference_annee"].astype("int64")).abs()
     # the reference of the same vintage, even secret; another vintage only with a value
-    j = j[(j["ecart_annees"] == 0)
-          | ((j["ecart_annees"] <= tolerance) & j["reference_valeur"].notna())]
-    j = j.sort_values(["_ligne", "ecart_annees", "reference_annee"],
-                      ascending=[True, True, False], kind="stable")
+    j = j[
+        (j["ecart_annees"] == 0)
+        | ((j["ecart_annees"] <= tolerance) & j["reference_valeur"].notna())
+    ]
+    j = j.sort_values(
+        ["_ligne", "ecart_annees", "reference_annee"], ascending=[True, True, False], kind="stable"
+    )
     j = j.drop_duplicates("_ligne", keep="first").set_index("_ligne")
     out = e.copy()
-    for c in ("reference_valeur", "reference_statut", "reference_methode", "reference_note",
-              "reference_annee", "ecart_annees"):
+    for c in (
+        "reference_valeur",
+        "reference_statut",
+        "reference_methode",
+        "reference_note",
+        "reference_annee",
+        "ecart_annees",
+    ):
         out[c] = j[c].reindex(np.arange(len(e))).to_numpy() if c in j.columns else None
     out["reference_annee"] = pd.array(out["reference_annee"], dtype="Int64")
     out["ecart_annees"] = pd.array(out["ecart_annees"], dtype="Int64")
@@ -310,15 +317,20 @@ def calculer_ecarts(
     e["ecart_points"] = e["valeur"] - e["reference_valeur"]
     effectif = pd.Series(
         [types.get(k) == "effectif" for k in zip(e["indicateur"], e["sexe"], strict=True)],
-        index=e.index, dtype=bool,
+        index=e.index,
+        dtype=bool,
     )
     e.loc[effectif, "ecart_points"] = np.nan
     loin = e["ecart_annees"].gt(SEUIL_MILLESIMES).fillna(False).to_numpy(dtype=bool)
     e["avertissement"] = None
     e.loc[loin, "avertissement"] = [
         f"millésimes distants de {d:.0f} ans (valeur {a}, référence {r})"
-        for d, a, r in zip(e.loc[loin, "ecart_annees"], e.loc[loin, "annee"],
-                           e.loc[loin, "reference_annee"], strict=True)
+        for d, a, r in zip(
+            e.loc[loin, "ecart_annees"],
+            e.loc[loin, "annee"],
+            e.loc[loin, "reference_annee"],
+            strict=True,
+        )
     ]
     with np.errstate(divide="ignore", invalid="ignore"):
         e["ratio"] = e["valeur"] / e["reference_valeur"].where(e["reference_valeur"] != 0)

@@ -129,8 +129,7 @@ def dossier_temporaire(cible: str | os.PathLike) -> Path:
     """
     cible = Path(cible)
     cible.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{cible.name}{_EN_COURS}{os.getpid()}-",
-                                dir=cible.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cible.name}{_EN_COURS}{os.getpid()}-", dir=cible.parent))
     os.chmod(tmp, 0o777 & ~umask())
     return tmp
 
@@ -144,8 +143,13 @@ def _echanger(a: Path, b: Path) -> bool:
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     at_fdcwd, rename_exchange = -100, 2
     r = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     if r == 0:
@@ -167,8 +171,13 @@ def _mettre_de_cote(ancien: Path, conserver, vers: Path | None) -> None:
         os.replace(source, dest)
 
 
-def remplacer_dossier(temporaire: str | os.PathLike, cible: str | os.PathLike, *,
-                      conserver=(), vers: str | os.PathLike | None = None) -> None:
+def remplacer_dossier(
+    temporaire: str | os.PathLike,
+    cible: str | os.PathLike,
+    *,
+    conserver=(),
+    vers: str | os.PathLike | None = None,
+) -> None:
     """Put the finished folder ``temporaire`` in place of ``cible``, atomically.
 
     ``temporaire`` must be on the same file system as ``cible`` (use

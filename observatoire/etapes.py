@@ -69,15 +69,18 @@ def etape_sources(ctx: Contexte) -> None:
     communes = _lire_couche(ctx, "communes", lire_communes)
     if communes is not None:
         communes = communes[communes["code_commune"].isin(cfg.codes_communes)].reset_index(
-            drop=True)
+            drop=True
+        )
     couches = {
         "communes": communes,
         "departement": _lire_couche(ctx, "departement", lire_departements),
         "epci": _lire_couche(ctx, "epci", lire_epci),
     }
     tables = dict(prep.tables)
-    for role, niveau in (("indicateurs_communes", "commune"),
-                         ("indicateurs_departements", "departement")):
+    for role, niveau in (
+        ("indicateurs_communes", "commune"),
+        ("indicateurs_departements", "departement"),
+    ):
         chemin = prep.chemin(role)
         if chemin is not None:
             tables[role] = lire_indicateurs_ptod(chemin, niveau, rapport=ctx.rapport)
@@ -88,7 +91,8 @@ def etape_sources(ctx: Contexte) -> None:
     e_iris = prep.entrees["sources.iris"]
     ctx.resume.append(
         f"IRIS geography: {e_iris.source} (edition {e_iris.edition or 'not stated'}, "
-        f"{e_iris.chemin.name})")
+        f"{e_iris.chemin.name})"
+    )
     ctx.resume.append(
         f"sources: {len(prep.entrees)} inputs, {len(prep.iris_territoire)} IRIS of "
         f"{len(cfg.codes_communes)} communes, {len(prep.qpv)} QPV, {len(cfg.veille)} veille "
@@ -112,8 +116,9 @@ def _population_iris(ctx: Contexte, annee: int | None = None) -> pd.DataFrame | 
         return None
     choisi = max(dispo) if annee is None else int(millesime_proche([annee], dispo)[0])
     t = ptod[(ptod["annee"] == choisi) & ptod["p_pop"].notna()]
-    out = pd.DataFrame({"code_iris": t["code"].to_numpy(),
-                        "population": t["p_pop"].to_numpy(dtype="float64")})
+    out = pd.DataFrame(
+        {"code_iris": t["code"].to_numpy(), "population": t["p_pop"].to_numpy(dtype="float64")}
+    )
     out.attrs["annee"] = choisi
     return out
 
@@ -124,22 +129,43 @@ def zones_territoire(ctx: Contexte) -> gpd.GeoDataFrame:
 
     prep = ctx.preparation
     q = prep.qpv
-    morceaux = [gpd.GeoDataFrame({
-        "code_zone": q["code_qpv"].to_numpy(),
-        "nom_zone": q["nom_qpv"].to_numpy(),
-        "niveau": "qpv",
-        "generation": q["generation"].to_numpy(),
-    }, geometry=q.geometry.to_numpy(), crs=q.crs)]
+    morceaux = [
+        gpd.GeoDataFrame(
+            {
+                "code_zone": q["code_qpv"].to_numpy(),
+                "nom_zone": q["nom_qpv"].to_numpy(),
+                "niveau": "qpv",
+                "generation": q["generation"].to_numpy(),
+            },
+            geometry=q.geometry.to_numpy(),
+            crs=q.crs,
+        )
+    ]
     qpv_geo = morceaux[0]
     for v in ctx.config.veille:
         if v.perimetre is not None:
             continue
         moins = qpv_geo[qpv_geo["code_zone"].isin(v.moins)] if v.moins else None
-        z = zone_depuis_iris(prep.iris_territoire, list(v.iris), code=v.code, nom=v.nom,
-                             moins=moins, rapport=ctx.rapport)
-        morceaux.append(gpd.GeoDataFrame({"code_zone": [v.code], "nom_zone": [v.nom],
-                                          "niveau": ["veille"], "generation": [pd.NA]},
-                                         geometry=z.geometry.to_numpy(), crs=z.crs))
+        z = zone_depuis_iris(
+            prep.iris_territoire,
+            list(v.iris),
+            code=v.code,
+            nom=v.nom,
+            moins=moins,
+            rapport=ctx.rapport,
+        )
+        morceaux.append(
+            gpd.GeoDataFrame(
+                {
+                    "code_zone": [v.code],
+                    "nom_zone": [v.nom],
+                    "niveau": ["veille"],
+                    "generation": [pd.NA],
+                },
+                geometry=z.geometry.to_numpy(),
+                crs=z.crs,
+            )
+        )
     for z in ctx.resultats.get("perimetres_veille", []):
         morceaux.append(z)
     out = pd.concat(morceaux, ignore_index=True)
@@ -178,17 +204,26 @@ def etape_poids(ctx: Contexte) -> None:
     population = _population_iris(ctx, annee_off if methode == "calibrated" else None)
     qpv = prep.qpv.rename(columns={"code_qpv": "code_zone"})
     poids_qpv = table_poids(
-        prep.iris_territoire, qpv[["code_zone", "geometry"]], methode=methode, grille=grille,
-        population_iris=population, officiel=officiel if methode == "calibrated" else None,
-        part_min=pond.part_min, population_min_qpv=pond.population_min_qpv,
+        prep.iris_territoire,
+        qpv[["code_zone", "geometry"]],
+        methode=methode,
+        grille=grille,
+        population_iris=population,
+        officiel=officiel if methode == "calibrated" else None,
+        part_min=pond.part_min,
+        population_min_qpv=pond.population_min_qpv,
         rapport=ctx.rapport,
     )
     if methode == "calibrated" and population is not None:
         ctx.resume.append(
             f"calibration on the official QPV populations ({annee_off}) and the IRIS "
             f"population {population.attrs.get('annee')}: factors "
-            + ", ".join(f"{z} {f:.2f}" for z, f in poids_qpv.groupby("code_zone")[
-                "facteur_calibration"].first().items() if f == f))
+            + ", ".join(
+                f"{z} {f:.2f}"
+                for z, f in poids_qpv.groupby("code_zone")["facteur_calibration"].first().items()
+                if f == f
+            )
+        )
     morceaux = [poids_qpv.assign(niveau="qpv")]
 
     # Veille territories given by a perimeter file: the spatial method.
@@ -198,35 +233,65 @@ def etape_poids(ctx: Contexte) -> None:
             continue
         # read, repaired and checked against its commune by the run's checks
         geom = prep.perimetres_veille[v.code]
-        z = gpd.GeoDataFrame({"code_zone": [v.code], "nom_zone": [v.nom], "niveau": ["veille"],
-                              "generation": [pd.NA]}, geometry=[geom], crs=CRS_TRAVAIL)
+        z = gpd.GeoDataFrame(
+            {
+                "code_zone": [v.code],
+                "nom_zone": [v.nom],
+                "niveau": ["veille"],
+                "generation": [pd.NA],
+            },
+            geometry=[geom],
+            crs=CRS_TRAVAIL,
+        )
         perimetres.append(z)
         m = spatiale if methode == "calibrated" else methode
-        morceaux.append(table_poids(prep.iris_territoire, z[["code_zone", "geometry"]],
-                                    methode=m, grille=grille, part_min=pond.part_min,
-                                    rapport=ctx.rapport).assign(niveau="veille"))
+        morceaux.append(
+            table_poids(
+                prep.iris_territoire,
+                z[["code_zone", "geometry"]],
+                methode=m,
+                grille=grille,
+                part_min=pond.part_min,
+                rapport=ctx.rapport,
+            ).assign(niveau="veille")
+        )
     ctx.resultats["perimetres_veille"] = perimetres
 
     # Veille territories given as IRIS sets (optionally minus other zones).
-    simples = [(v.code, code, part) for v in cfg.veille if v.iris and not v.moins
-               for code, part in v.iris.items()]
+    simples = [
+        (v.code, code, part)
+        for v in cfg.veille
+        if v.iris and not v.moins
+        for code, part in v.iris.items()
+    ]
     if simples:
         liste = pd.DataFrame(simples, columns=["code_zone", "code_iris", "part"])
-        morceaux.append(table_poids(prep.iris_territoire, liste, methode="iris_list",
-                                    rapport=ctx.rapport).assign(niveau="veille"))
+        morceaux.append(
+            table_poids(
+                prep.iris_territoire, liste, methode="iris_list", rapport=ctx.rapport
+            ).assign(niveau="veille")
+        )
     for v in cfg.veille:
         if v.iris and v.moins:
             retrait = pd.concat(morceaux, ignore_index=True)
             if grille is not None and set(v.moins) <= set(qpv["code_zone"]):
                 # the population the QPV takes out of these IRIS, as the grid places it
-                retrait = table_poids(prep.iris_territoire,
-                                      qpv.loc[qpv["code_zone"].isin(v.moins),
-                                              ["code_zone", "geometry"]],
-                                      methode="dasymetric", grille=grille,
-                                      part_min=pond.part_min, rapport=ctx.rapport)
+                retrait = table_poids(
+                    prep.iris_territoire,
+                    qpv.loc[qpv["code_zone"].isin(v.moins), ["code_zone", "geometry"]],
+                    methode="dasymetric",
+                    grille=grille,
+                    part_min=pond.part_min,
+                    rapport=ctx.rapport,
+                )
             pv = poids_iris_moins_zones(
-                list(v.iris), retrait, code=v.code, moins=v.moins, parts=list(v.iris.values()),
-                rapport=ctx.rapport)
+                list(v.iris),
+                retrait,
+                code=v.code,
+                moins=v.moins,
+                parts=list(v.iris.values()),
+                rapport=ctx.rapport,
+            )
             morceaux.append(pv.assign(niveau="veille"))
             ctx.resultats.setdefault("notes_poids", {})[v.code] = [_note_moins(v, pv, grille)]
     poids = pd.concat(morceaux, ignore_index=True)
@@ -234,27 +299,39 @@ def etape_poids(ctx: Contexte) -> None:
     poids = poids.reset_index(drop=True)
     _signaler_chevauchements(ctx, poids, population)
     pop_recente = _population_iris(ctx)
-    implausibles = (zones_implausibles(poids_qpv, pop_recente, pond.population_min_qpv)
-                    if pop_recente is not None else {})
+    implausibles = (
+        zones_implausibles(poids_qpv, pop_recente, pond.population_min_qpv)
+        if pop_recente is not None
+        else {}
+    )
     _signaler_zones_vides(ctx, poids, pop_recente)
     _signaler_iris_redessines(ctx, poids)
     ctx.resultats["poids"] = poids
     ctx.resultats["implausibles"] = implausibles
     ctx.resultats["zones"] = zones_territoire(ctx)
     poids.to_csv(ctx.chemin("tables", "poids.csv"), index=False, float_format="%.10g")
-    ctx.resume.append(f"weights: {poids['code_zone'].nunique()} zones × "
-                      f"{poids['code_iris'].nunique()} IRIS, method {methode}"
-                      + (" (grid weights)" if grille is not None else ""))
+    ctx.resume.append(
+        f"weights: {poids['code_zone'].nunique()} zones × "
+        f"{poids['code_iris'].nunique()} IRIS, method {methode}"
+        + (" (grid weights)" if grille is not None else "")
+    )
 
 
 def _note_moins(v, pv: pd.DataFrame, grille) -> str:
     """Sheet note of a veille territory drawn as IRIS minus other zones: how it is computed."""
-    parts = ", ".join(f"{c} : {100 * r:.0f} %".replace(".", ",")
-                      for c, r in zip(pv["code_iris"], pv["poids_retire"], strict=True))
-    comment = ("telle que le carroyage Filosofi la place (poids carroyés)" if grille is not None
-               else "selon les poids de ces zones")
-    return (f"Calcul : population des IRIS {', '.join(pv['code_iris'])} moins celle de "
-            f"{', '.join(v.moins)}, {comment} ; part retirée de chaque IRIS : {parts}.")
+    parts = ", ".join(
+        f"{c} : {100 * r:.0f} %".replace(".", ",")
+        for c, r in zip(pv["code_iris"], pv["poids_retire"], strict=True)
+    )
+    comment = (
+        "telle que le carroyage Filosofi la place (poids carroyés)"
+        if grille is not None
+        else "selon les poids de ces zones"
+    )
+    return (
+        f"Calcul : population des IRIS {', '.join(pv['code_iris'])} moins celle de "
+        f"{', '.join(v.moins)}, {comment} ; part retirée de chaque IRIS : {parts}."
+    )
 
 
 def _signaler_iris_redessines(ctx: Contexte, poids: pd.DataFrame) -> None:
@@ -270,29 +347,42 @@ def _signaler_iris_redessines(ctx: Contexte, poids: pd.DataFrame) -> None:
         zones = sorted(poids.loc[poids["code_iris"] == row.code_iris, "code_zone"].unique())
         qui = "absent" if row.iou != row.iou else f"overlap {row.iou:.0%} (IoU)"
         ctx.rapport.avertir(
-            "poids", row.code_iris,
+            "poids",
+            row.code_iris,
             f"IRIS {row.code_iris} is drawn differently in the statistics' edition ({qui}): "
-            f"the estimates of {', '.join(zones)} through it are graded 'faible'")
+            f"the estimates of {', '.join(zones)} through it are graded 'faible'",
+        )
 
 
-def _signaler_zones_vides(ctx: Contexte, poids: pd.DataFrame,
-                          population: pd.DataFrame | None) -> None:
+def _signaler_zones_vides(
+    ctx: Contexte, poids: pd.DataFrame, population: pd.DataFrame | None
+) -> None:
     """Report each zone whose weights give it no inhabitant (never dropped silently)."""
     zones = ctx.resultats.get("zones_vides", {})
-    pop = (population.set_index("code_iris")["population"] if population is not None
-           else None)
+    pop = population.set_index("code_iris")["population"] if population is not None else None
     for code, g in poids.groupby("code_zone", sort=True):
-        n = (float((g["poids"] * g["code_iris"].map(pop)).sum()) if pop is not None
-             else float(g["poids"].sum()))
+        n = (
+            float((g["poids"] * g["code_iris"].map(pop)).sum())
+            if pop is not None
+            else float(g["poids"].sum())
+        )
         if n > 0:
             continue
-        pourquoi = ("les zones retirées (moins:) prennent toute la population de ses IRIS"
-                    if "poids_retire" in g.columns and g["poids_retire"].fillna(0).gt(0).any()
-                    else "aucun IRIS habité ne lui est attribué")
-        zones[code] = (f"Poids nul : aucun habitant n'est attribué à ce territoire ({pourquoi}) ; "
-                       "ses indicateurs estimés sont manquants.")
-        ctx.rapport.avertir("poids", code, f"zone {code} gets no inhabitant from its weights "
-                            f"({pourquoi}): its estimated indicators are missing")
+        pourquoi = (
+            "les zones retirées (moins:) prennent toute la population de ses IRIS"
+            if "poids_retire" in g.columns and g["poids_retire"].fillna(0).gt(0).any()
+            else "aucun IRIS habité ne lui est attribué"
+        )
+        zones[code] = (
+            f"Poids nul : aucun habitant n'est attribué à ce territoire ({pourquoi}) ; "
+            "ses indicateurs estimés sont manquants."
+        )
+        ctx.rapport.avertir(
+            "poids",
+            code,
+            f"zone {code} gets no inhabitant from its weights "
+            f"({pourquoi}): its estimated indicators are missing",
+        )
     ctx.resultats["zones_vides"] = zones
 
 
@@ -307,14 +397,18 @@ def _fr(n: float) -> str:
     return f"{n:,.0f}".replace(",", "\u202f")
 
 
-def _signaler_chevauchements(ctx: Contexte, poids: pd.DataFrame,
-                             population: pd.DataFrame | None) -> None:
+def _signaler_chevauchements(
+    ctx: Contexte, poids: pd.DataFrame, population: pd.DataFrame | None
+) -> None:
     """Report the population a veille territory shares with a QPV (``chevauchements``)."""
     from observatoire.ponderation import chevauchements
 
     qpv = poids[poids["niveau"] == "qpv"]
-    pop = (population.set_index("code_iris")["population"] if population is not None
-           else pd.Series(dtype="float64"))
+    pop = (
+        population.set_index("code_iris")["population"]
+        if population is not None
+        else pd.Series(dtype="float64")
+    )
     for v in ctx.config.veille:
         if v.chevauchements != "signaler":
             continue
@@ -328,17 +422,24 @@ def _signaler_chevauchements(ctx: Contexte, poids: pd.DataFrame,
         c["commun"] = np.minimum(c["poids"], c["poids_autre"]) * c["code_iris"].map(pop)
         for q, g in c.groupby("code_zone_autre"):
             n = float(g["commun"].sum())
-            iris = ", ".join(f"{i} ({p:.0%})" for i, p in zip(g["code_iris"], g["poids_autre"],
-                                                              strict=True))
-            chiffre = (f": about {n:,.0f} of its {total:,.0f} inhabitants "
-                       f"({100 * n / total:.0f} %, {max(ctx.annees)})" if total > 0 else "")
+            iris = ", ".join(
+                f"{i} ({p:.0%})" for i, p in zip(g["code_iris"], g["poids_autre"], strict=True)
+            )
+            chiffre = (
+                f": about {n:,.0f} of its {total:,.0f} inhabitants "
+                f"({100 * n / total:.0f} %, {max(ctx.annees)})"
+                if total > 0
+                else ""
+            )
             if total > 0:
                 ctx.resultats.setdefault("chevauchements", {}).setdefault(v.code, []).append(
                     f"Chevauchement avec le QPV {q} : environ {_fr(n)} des {_fr(total)} "
                     f"habitants du territoire ({100 * n / total:.0f} %, {max(ctx.annees)}) "
-                    "sont aussi comptés dans le QPV.")
+                    "sont aussi comptés dans le QPV."
+                )
             ctx.rapport.avertir(
-                "poids", v.code,
+                "poids",
+                v.code,
                 f"veille {v.nom} ({v.code}) overlaps QPV {q}{chiffre} are also counted in the "
                 f"QPV (share of IRIS population weighted into the QPV: {iris})",
                 n=int(round(n)) if n == n else 0,
@@ -357,8 +458,9 @@ def _codebook(ctx: Contexte):
             from observatoire.indicateurs.codebook import Codebook
             from observatoire.partenaires import indicateurs_codebook
 
-            extra = {i.cle: i for spec in ctx.config.partenaires
-                     for i in indicateurs_codebook(spec)}
+            extra = {
+                i.cle: i for spec in ctx.config.partenaires for i in indicateurs_codebook(spec)
+            }
             cb = Codebook([*cb, *extra.values()], source=cb.source)
         ctx.resultats["codebook"] = cb
     return ctx.resultats["codebook"]
@@ -366,9 +468,13 @@ def _codebook(ctx: Contexte):
 
 def _appartenance(ctx: Contexte) -> pd.DataFrame:
     it = ctx.preparation.iris_territoire
-    return pd.DataFrame({"code_iris": it["code_iris"].to_numpy(),
-                         "code_commune": it["code_commune"].to_numpy(),
-                         "code_epci": ctx.config.epci.code})
+    return pd.DataFrame(
+        {
+            "code_iris": it["code_iris"].to_numpy(),
+            "code_commune": it["code_commune"].to_numpy(),
+            "code_epci": ctx.config.epci.code,
+        }
+    )
 
 
 def _noms(ctx: Contexte) -> dict:
@@ -377,8 +483,13 @@ def _noms(ctx: Contexte) -> dict:
     zones = ctx.resultats["zones"]
     communes = {c: (n or c) for c, n in cfg.epci.communes.items()}
     return {
-        "iris": dict(zip(it["code_iris"], it["nom_iris"].astype(str) + " (" + it["nom_commune"]
-                         .astype(str) + ")", strict=True)),
+        "iris": dict(
+            zip(
+                it["code_iris"],
+                it["nom_iris"].astype(str) + " (" + it["nom_commune"].astype(str) + ")",
+                strict=True,
+            )
+        ),
         "qpv": dict(zip(zones["code_zone"], zones["nom_zone"], strict=True)),
         "veille": dict(zip(zones["code_zone"], zones["nom_zone"], strict=True)),
         "commune": communes,
@@ -416,48 +527,90 @@ def etape_indicateurs(ctx: Contexte) -> None:
         dep = toutes[toutes["code_commune"].str.startswith(cfg.departement)]
         if len(dep):
             departement = poids_appartenance(
-                pd.DataFrame({"code_iris": dep["code_iris"].to_numpy(),
-                              "code_departement": cfg.departement}),
-                code_zone="code_departement")
+                pd.DataFrame(
+                    {"code_iris": dep["code_iris"].to_numpy(), "code_departement": cfg.departement}
+                ),
+                code_zone="code_departement",
+            )
     if niveaux["veille"].empty:
         del niveaux["veille"]
-    comptages = [tables[r] for r in ("population_iris", "menages_iris", "logement_iris",
-                                     "activite_iris", "diplomes_iris", "revenus_iris")
-                 if r in tables]
+    comptages = [
+        tables[r]
+        for r in (
+            "population_iris",
+            "menages_iris",
+            "logement_iris",
+            "activite_iris",
+            "diplomes_iris",
+            "revenus_iris",
+        )
+        if r in tables
+    ]
     ptod = tables.get("indicateurs_iris")
     population = None
     if ptod is not None and "p_pop" in ptod.columns:
-        population = pd.DataFrame({"code_iris": ptod["code"], "annee": ptod["annee"],
-                                   "population": ptod["p_pop"]}).dropna()
+        population = pd.DataFrame(
+            {"code_iris": ptod["code"], "annee": ptod["annee"], "population": ptod["p_pop"]}
+        ).dropna()
     officiels = []
     if "indicateurs_communes" in tables and "commune" in cfg.niveaux_comparaison:
-        officiels.append(valeurs_officielles_ptod(tables["indicateurs_communes"], codebook=cb,
-                                                  codes=cfg.codes_communes,
-                                                  noms=dict(cfg.epci.communes)))
+        officiels.append(
+            valeurs_officielles_ptod(
+                tables["indicateurs_communes"],
+                codebook=cb,
+                codes=cfg.codes_communes,
+                noms=dict(cfg.epci.communes),
+            )
+        )
     if "indicateurs_departements" in tables:
         codes = ([cfg.departement] if "departement" in cfg.niveaux_comparaison else []) + (
-            ["00FR"] if "france" in cfg.niveaux_comparaison else [])
+            ["00FR"] if "france" in cfg.niveaux_comparaison else []
+        )
         if codes:
-            officiels.append(valeurs_officielles_ptod(tables["indicateurs_departements"],
-                                                      codebook=cb, codes=codes))
+            officiels.append(
+                valeurs_officielles_ptod(
+                    tables["indicateurs_departements"], codebook=cb, codes=codes
+                )
+            )
     if "qpv_officiel" in tables:
-        officiels.append(valeurs_officielles_qpv(
-            tables["qpv_officiel"], codebook=cb, codes=list(ctx.preparation.qpv["code_qpv"]),
-            annee=cfg.sources["qpv_officiel"].annee_valeurs,
-            annees_colonnes=cfg.sources["qpv_officiel"].annees_colonnes, rapport=ctx.rapport))
+        officiels.append(
+            valeurs_officielles_qpv(
+                tables["qpv_officiel"],
+                codebook=cb,
+                codes=list(ctx.preparation.qpv["code_qpv"]),
+                annee=cfg.sources["qpv_officiel"].annee_valeurs,
+                annees_colonnes=cfg.sources["qpv_officiel"].annees_colonnes,
+                rapport=ctx.rapport,
+            )
+        )
     annees = list(ctx.annees)
-    ind = consolider(niveaux, comptages=comptages or None, taux=ptod, officiels=officiels,
-                     codebook=cb, noms=_noms(ctx), population=population, annees=None,
-                     rapport=ctx.rapport)
+    ind = consolider(
+        niveaux,
+        comptages=comptages or None,
+        taux=ptod,
+        officiels=officiels,
+        codebook=cb,
+        noms=_noms(ctx),
+        population=population,
+        annees=None,
+        rapport=ctx.rapport,
+    )
     if departement is not None:
         # Consolidated on its own, without the secret step: the whole département is far
         # above every publication threshold, and the only complement it could form with
         # the published territories (département minus the EPCI) is the rest of the
         # département, hundreds of thousands of inhabitants — nothing to protect, while
         # its 800+ IRIS would make the complement search several seconds slower.
-        dep_ind = consolider({"departement": departement}, comptages=comptages or None,
-                             taux=ptod, codebook=cb, population=population, annees=None,
-                             secret=False, rapport=ctx.rapport)
+        dep_ind = consolider(
+            {"departement": departement},
+            comptages=comptages or None,
+            taux=ptod,
+            codebook=cb,
+            population=population,
+            annees=None,
+            secret=False,
+            rapport=ctx.rapport,
+        )
         ind = pd.concat([ind, dep_ind], ignore_index=True)
     # Keep the census vintages asked, plus the non-census values of record (official QPV
     # tables, income series) that have their own years.
@@ -501,27 +654,38 @@ def _indicateurs_grille(ctx: Contexte, codebook) -> pd.DataFrame:
     couvertes = set(e.provenance.get("communes_couvertes") or cfg.codes_communes)
     annee = e.edition or e.provenance.get("millesime")
     if annee is None:
-        ctx.rapport.avertir("indicateurs", "sources.grille", "vintage of the grid unknown "
-                            "(set sources.grille.edition): no grid indicator computed")
+        ctx.rapport.avertir(
+            "indicateurs",
+            "sources.grille",
+            "vintage of the grid unknown (set sources.grille.edition): no grid indicator computed",
+        )
         return pd.DataFrame()
     zones = ctx.resultats["zones"]
     it = prep.iris_territoire
     communes = it[it["code_commune"].isin(couvertes)].dissolve("code_commune").reset_index()
     terr = {
-        niveau: gpd.GeoDataFrame({"code": z["code_zone"].to_numpy()},
-                                 geometry=z.geometry.to_numpy(), crs=zones.crs)
+        niveau: gpd.GeoDataFrame(
+            {"code": z["code_zone"].to_numpy()}, geometry=z.geometry.to_numpy(), crs=zones.crs
+        )
         for niveau, z in zones.groupby("niveau")
     }
-    terr["commune"] = gpd.GeoDataFrame({"code": communes["code_commune"].to_numpy()},
-                                       geometry=communes.geometry.to_numpy(), crs=it.crs)
+    terr["commune"] = gpd.GeoDataFrame(
+        {"code": communes["code_commune"].to_numpy()},
+        geometry=communes.geometry.to_numpy(),
+        crs=it.crs,
+    )
     if set(cfg.codes_communes) <= couvertes:
-        terr["epci"] = gpd.GeoDataFrame({"code": [cfg.epci.code]},
-                                        geometry=[it.geometry.union_all()], crs=it.crs)
-    t = indicateurs_grille(prep.tables["grille"], terr, annee=int(annee), codebook=codebook,
-                           noms=_noms(ctx))
-    ctx.resume.append(f"grid indicators ({e.source}, {annee}): "
-                      f"{t['indicateur'].nunique()} indicators × "
-                      f"{t['territoire_code'].nunique()} territories")
+        terr["epci"] = gpd.GeoDataFrame(
+            {"code": [cfg.epci.code]}, geometry=[it.geometry.union_all()], crs=it.crs
+        )
+    t = indicateurs_grille(
+        prep.tables["grille"], terr, annee=int(annee), codebook=codebook, noms=_noms(ctx)
+    )
+    ctx.resume.append(
+        f"grid indicators ({e.source}, {annee}): "
+        f"{t['indicateur'].nunique()} indicators × "
+        f"{t['territoire_code'].nunique()} territories"
+    )
     return t
 
 
@@ -532,24 +696,28 @@ def territoire_partenaires(ctx: Contexte):
     cfg, prep = ctx.config, ctx.preparation
     q = prep.qpv
     return TerritoirePartenaires(
-        iris=prep.iris_territoire, zones=ctx.resultats["zones"], epci=cfg.epci.code,
+        iris=prep.iris_territoire,
+        zones=ctx.resultats["zones"],
+        epci=cfg.epci.code,
         noms_communes={c: (n or c) for c, n in cfg.epci.communes.items()},
         nom_epci=cfg.epci.nom,
-        communes_qpv={c: list(com)[0] for c, com in zip(q["code_qpv"], q["communes"],
-                                                        strict=True) if com},
-        poids=ctx.resultats["poids"])
+        communes_qpv={
+            c: list(com)[0] for c, com in zip(q["code_qpv"], q["communes"], strict=True) if com
+        },
+        poids=ctx.resultats["poids"],
+    )
 
 
 def _denominateurs(ind: pd.DataFrame, indicateur: str, annee: int) -> pd.DataFrame:
     """Value of record of ``indicateur`` per territory at the vintage nearest ``annee``."""
     from observatoire.indicateurs.valeur_retenue import valeurs_retenues
 
-    t = ind[(ind["indicateur"] == indicateur) & (ind["sexe"] == "ensemble")
-            & ind["valeur"].notna()]
+    t = ind[(ind["indicateur"] == indicateur) & (ind["sexe"] == "ensemble") & ind["valeur"].notna()]
     if t.empty:
         return pd.DataFrame(columns=["niveau", "territoire_code", "valeur", "annee"])
     t = t.assign(_d=(t["annee"].astype(int) - int(annee)).abs()).sort_values(
-        ["_d", "annee"], ascending=[True, False], kind="stable")
+        ["_d", "annee"], ascending=[True, False], kind="stable"
+    )
     v = valeurs_retenues(t, ["niveau", "territoire_code"])
     return v[["niveau", "territoire_code", "valeur", "annee"]]
 
@@ -570,32 +738,62 @@ def _indicateurs_partenaires(ctx: Contexte, ind: pd.DataFrame) -> pd.DataFrame:
     morceaux, bilans = [], []
     for i, spec in enumerate(cfg.partenaires):
         e = ctx.preparation.entrees[f"partenaires[{i}].source"]
-        den = (_denominateurs(ind, spec.denominateur.indicateur, spec.annee)
-               if spec.denominateur is not None else None)
-        r = traiter_table(e.chemin, spec, territoire, url=spec.geocodeur, en_ligne=en_ligne,
-                          denominateurs=den, table=ctx.preparation.tables["partenaires"][i])
+        den = (
+            _denominateurs(ind, spec.denominateur.indicateur, spec.annee)
+            if spec.denominateur is not None
+            else None
+        )
+        r = traiter_table(
+            e.chemin,
+            spec,
+            territoire,
+            url=spec.geocodeur,
+            en_ligne=en_ligne,
+            denominateurs=den,
+            table=ctx.preparation.tables["partenaires"][i],
+        )
         morceaux.append(r.indicateurs)
         geo = r.bilan.pop("geocodage", None) or {}
         par_cle = r.bilan.pop("par_cle", {})
-        bilans.append({**r.bilan, **{f"par_cle_{k}": v for k, v in par_cle.items()},
-                       **{f"geocodage_{k}": v for k, v in geo.items() if k != "erreur"},
-                       "geocodage_erreur": geo.get("erreur")})
+        bilans.append(
+            {
+                **r.bilan,
+                **{f"par_cle_{k}": v for k, v in par_cle.items()},
+                **{f"geocodage_{k}": v for k, v in geo.items() if k != "erreur"},
+                "geocodage_erreur": geo.get("erreur"),
+            }
+        )
         non = r.bilan["lignes"] - r.bilan["placees"]
-        ctx.resume.append(f"partner table {spec.code} ({spec.partenaire}, {spec.annee}): "
-                          f"{r.bilan['placees']:,} of {r.bilan['lignes']:,} rows placed")
+        ctx.resume.append(
+            f"partner table {spec.code} ({spec.partenaire}, {spec.annee}): "
+            f"{r.bilan['placees']:,} of {r.bilan['lignes']:,} rows placed"
+        )
         if non:
             ctx.rapport.avertir(
-                "partenaires", spec.code,
+                "partenaires",
+                spec.code,
                 f"{non} of {r.bilan['lignes']} rows of {e.chemin.name} not placed ("
-                + ", ".join(f"{k} {r.bilan[k]}" for k in ("hors_territoire", "code_inconnu",
-                                                           "sans_localisation", "score_faible",
-                                                           "non_geocodee") if r.bilan[k])
-                + ")", n=non)
+                + ", ".join(
+                    f"{k} {r.bilan[k]}"
+                    for k in (
+                        "hors_territoire",
+                        "code_inconnu",
+                        "sans_localisation",
+                        "score_faible",
+                        "non_geocodee",
+                    )
+                    if r.bilan[k]
+                )
+                + ")",
+                n=non,
+            )
         if r.bilan.get("chevauchements"):
             ctx.rapport.avertir(
-                "partenaires", spec.code,
+                "partenaires",
+                spec.code,
                 f"{r.bilan['chevauchements']} rows of {spec.code} lie in a QPV and a veille "
-                "zone at once: counted in each")
+                "zone at once: counted in each",
+            )
     ctx.resultats["partenaires"] = pd.DataFrame(bilans)
     return pd.concat(morceaux, ignore_index=True) if morceaux else pd.DataFrame()
 
@@ -617,17 +815,24 @@ def _modele_correction(ctx: Contexte):
     from observatoire.manifeste import sha256_fichier
 
     prep, cfg = ctx.preparation, ctx.config
-    roles = {"qpv": "qpv_entrainement", "iris": "iris_statistiques",
-             "taux_iris": "indicateurs_iris", "communes": "indicateurs_communes",
-             "officiel": "qpv_officiel"}
+    roles = {
+        "qpv": "qpv_entrainement",
+        "iris": "iris_statistiques",
+        "taux_iris": "indicateurs_iris",
+        "communes": "indicateurs_communes",
+        "officiel": "qpv_officiel",
+    }
     if prep.chemin("qpv_entrainement") is None:
         return None
-    fichiers = {k: prep.chemin(r) or (prep.chemin("iris") if k == "iris" else None)
-                for k, r in roles.items()}
+    fichiers = {
+        k: prep.chemin(r) or (prep.chemin("iris") if k == "iris" else None)
+        for k, r in roles.items()
+    }
     manque = sorted(roles[k] for k, v in fichiers.items() if v is None)
     if manque:
-        ctx.rapport.avertir("indicateurs", "correction", "dilution correction not fitted: "
-                            f"sources {manque} missing")
+        ctx.rapport.avertir(
+            "indicateurs", "correction", f"dilution correction not fitted: sources {manque} missing"
+        )
         return None
     from observatoire.indicateurs.valeur_retenue import millesime_proche
 
@@ -642,8 +847,12 @@ def _modele_correction(ctx: Contexte):
             return pickle.load(f)
     from observatoire.correction import ajuster, donnees_entrainement
 
-    entr = donnees_entrainement(fichiers=fichiers, annee_officielle=annee_off,
-                                annee_estimation=annee_est, codebook=_codebook(ctx))
+    entr = donnees_entrainement(
+        fichiers=fichiers,
+        annee_officielle=annee_off,
+        annee_estimation=annee_est,
+        codebook=_codebook(ctx),
+    )
     modele = ajuster(entr).sans_resultats()
     chemin.parent.mkdir(parents=True, exist_ok=True)
     ecrire_fichier_atomique(chemin, pickle.dumps(modele))
@@ -669,9 +878,10 @@ def _corrections(ctx: Contexte, ind: pd.DataFrame) -> pd.DataFrame:
     out = corriger(ind, modele, zones_coupees=zones_iris_coupes(poids), communes=communes)
     if len(out):
         ctx.resume.append(
-            "dilution correction: " + ", ".join(
-                f"{m.indicateur} ({m.forme}, n = {m.n})" for m in modele.modeles.values())
-            + f" — {len(out)} corrected values")
+            "dilution correction: "
+            + ", ".join(f"{m.indicateur} ({m.forme}, n = {m.n})" for m in modele.modeles.values())
+            + f" — {len(out)} corrected values"
+        )
     return out
 
 
@@ -684,12 +894,16 @@ def _infos_zones(ctx: Contexte) -> pd.DataFrame:
         # zones left uncalibrated keep their spatial weights
         pas = poids["calibre"].eq(False) & poids["methode"].eq("calibrated")
         poids.loc[pas, "methode"] = poids.loc[pas, "methode_base"]
-    return infos_zones(poids, plausibilite=ctx.resultats.get("implausibles", {}),
-                       iris_redessines=ctx.resultats.get("iris_redessines", ()))
+    return infos_zones(
+        poids,
+        plausibilite=ctx.resultats.get("implausibles", {}),
+        iris_redessines=ctx.resultats.get("iris_redessines", ()),
+    )
 
 
-def _codes_non_apparies(ctx: Contexte, tables: dict, population: pd.DataFrame | None
-                        ) -> pd.DataFrame:
+def _codes_non_apparies(
+    ctx: Contexte, tables: dict, population: pd.DataFrame | None
+) -> pd.DataFrame:
     """IRIS codes of the territory present in a statistics table or the geometry only."""
     from observatoire.indicateurs.geographie import comparer_codes_iris
 
@@ -708,12 +922,14 @@ def _codes_non_apparies(ctx: Contexte, tables: dict, population: pd.DataFrame | 
             if population is not None:
                 sel = population[population["annee"] == annee]
                 pop = pd.Series(sel["population"].to_numpy(), index=sel["code_iris"].astype(str))
-            r = comparer_codes_iris(st, it, annee=annee, edition=edition, population=pop,
-                                    rapport=ctx.rapport)
+            r = comparer_codes_iris(
+                st, it, annee=annee, edition=edition, population=pop, rapport=ctx.rapport
+            )
             morceaux.append(r.assign(source=role))
     if not morceaux:
-        return pd.DataFrame(columns=["code_iris", "cote", "population", "annee", "edition",
-                                     "source"])
+        return pd.DataFrame(
+            columns=["code_iris", "cote", "population", "annee", "edition", "source"]
+        )
     return pd.concat(morceaux, ignore_index=True)
 
 
@@ -731,27 +947,41 @@ def etape_ecarts(ctx: Contexte) -> None:
         app[["code_iris", "code_commune"]],
         communes_epci={cfg.epci.code: cfg.codes_communes},
         france="FR" if "france" in cfg.niveaux_comparaison else None,
-        zones=[z for z in ("iris", "qpv", "veille", "commune") if z == "commune" or z in niveaux
-               or z == "iris"],
+        zones=[
+            z
+            for z in ("iris", "qpv", "veille", "commune")
+            if z == "commune" or z in niveaux or z == "iris"
+        ],
     )
     refs = refs[refs["reference_niveau"].isin(cfg.niveaux_comparaison)].reset_index(drop=True)
-    ecarts, evolution = calculer_ecarts(ctx.resultats["indicateurs"], refs,
-                                        codebook=_codebook(ctx),
-                                        ecart_min_annees=cfg.ecart_min_annees)
+    ecarts, evolution = calculer_ecarts(
+        ctx.resultats["indicateurs"],
+        refs,
+        codebook=_codebook(ctx),
+        ecart_min_annees=cfg.ecart_min_annees,
+    )
     ctx.resultats["references"] = refs
     ctx.resultats["ecarts"] = ecarts
     ctx.resultats["evolution"] = evolution
     ctx.resultats["synthese_millesimes"] = synth = table_synthese(
-        ctx.resultats["indicateurs"], ecarts, millesimes=ctx.annees, references=refs,
-        niveaux_reference=cfg.niveaux_comparaison, codebook=_codebook(ctx),
-        zones=ctx.resultats["infos_zones"], noms_references=_noms_references(ctx),
-        tous_millesimes=True)
+        ctx.resultats["indicateurs"],
+        ecarts,
+        millesimes=ctx.annees,
+        references=refs,
+        niveaux_reference=cfg.niveaux_comparaison,
+        codebook=_codebook(ctx),
+        zones=ctx.resultats["infos_zones"],
+        noms_references=_noms_references(ctx),
+        tous_millesimes=True,
+    )
     ctx.resultats["synthese"] = synth[synth["annee_recensement"] == max(ctx.annees)]
     ctx.resultats["qualite"] = _qualite(ctx)
     n_fav = ecarts["lecture"].astype(str).str.contains("moins favorable").sum()
-    ctx.resume.append(f"gaps: {len(ecarts):,} (zone × reference × indicator × year), "
-                      f"{n_fav:,} less favourable than their reference; "
-                      f"{len(evolution):,} evolutions between vintages")
+    ctx.resume.append(
+        f"gaps: {len(ecarts):,} (zone × reference × indicator × year), "
+        f"{n_fav:,} less favourable than their reference; "
+        f"{len(evolution):,} evolutions between vintages"
+    )
 
 
 def _avertissements(ctx: Contexte) -> dict[str, list[str]]:
@@ -777,7 +1007,8 @@ def avertissements_zones(ctx: Contexte) -> dict[str, list[str]]:
         out.setdefault(code, []).append(
             f"Population estimée à {_fr(n)} habitants avec les poids IRIS, sous le minimum "
             f"légal d'un QPV ({_fr(seuil)}) : les estimations IRIS de ce quartier sont peu "
-            "fiables (fiabilité faible).")
+            "fiables (fiabilité faible)."
+        )
     for code, row in infos.iterrows():
         for m in motifs_zone(row.to_dict()):
             out.setdefault(str(code), []).append(m[0].upper() + m[1:] + ".")
@@ -789,19 +1020,26 @@ def avertissements_zones(ctx: Contexte) -> dict[str, list[str]]:
             out.setdefault(str(r["code"]), []).append(
                 f"Périmètre réparé (géométrie invalide : {r['raison']}) : surface "
                 f"{_fr(r['surface_avant_m2'])} m² dessinée → {_fr(r['surface_apres_m2'])} m² "
-                f"réparée ({100 * r['variation']:+.1f} %)".replace(".", ",") + ".")
+                f"réparée ({100 * r['variation']:+.1f} %)".replace(".", ",")
+                + "."
+            )
     s = ctx.resultats.get("synthese")
     if s is not None and len(s):
         loin = s[pd.to_numeric(s["ecart_annees"], errors="coerce") > 2]
         for code, g in loin.groupby("territoire_code"):
             libs = ", ".join(sorted(set(g["libelle"].dropna().astype(str))))
             out.setdefault(str(code), []).append(
-                f"Comparé à une référence distante de plus de 2 ans : {libs}.")
+                f"Comparé à une référence distante de plus de 2 ans : {libs}."
+            )
     return out
 
 
-_NOMS_QUALITE = {"surface": "poids de surface", "dasymetric": "poids carroyés",
-                 "calibrated": "poids calés", "grille": "carroyage Filosofi agrégé"}
+_NOMS_QUALITE = {
+    "surface": "poids de surface",
+    "dasymetric": "poids carroyés",
+    "calibrated": "poids calés",
+    "grille": "carroyage Filosofi agrégé",
+}
 
 
 def _nom_estimation(methode: str) -> str:
@@ -839,11 +1077,14 @@ def _notes_qualite(ctx: Contexte, code: str) -> list[str]:
 
         est = " ; ".join(
             f"{_nom_estimation(m)} {fmt(v)} ({erreur(v, e)})"
-            for m, v, e in zip(g["methode"], g["valeur_estimee"], g["erreur_relative"],
-                               strict=True) if pd.notna(v))
+            for m, v, e in zip(g["methode"], g["valeur_estimee"], g["erreur_relative"], strict=True)
+            if pd.notna(v)
+        )
         libelle = meta.libelle if meta is not None else ind
-        out.append(f"{libelle} — valeur officielle {g['annee_officielle'].iloc[0]} : "
-                   f"{fmt(o)} ; estimations : {est}.")
+        out.append(
+            f"{libelle} — valeur officielle {g['annee_officielle'].iloc[0]} : "
+            f"{fmt(o)} ; estimations : {est}."
+        )
     return out
 
 
@@ -851,8 +1092,13 @@ def _noms_references(ctx: Contexte) -> dict[tuple[str, str], str]:
     """``(niveau, code)`` → name of every reference territory of the run."""
     cfg = ctx.config
     ind = ctx.resultats["indicateurs"]
-    noms = {(n, c): v for n, c, v in ind[["niveau", "territoire_code", "territoire_nom"]]
-            .dropna().drop_duplicates(["niveau", "territoire_code"]).itertuples(index=False)}
+    noms = {
+        (n, c): v
+        for n, c, v in ind[["niveau", "territoire_code", "territoire_nom"]]
+        .dropna()
+        .drop_duplicates(["niveau", "territoire_code"])
+        .itertuples(index=False)
+    }
     noms.update({("commune", c): n for c, n in cfg.epci.communes.items() if n})
     noms[("epci", cfg.epci.code)] = cfg.epci.nom
     noms.setdefault(("departement", cfg.departement), f"Département {cfg.departement}")
@@ -880,29 +1126,41 @@ def _qualite(ctx: Contexte) -> pd.DataFrame:
     dispo = sorted(set(ptod.loc[ptod["p_pop"].notna(), "annee"].astype(int)) & set(ctx.annees))
     annee = int(millesime_proche([annee_off], dispo)[0])
     t = ptod[ptod["annee"] == annee]
-    comptages = pd.DataFrame({"code_iris": t["code"].to_numpy(),
-                              "population": t["p_pop"].to_numpy(dtype="float64")})
+    comptages = pd.DataFrame(
+        {"code_iris": t["code"].to_numpy(), "population": t["p_pop"].to_numpy(dtype="float64")}
+    )
     corr = {"population": ("population", "pop_mun")}
     if "men_tot_stock" in t.columns and "nombre_menages" in off.columns:
         comptages["menages"] = t["men_tot_stock"].to_numpy(dtype="float64")
         corr["nombre_menages"] = ("menages", "nombre_menages")
     officiel = off.rename(columns={"code_qpv": "code_zone"})
-    officiel = officiel[[c for c in ("code_zone", "pop_mun", "nombre_menages")
-                         if c in officiel.columns]]
+    officiel = officiel[
+        [c for c in ("code_zone", "pop_mun", "nombre_menages") if c in officiel.columns]
+    ]
     zones = ctx.resultats["zones"]
     zones = zones[zones["niveau"] == "qpv"]
     grille = ctx.preparation.tables.get("grille")
     e_grille = ctx.preparation.entrees.get("sources.grille")
     comptes = qualite_zones(
-        ctx.preparation.iris_territoire, zones, officiel, comptages, correspondances=corr,
-        annee_officielle=annee_off, annee_estimation=annee, grille=grille,
+        ctx.preparation.iris_territoire,
+        zones,
+        officiel,
+        comptages,
+        correspondances=corr,
+        annee_officielle=annee_off,
+        annee_estimation=annee,
+        grille=grille,
         correspondances_grille={"population": "population", "nombre_menages": "menages"},
         annee_grille=e_grille.edition if e_grille is not None else None,
         noms=dict(zip(zones["code_zone"], zones["nom_zone"], strict=True)),
-        part_min=cfg.ponderation.part_min)
+        part_min=cfg.ponderation.part_min,
+    )
     taux = comparer_taux_officiels(ctx.resultats["indicateurs"], equivalents=EQUIVALENTS_GRILLE)
-    return pd.concat([comptes, taux], ignore_index=True).sort_values(
-        ["territoire_code", "indicateur", "methode"], kind="stable").reset_index(drop=True)
+    return (
+        pd.concat([comptes, taux], ignore_index=True)
+        .sort_values(["territoire_code", "indicateur", "methode"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _geometries(ctx: Contexte) -> dict[str, gpd.GeoDataFrame]:
@@ -911,24 +1169,31 @@ def _geometries(ctx: Contexte) -> dict[str, gpd.GeoDataFrame]:
     zones = ctx.resultats["zones"]
     it = prep.iris_territoire
     geos = {
-        "iris": gpd.GeoDataFrame({"code": it["code_iris"].to_numpy()},
-                                 geometry=it.geometry.to_numpy(), crs=it.crs),
+        "iris": gpd.GeoDataFrame(
+            {"code": it["code_iris"].to_numpy()}, geometry=it.geometry.to_numpy(), crs=it.crs
+        ),
     }
     for niveau in ("qpv", "veille"):
         z = zones[zones["niveau"] == niveau]
         if len(z):
-            geos[niveau] = gpd.GeoDataFrame({"code": z["code_zone"].to_numpy()},
-                                            geometry=z.geometry.to_numpy(), crs=zones.crs)
+            geos[niveau] = gpd.GeoDataFrame(
+                {"code": z["code_zone"].to_numpy()}, geometry=z.geometry.to_numpy(), crs=zones.crs
+            )
     communes = it.dissolve("code_commune").reset_index()
-    geos["commune"] = gpd.GeoDataFrame({"code": communes["code_commune"].to_numpy()},
-                                       geometry=communes.geometry.to_numpy(), crs=it.crs)
-    geos["epci"] = gpd.GeoDataFrame({"code": [cfg.epci.code]},
-                                    geometry=[it.geometry.union_all()], crs=it.crs)
+    geos["commune"] = gpd.GeoDataFrame(
+        {"code": communes["code_commune"].to_numpy()},
+        geometry=communes.geometry.to_numpy(),
+        crs=it.crs,
+    )
+    geos["epci"] = gpd.GeoDataFrame(
+        {"code": [cfg.epci.code]}, geometry=[it.geometry.union_all()], crs=it.crs
+    )
     toutes = prep.iris
     dep = toutes[toutes["code_commune"].str.startswith(cfg.departement)]
     if len(dep) and "departement" in cfg.niveaux_comparaison:
-        geos["departement"] = gpd.GeoDataFrame({"code": [cfg.departement]},
-                                               geometry=[dep.geometry.union_all()], crs=dep.crs)
+        geos["departement"] = gpd.GeoDataFrame(
+            {"code": [cfg.departement]}, geometry=[dep.geometry.union_all()], crs=dep.crs
+        )
     return geos
 
 
@@ -960,18 +1225,27 @@ def table_large(indicateurs: pd.DataFrame) -> pd.DataFrame:
     v = valeurs_retenues(indicateurs)
     v = v[v["valeur"].notna()]
     sexe = v["sexe"].astype(str)
-    decimales = (v["unite"].map(DECIMALES).fillna(2).astype(int) if "unite" in v.columns
-                 else pd.Series(2, index=v.index))
-    v = v.assign(colonne=v["indicateur"].astype(str)
-                 + np.where(sexe.eq("ensemble"), "", "_" + sexe.str.lower())
-                 + "_" + v["annee"].astype(int).astype(str),
-                 valeur=[round(float(x), int(d)) for x, d in zip(v["valeur"], decimales,
-                                                                 strict=True)])
+    decimales = (
+        v["unite"].map(DECIMALES).fillna(2).astype(int)
+        if "unite" in v.columns
+        else pd.Series(2, index=v.index)
+    )
+    v = v.assign(
+        colonne=v["indicateur"].astype(str)
+        + np.where(sexe.eq("ensemble"), "", "_" + sexe.str.lower())
+        + "_"
+        + v["annee"].astype(int).astype(str),
+        valeur=[round(float(x), int(d)) for x, d in zip(v["valeur"], decimales, strict=True)],
+    )
     if "fiabilite" not in v.columns:
         v = v.assign(fiabilite=None)
     morceaux = []
-    for champ, suffixe in (("valeur", ""), ("statut", "_statut"), ("methode", "_methode"),
-                           ("fiabilite", "_fiabilite")):
+    for champ, suffixe in (
+        ("valeur", ""),
+        ("statut", "_statut"),
+        ("methode", "_methode"),
+        ("fiabilite", "_fiabilite"),
+    ):
         p = v.pivot(index=["niveau", "territoire_code"], columns="colonne", values=champ)
         p.columns = [f"{c}{suffixe}" for c in p.columns]
         morceaux.append(p)
@@ -982,11 +1256,16 @@ def table_large(indicateurs: pd.DataFrame) -> pd.DataFrame:
     large.columns.name = None
     for c in ordre:
         large[c] = large[c].astype("float64")
-    noms = (indicateurs.dropna(subset=["territoire_nom"])
-            .drop_duplicates(["niveau", "territoire_code"])
-            .set_index(["niveau", "territoire_code"])["territoire_nom"])
-    large.insert(2, "territoire_nom", [noms.get((n, c)) for n, c in
-                                       zip(large["niveau"], large["territoire_code"], strict=True)])
+    noms = (
+        indicateurs.dropna(subset=["territoire_nom"])
+        .drop_duplicates(["niveau", "territoire_code"])
+        .set_index(["niveau", "territoire_code"])["territoire_nom"]
+    )
+    large.insert(
+        2,
+        "territoire_nom",
+        [noms.get((n, c)) for n, c in zip(large["niveau"], large["territoire_code"], strict=True)],
+    )
     return large.sort_values(["niveau", "territoire_code"], kind="stable").reset_index(drop=True)
 
 
@@ -1010,18 +1289,32 @@ def etape_tables(ctx: Contexte) -> None:
     tables = {
         "indicateurs": _trier(ctx.resultats["indicateurs"], cles),
         "ecarts": _trier(ctx.resultats["ecarts"], cles + ["reference_niveau", "reference_code"]),
-        "evolution_ecarts": _trier(ctx.resultats["evolution"],
-                                   ["niveau", "territoire_code", "indicateur", "sexe",
-                                    "reference_niveau", "reference_code", "annee_debut"]),
+        "evolution_ecarts": _trier(
+            ctx.resultats["evolution"],
+            [
+                "niveau",
+                "territoire_code",
+                "indicateur",
+                "sexe",
+                "reference_niveau",
+                "reference_code",
+                "annee_debut",
+            ],
+        ),
         "poids": ctx.resultats["poids"],
         "synthese": ctx.resultats["synthese"],
         "qualite": ctx.resultats["qualite"],
-        **({"partenaires_localisation": ctx.resultats["partenaires"]}
-           if "partenaires" in ctx.resultats else {}),
-        "references": _trier(ctx.resultats["references"],
-                             ["niveau", "territoire_code", "reference_niveau"]),
-        "iris_non_apparies": _trier(ctx.resultats["codes_iris"],
-                                    ["source", "annee", "cote", "code_iris"]),
+        **(
+            {"partenaires_localisation": ctx.resultats["partenaires"]}
+            if "partenaires" in ctx.resultats
+            else {}
+        ),
+        "references": _trier(
+            ctx.resultats["references"], ["niveau", "territoire_code", "reference_niveau"]
+        ),
+        "iris_non_apparies": _trier(
+            ctx.resultats["codes_iris"], ["source", "annee", "cote", "code_iris"]
+        ),
     }
     geos = _geometries(ctx)
     ctx.resultats["geometries"] = geos
@@ -1060,8 +1353,12 @@ def _couches_web(ctx: Contexte):
     prep, cfg = ctx.preparation, ctx.config
     zones = ctx.resultats["zones"]
     veille = zones[zones["niveau"] == "veille"][["code_zone", "nom_zone", "geometry"]]
-    geo = Geometries(iris=prep.iris_territoire, qpv=prep.qpv,
-                     veille=veille if len(veille) else None, nom_territoire=cfg.nom)
+    geo = Geometries(
+        iris=prep.iris_territoire,
+        qpv=prep.qpv,
+        veille=veille if len(veille) else None,
+        nom_territoire=cfg.nom,
+    )
     ctx.resultats["couches_web"] = couches_web(geo, rapport=ctx.rapport)
     return ctx.resultats["couches_web"]
 
@@ -1082,17 +1379,27 @@ def etape_cartes(ctx: Contexte) -> None:
     couches = _couches_web(ctx)
     # the sheets on the second core while the maps are drawn; the workbook after them
     if cfg.sorties.fiches:
-        _lancer_enfant(ctx, "_fiches", _fiches_enfant, (ctx, _groupes_fiches(ctx)),
-                       "observatoire-fiches")
-    ecrits = generer_cartes(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
-                            couches, ctx.dossier, annees=ctx.annees, references=refs,
-                            codebook=_codebook(ctx), synthese=ctx.resultats["synthese_millesimes"],
-                            avertissements=_avertissements(ctx), rapport=ctx.rapport)
+        _lancer_enfant(
+            ctx, "_fiches", _fiches_enfant, (ctx, _groupes_fiches(ctx)), "observatoire-fiches"
+        )
+    ecrits = generer_cartes(
+        ctx.resultats["indicateurs"],
+        ctx.resultats["ecarts"],
+        couches,
+        ctx.dossier,
+        annees=ctx.annees,
+        references=refs,
+        codebook=_codebook(ctx),
+        synthese=ctx.resultats["synthese_millesimes"],
+        avertissements=_avertissements(ctx),
+        rapport=ctx.rapport,
+    )
     if "_classeur_differe" in ctx.resultats:
         _lancer_classeur(ctx, *ctx.resultats.pop("_classeur_differe"))
     taille = sum(p.stat().st_size for p in ecrits)
-    ctx.resume.append(f"maps: {len(ecrits)} pages in {', '.join(map(str, ctx.annees))}/ "
-                      f"({taille / 1e6:.1f} MB)")
+    ctx.resume.append(
+        f"maps: {len(ecrits)} pages in {', '.join(map(str, ctx.annees))}/ ({taille / 1e6:.1f} MB)"
+    )
 
 
 def _groupes_fiches(ctx: Contexte) -> list[tuple[tuple, list[str]]]:
@@ -1106,8 +1413,9 @@ def _groupes_fiches(ctx: Contexte) -> list[tuple[tuple, list[str]]]:
         notes += ctx.resultats.get("notes_poids", {}).get(code, [])
         notes += _notes_qualite(ctx, code)
         if v is not None and v.statut == "approximation":
-            notes = ["Périmètre approché (statut « approximation ») : voir la note "
-                     "ci-dessous."] + notes
+            notes = [
+                "Périmètre approché (statut « approximation ») : voir la note ci-dessous."
+            ] + notes
         par_notes.setdefault(tuple(notes), []).append(code)
     return list(par_notes.items())
 
@@ -1118,13 +1426,23 @@ def _dessiner_fiches(ctx: Contexte, groupes, barre: bool = True) -> int:
 
     n = 0
     cb = _codebook(ctx)
-    for notes, codes in (ctx.barre(groupes, "fiches") if barre else groupes):
-        n += len(generer_fiches(ctx.resultats["indicateurs"], ctx.resultats["ecarts"],
-                                _couches_web(ctx), ctx.dossier, poids=ctx.resultats["poids"],
-                                annees=ctx.annees, codes=codes, codebook=cb,
-                                notes=list(notes) or None,
-                                synthese=ctx.resultats["synthese_millesimes"],
-                                avertissements=_avertissements(ctx), rapport=ctx.rapport))
+    for notes, codes in ctx.barre(groupes, "fiches") if barre else groupes:
+        n += len(
+            generer_fiches(
+                ctx.resultats["indicateurs"],
+                ctx.resultats["ecarts"],
+                _couches_web(ctx),
+                ctx.dossier,
+                poids=ctx.resultats["poids"],
+                annees=ctx.annees,
+                codes=codes,
+                codebook=cb,
+                notes=list(notes) or None,
+                synthese=ctx.resultats["synthese_millesimes"],
+                avertissements=_avertissements(ctx),
+                rapport=ctx.rapport,
+            )
+        )
     return n
 
 
@@ -1198,8 +1516,10 @@ def _attendre_enfant(ctx: Contexte, cle: str, quoi: str) -> None:
     proc = ctx.resultats.pop(cle)
     proc.join()
     if proc.exitcode != 0:
-        raise RuntimeError(f"writing {quoi} failed in the background process "
-                           f"(exit code {proc.exitcode}); see the messages above")
+        raise RuntimeError(
+            f"writing {quoi} failed in the background process "
+            f"(exit code {proc.exitcode}); see the messages above"
+        )
 
 
 def _lancer_classeur(ctx: Contexte, feuilles: dict, chemin) -> None:
@@ -1209,8 +1529,9 @@ def _lancer_classeur(ctx: Contexte, feuilles: dict, chemin) -> None:
     on the second core; :func:`etape_classeur` waits for it. Where ``fork`` is not
     available the workbook is written at once.
     """
-    if _lancer_enfant(ctx, "_classeur", _ecrire_classeur, (feuilles, chemin),
-                      "observatoire-classeur"):
+    if _lancer_enfant(
+        ctx, "_classeur", _ecrire_classeur, (feuilles, chemin), "observatoire-classeur"
+    ):
         ctx.resultats["_chemin_classeur"] = chemin
     else:
         _ecrire_classeur(feuilles, chemin)
@@ -1230,9 +1551,13 @@ def etape_classeur(ctx: Contexte) -> None:
         if not chemin.is_file():
             raise RuntimeError(f"writing {chemin.name} failed in the background process")
     if cfg.sorties.cartes or cfg.sorties.fiches:
-        generer_index(ctx.dossier, titre=f"Observatoire — {cfg.nom}",
-                      synthese=ctx.resultats["synthese_millesimes"], codebook=_codebook(ctx),
-                      avertissements=_avertissements(ctx))
+        generer_index(
+            ctx.dossier,
+            titre=f"Observatoire — {cfg.nom}",
+            synthese=ctx.resultats["synthese_millesimes"],
+            codebook=_codebook(ctx),
+            avertissements=_avertissements(ctx),
+        )
         ctx.resume.append("index.html: dashboard and links to every page and file")
 
 
@@ -1244,58 +1569,126 @@ def _classeur(ctx: Contexte, tables: dict[str, pd.DataFrame]) -> dict[str, pd.Da
     cfg = ctx.config
     zones = ["qpv", "veille"]
     ind = tables["indicateurs"]
-    ind = ind.loc[ind["niveau"] != "iris",
-                  [c for c in [*COLONNES, "fiabilite", "fiabilite_motif", "valeur_non_corrigee",
-                               "intervalle_bas", "intervalle_haut", "note"]
-                   if c in ind.columns]]
+    ind = ind.loc[
+        ind["niveau"] != "iris",
+        [
+            c
+            for c in [
+                *COLONNES,
+                "fiabilite",
+                "fiabilite_motif",
+                "valeur_non_corrigee",
+                "intervalle_bas",
+                "intervalle_haut",
+                "note",
+            ]
+            if c in ind.columns
+        ],
+    ]
     e = tables["ecarts"]
     # head counts have no gap in points: no gap row for them in the partners' workbook
-    e = e.loc[e["niveau"].isin(zones) & (e["lecture"] != LECTURE_EFFECTIF),
-              [c for c in ["territoire_nom", *COLONNES_ECARTS, "valeur_statut", "methode",
-                           "reference_annee", "ecart_annees", "avertissement"]
-               if c in e.columns]]
-    ev = tables["evolution_ecarts"]
-    ev = ev.loc[ev["niveau"].isin(zones), [c for c in (
-        "territoire_nom", "territoire_code", "niveau", "indicateur", "sexe", "reference_niveau",
-        "reference_code", "annee_debut", "annee_fin", "valeur_debut", "valeur_fin",
-        "ecart_debut", "ecart_fin", "evolution_ecart", "lecture", "statut") if c in ev.columns]]
-    refs = tables["references"]
-    lisez_moi = pd.DataFrame({
-        "rubrique": ["territoire", "millésimes", "feuilles", "synthese", "indicateurs",
-                     "ecarts", "evolution_ecarts", "qualite", "poids", "references", "statuts",
-                     "fiabilite", "détail"],
-        "contenu": [
-            f"{cfg.nom} ({cfg.code}); communes {', '.join(cfg.codes_communes)}",
-            ", ".join(map(str, ctx.annees)),
-            "synthese, avertissements, indicateurs, ecarts, evolution_ecarts, qualite, "
-            "poids, references",
-            "valeur retenue de chaque QPV / territoire de veille (valeur officielle si elle "
-            "existe à moins de 3 ans du dernier recensement, sinon la meilleure estimation), "
-            "sa fiabilité et son écart à chaque référence (millésimes de la valeur et de la "
-            "référence indiqués ; pas d'écart en points pour les effectifs)",
-            "valeur par territoire (QPV, veille, commune, EPCI, département, France), "
-            "indicateur, sexe et millésime, avec méthode, statut et source",
-            "écart en points et ratio de chaque QPV / territoire de veille à ses références",
-            "évolution des valeurs et des écarts entre millésimes (≥ "
-            f"{cfg.ecart_min_annees} ans d'écart)",
-            "population et ménages officiels des QPV comparés à chaque estimation possible "
-            "(poids de surface, carroyés, calés ; agrégation du carroyage)",
-            "part de la population de chaque IRIS attribuée à chaque zone",
-            "territoires de référence de chaque zone",
-            "officiel, estime, estime_corrige, approximation, secret, manquant",
-            "bonne : valeur officielle ou IRIS entiers ; moyenne : IRIS coupés avec poids "
-            "calés ou carroyés, taux approchés, estimation corrigée ; faible : poids de "
-            "surface sur IRIS coupés, facteur de calage > 2, millésimes distants de plus de "
-            "2 ans, IRIS redessinés, alerte de plausibilité",
-            "le détail par IRIS est dans tables/*.csv et tables/observatoire.gpkg",
+    e = e.loc[
+        e["niveau"].isin(zones) & (e["lecture"] != LECTURE_EFFECTIF),
+        [
+            c
+            for c in [
+                "territoire_nom",
+                *COLONNES_ECARTS,
+                "valeur_statut",
+                "methode",
+                "reference_annee",
+                "ecart_annees",
+                "avertissement",
+            ]
+            if c in e.columns
         ],
-    })
-    avert = pd.DataFrame([(c, m) for c, ms in sorted(_avertissements(ctx).items()) for m in ms],
-                         columns=["territoire_code", "avertissement"])
-    return {"lisez_moi": lisez_moi, "synthese": tables["synthese"],
-            "avertissements": avert, "indicateurs": ind,
-            "ecarts": e, "evolution_ecarts": ev, "qualite": tables["qualite"],
-            "poids": tables["poids"], "references": refs[refs["niveau"] != "iris"]}
+    ]
+    ev = tables["evolution_ecarts"]
+    ev = ev.loc[
+        ev["niveau"].isin(zones),
+        [
+            c
+            for c in (
+                "territoire_nom",
+                "territoire_code",
+                "niveau",
+                "indicateur",
+                "sexe",
+                "reference_niveau",
+                "reference_code",
+                "annee_debut",
+                "annee_fin",
+                "valeur_debut",
+                "valeur_fin",
+                "ecart_debut",
+                "ecart_fin",
+                "evolution_ecart",
+                "lecture",
+                "statut",
+            )
+            if c in ev.columns
+        ],
+    ]
+    refs = tables["references"]
+    lisez_moi = pd.DataFrame(
+        {
+            "rubrique": [
+                "territoire",
+                "millésimes",
+                "feuilles",
+                "synthese",
+                "indicateurs",
+                "ecarts",
+                "evolution_ecarts",
+                "qualite",
+                "poids",
+                "references",
+                "statuts",
+                "fiabilite",
+                "détail",
+            ],
+            "contenu": [
+                f"{cfg.nom} ({cfg.code}); communes {', '.join(cfg.codes_communes)}",
+                ", ".join(map(str, ctx.annees)),
+                "synthese, avertissements, indicateurs, ecarts, evolution_ecarts, qualite, "
+                "poids, references",
+                "valeur retenue de chaque QPV / territoire de veille (valeur officielle si elle "
+                "existe à moins de 3 ans du dernier recensement, sinon la meilleure estimation), "
+                "sa fiabilité et son écart à chaque référence (millésimes de la valeur et de la "
+                "référence indiqués ; pas d'écart en points pour les effectifs)",
+                "valeur par territoire (QPV, veille, commune, EPCI, département, France), "
+                "indicateur, sexe et millésime, avec méthode, statut et source",
+                "écart en points et ratio de chaque QPV / territoire de veille à ses références",
+                "évolution des valeurs et des écarts entre millésimes (≥ "
+                f"{cfg.ecart_min_annees} ans d'écart)",
+                "population et ménages officiels des QPV comparés à chaque estimation possible "
+                "(poids de surface, carroyés, calés ; agrégation du carroyage)",
+                "part de la population de chaque IRIS attribuée à chaque zone",
+                "territoires de référence de chaque zone",
+                "officiel, estime, estime_corrige, approximation, secret, manquant",
+                "bonne : valeur officielle ou IRIS entiers ; moyenne : IRIS coupés avec poids "
+                "calés ou carroyés, taux approchés, estimation corrigée ; faible : poids de "
+                "surface sur IRIS coupés, facteur de calage > 2, millésimes distants de plus de "
+                "2 ans, IRIS redessinés, alerte de plausibilité",
+                "le détail par IRIS est dans tables/*.csv et tables/observatoire.gpkg",
+            ],
+        }
+    )
+    avert = pd.DataFrame(
+        [(c, m) for c, ms in sorted(_avertissements(ctx).items()) for m in ms],
+        columns=["territoire_code", "avertissement"],
+    )
+    return {
+        "lisez_moi": lisez_moi,
+        "synthese": tables["synthese"],
+        "avertissements": avert,
+        "indicateurs": ind,
+        "ecarts": e,
+        "evolution_ecarts": ev,
+        "qualite": tables["qualite"],
+        "poids": tables["poids"],
+        "references": refs[refs["niveau"] != "iris"],
+    }
 
 
 def _trier(df: pd.DataFrame, cles: list[str]) -> pd.DataFrame:

@@ -41,9 +41,28 @@ NOM_JOURNAL = "run.log"
 HORS_COMPARAISON = frozenset({NOM_MANIFESTE, NOM_JOURNAL})
 
 _PAQUETS = [
-    "observatoire", "numpy", "pandas", "pyarrow", "geopandas", "shapely", "pyproj", "pyogrio",
-    "rasterio", "folium", "branca", "mapclassify", "xstatic-leaflet", "pydantic", "pyyaml",
-    "openpyxl", "jinja2", "click", "tqdm", "requests", "py7zr", "platformdirs",
+    "observatoire",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "rasterio",
+    "folium",
+    "branca",
+    "mapclassify",
+    "xstatic-leaflet",
+    "pydantic",
+    "pyyaml",
+    "openpyxl",
+    "jinja2",
+    "click",
+    "tqdm",
+    "requests",
+    "py7zr",
+    "platformdirs",
 ]
 _ID_ALEATOIRE = re.compile(rb"[0-9a-f]{32}")
 
@@ -69,8 +88,9 @@ def _empreinte_gpkg(chemin: Path) -> str:
     h = hashlib.sha256()
     con = sqlite3.connect(f"file:{chemin}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM gpkg_contents ORDER BY table_name")]
+        tables = [
+            r[0] for r in con.execute("SELECT table_name FROM gpkg_contents ORDER BY table_name")
+        ]
         for t in tables:
             h.update(t.encode())
             cols = [r[1] for r in con.execute(f'PRAGMA table_info("{t}")')]
@@ -268,8 +288,14 @@ class Changements:
     @property
     def aucun(self) -> bool:
         """True when both inventories hold the same files with the same content."""
-        return not (self.ajoutes or self.supprimes or self.modifies or self.edites_main
-                    or self.ajoutes_main or self.supprimes_main)
+        return not (
+            self.ajoutes
+            or self.supprimes
+            or self.modifies
+            or self.edites_main
+            or self.ajoutes_main
+            or self.supprimes_main
+        )
 
     def noter_retouches(self, etat: EtatSorties) -> None:
         """Record what had been changed by hand in the previous outputs."""
@@ -280,17 +306,21 @@ class Changements:
     def resume(self, limite: int = 20) -> str:
         """Human-readable summary (hand changes first: they are what a user must see)."""
         retouches = []
-        for titre, liste in (("edited by hand since their run", self.edites_main),
-                             ("not written by their run", self.ajoutes_main),
-                             ("deleted by hand since their run", self.supprimes_main)):
+        for titre, liste in (
+            ("edited by hand since their run", self.edites_main),
+            ("not written by their run", self.ajoutes_main),
+            ("deleted by hand since their run", self.supprimes_main),
+        ):
             for p in liste[:limite]:
                 retouches.append(f"  {titre}: {p}")
             if len(liste) > limite:
                 retouches.append(f"  ... and {len(liste) - limite} more {titre}")
         if self.conserves_dans:
             n = len(set(self.edites_main) | set(self.ajoutes_main))
-            retouches.append(f"  the {n} file(s) edited by hand or not written by a run were "
-                             f"moved to {self.conserves_dans}")
+            retouches.append(
+                f"  the {n} file(s) edited by hand or not written by a run were "
+                f"moved to {self.conserves_dans}"
+            )
         if self.aucun:
             return f"no change ({len(self.inchanges)} files identical in content)"
         lignes = [
@@ -298,12 +328,17 @@ class Changements:
             f"{len(self.supprimes)} removed, {len(self.inchanges)} unchanged"
         ]
         if retouches:
-            lignes[0] += (f"; the previous outputs had been changed by hand "
-                          f"({len(self.edites_main)} edited, {len(self.ajoutes_main)} added, "
-                          f"{len(self.supprimes_main)} deleted)")
+            lignes[0] += (
+                f"; the previous outputs had been changed by hand "
+                f"({len(self.edites_main)} edited, {len(self.ajoutes_main)} added, "
+                f"{len(self.supprimes_main)} deleted)"
+            )
             lignes += retouches
-        for titre, liste in (("modified", self.modifies), ("added", self.ajoutes),
-                             ("removed", self.supprimes)):
+        for titre, liste in (
+            ("modified", self.modifies),
+            ("added", self.ajoutes),
+            ("removed", self.supprimes),
+        ):
             for p in liste[:limite]:
                 lignes.append(f"  {titre}: {p}")
             if len(liste) > limite:
@@ -312,12 +347,16 @@ class Changements:
 
     def to_dict(self) -> dict:
         """JSON-ready form (for the manifest)."""
-        return {"ajoutes": self.ajoutes, "supprimes": self.supprimes,
-                "modifies": self.modifies, "n_inchanges": len(self.inchanges),
-                "edites_a_la_main": self.edites_main,
-                "ajoutes_a_la_main": self.ajoutes_main,
-                "supprimes_a_la_main": self.supprimes_main,
-                "conserves_dans": self.conserves_dans}
+        return {
+            "ajoutes": self.ajoutes,
+            "supprimes": self.supprimes,
+            "modifies": self.modifies,
+            "n_inchanges": len(self.inchanges),
+            "edites_a_la_main": self.edites_main,
+            "ajoutes_a_la_main": self.ajoutes_main,
+            "supprimes_a_la_main": self.supprimes_main,
+            "conserves_dans": self.conserves_dans,
+        }
 
 
 def comparer_inventaires(ancien: dict[str, dict], nouveau: dict[str, dict]) -> Changements:

@@ -65,13 +65,15 @@ class Rapport:
     #: ``surface_avant_m2``, ``surface_apres_m2``, ``variation`` (relative), ``raison``.
     reparations: list[dict] = field(default_factory=list)
 
-    def info(self, etape: str, source: str, message: str, n: int = 0,
-             zone: str | None = None) -> None:
+    def info(
+        self, etape: str, source: str, message: str, n: int = 0, zone: str | None = None
+    ) -> None:
         """Record an informative event."""
         self._ajouter(Evenement("info", etape, str(source), message, n, zone))
 
-    def avertir(self, etape: str, source: str, message: str, n: int = 0,
-                zone: str | None = None) -> None:
+    def avertir(
+        self, etape: str, source: str, message: str, n: int = 0, zone: str | None = None
+    ) -> None:
         """Record a warning (shown in the run summary)."""
         self._ajouter(Evenement("avertissement", etape, str(source), message, n, zone))
 

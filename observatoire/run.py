@@ -148,8 +148,9 @@ class ErreurEcriture(ErreurEtape):
         self.dossier = dossier
         raison = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
         RuntimeError.__init__(
-            self, f"cannot write the outputs into {dossier}: {raison}; nothing was changed, "
-            "the previous outputs are untouched"
+            self,
+            f"cannot write the outputs into {dossier}: {raison}; nothing was changed, "
+            "the previous outputs are untouched",
         )
 
 
@@ -164,8 +165,9 @@ def _cible_sorties(sorties, code: str) -> Path:
     if cible.is_symlink():
         reel = cible.resolve()
         if not reel.is_dir():
-            raise ErreurEcriture(cible, f"it is a symbolic link to {reel}, which is not an "
-                                 "existing folder")
+            raise ErreurEcriture(
+                cible, f"it is a symbolic link to {reel}, which is not an existing folder"
+            )
         return reel
     if cible.exists() and not cible.is_dir():
         raise ErreurEcriture(cible, "it exists and is not a folder")
@@ -222,8 +224,14 @@ class Contexte:
         from tqdm.auto import tqdm
 
         # disable=None: bars only on a terminal (no progress noise in redirected logs)
-        return tqdm(elements, desc=description, total=total, leave=False, unit="",
-                    disable=None if self.progression else True)
+        return tqdm(
+            elements,
+            desc=description,
+            total=total,
+            leave=False,
+            unit="",
+            disable=None if self.progression else True,
+        )
 
 
 @dataclass(frozen=True)
@@ -290,8 +298,9 @@ class _Journal:
     def __init__(self, chemin: Path):
         self.handler = logging.FileHandler(chemin, encoding="utf-8")
         self.handler.setLevel(logging.DEBUG)
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
-                                                    "%(message)s"))
+        self.handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
         self.logger = logging.getLogger("observatoire")
         self.niveau = self.logger.level
 
@@ -303,9 +312,7 @@ class _Journal:
             # the console keeps to errors: warnings are listed once, in the end-of-run
             # summary (-v streams every message as it comes)
             for h in logging.getLogger().handlers:
-                if isinstance(h, logging.StreamHandler) and not isinstance(
-                    h, logging.FileHandler
-                ):
+                if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
                     self.consoles.append((h, h.level))
                     h.setLevel(max(h.level, logging.ERROR))
         return self
@@ -341,16 +348,18 @@ def _entrees_manifeste(preparation) -> list[dict]:
                 f"checked, {somme} now); the outputs were not written. Run again once the "
                 "file is stable."
             )
-        out.append({
-            "cle": cle,
-            "source": e.source,
-            "chemin": str(chemin),
-            "couche": e.couche,
-            "edition": e.edition,
-            "octets": chemin.stat().st_size if chemin.is_file() else None,
-            "sha256": somme,
-            "provenance": e.provenance,
-        })
+        out.append(
+            {
+                "cle": cle,
+                "source": e.source,
+                "chemin": str(chemin),
+                "couche": e.couche,
+                "edition": e.edition,
+                "octets": chemin.stat().st_size if chemin.is_file() else None,
+                "sha256": somme,
+                "provenance": e.provenance,
+            }
+        )
     return out
 
 
@@ -360,9 +369,11 @@ _MOTS_PLAUSIBILITE = ("plausib", "cannot hold", "calibration", "calage")
 def _avertissement_important(e) -> bool:
     """Tell the warnings printed in the summary (plausibility, repairs, partner rows)."""
     texte = f"{e.etape} {e.source} {e.message}".lower()
-    return (e.etape in ("ponderation", "poids", "partenaires")
-            or (e.etape == "chargement" and getattr(e, "zone", None) is not None)
-            or any(m in texte for m in _MOTS_PLAUSIBILITE))
+    return (
+        e.etape in ("ponderation", "poids", "partenaires")
+        or (e.etape == "chargement" and getattr(e, "zone", None) is not None)
+        or any(m in texte for m in _MOTS_PLAUSIBILITE)
+    )
 
 
 def _resume_fiabilite(ctx: Contexte) -> str:
@@ -376,8 +387,10 @@ def _resume_fiabilite(ctx: Contexte) -> str:
         return f"fiabilité: no value of record graded 'faible' ({len(v)} values)"
     par_zone = faibles.groupby("territoire_code").size().sort_values(ascending=False)
     zones = ", ".join(f"{c} {n}" for c, n in par_zone.items())
-    return (f"fiabilité: {len(faibles)} of {len(v)} values of record graded 'faible' "
-            f"({zones}); reasons on the sheets and in tables/synthese")
+    return (
+        f"fiabilité: {len(faibles)} of {len(v)} values of record graded 'faible' "
+        f"({zones}); reasons on the sheets and in tables/synthese"
+    )
 
 
 def _texte_resume(ctx: Contexte, dossier: Path, timings: dict, changements, duree: float) -> str:
@@ -388,19 +401,30 @@ def _texte_resume(ctx: Contexte, dossier: Path, timings: dict, changements, dure
         f"outputs: {dossier}",
     ]
     lignes += [f"  {ligne}" for ligne in ctx.resume]
-    lignes.append("steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
-                  + f" — total {duree:.1f} s")
+    lignes.append(
+        "steps: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        + f" — total {duree:.1f} s"
+    )
     avert = [e for e in ctx.rapport.evenements if e.niveau == "avertissement"]
     importants = avert if detail else [e for e in avert if _avertissement_important(e)]
     if avert:
-        lignes.append(f"{len(avert)} warning(s)" + ("" if detail else
-                      f", {len(importants)} shown: plausibility, repairs, partners (all in "
-                      f"{NOM_JOURNAL} and {NOM_MANIFESTE}; -v lists them)") + ":")
+        lignes.append(
+            f"{len(avert)} warning(s)"
+            + (
+                ""
+                if detail
+                else f", {len(importants)} shown: plausibility, repairs, partners (all in "
+                f"{NOM_JOURNAL} and {NOM_MANIFESTE}; -v lists them)"
+            )
+            + ":"
+        )
         for e in importants[:25]:
             lignes.append(f"  [{e.etape}] {e.message}")
         if len(importants) > 25:
-            lignes.append(f"  ... and {len(importants) - 25} more (see {NOM_JOURNAL} and "
-                          f"{NOM_MANIFESTE})")
+            lignes.append(
+                f"  ... and {len(importants) - 25} more (see {NOM_JOURNAL} and {NOM_MANIFESTE})"
+            )
     else:
         lignes.append("no warning")
     fiab = _resume_fiabilite(ctx)
@@ -474,8 +498,7 @@ def executer_run(
 
     # 1. Fast checks, before anything is written.
     t0 = time.perf_counter()
-    preparation = preparer_run(cfg, annees=demande, depuis=depuis_p, cache=cache,
-                               rapport=rapport)
+    preparation = preparer_run(cfg, annees=demande, depuis=depuis_p, cache=cache, rapport=rapport)
     t_verif = time.perf_counter() - t0
 
     # 2. One run at a time per output root, then the existing outputs.
@@ -485,12 +508,36 @@ def executer_run(
             pile.enter_context(verrou_sorties(cible.parent))
         except OSError as exc:
             raise ErreurEcriture(cible.parent, exc) from exc
-        return _construire(cfg, cible, preparation, rapport, demande, depuis_p, force,
-                           etapes, progression, horodatage, debut, t_verif)
+        return _construire(
+            cfg,
+            cible,
+            preparation,
+            rapport,
+            demande,
+            depuis_p,
+            force,
+            etapes,
+            progression,
+            horodatage,
+            debut,
+            t_verif,
+        )
 
 
-def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etapes,
-                progression, horodatage, debut, t_verif) -> ResultatRun:
+def _construire(
+    cfg,
+    cible,
+    preparation,
+    rapport,
+    demande,
+    depuis_p,
+    force,
+    etapes,
+    progression,
+    horodatage,
+    debut,
+    t_verif,
+) -> ResultatRun:
     """Build the outputs in a temporary folder and swap them in (lock held)."""
     try:
         restes = nettoyer_restes(cible)
@@ -513,8 +560,15 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
         tmp = dossier_temporaire(cible)
     except OSError as exc:
         raise ErreurEcriture(cible.parent, exc) from exc
-    ctx = Contexte(config=cfg, annees=list(preparation.annees), dossier=tmp, rapport=rapport,
-                   preparation=preparation, depuis=depuis_p, progression=progression)
+    ctx = Contexte(
+        config=cfg,
+        annees=list(preparation.annees),
+        dossier=tmp,
+        rapport=rapport,
+        preparation=preparation,
+        depuis=depuis_p,
+        progression=progression,
+    )
     timings: dict[str, float] = {"verification": t_verif}
     avert_par_etape: dict[str, int] = {}
     try:
@@ -552,8 +606,8 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
                 a_conserver = etat.non_ecrits
                 if a_conserver:
                     conserves = cible.parent / (
-                        f"{cible.name}.conserves-"
-                        + dt.datetime.now().strftime("%Y%m%dT%H%M%S"))
+                        f"{cible.name}.conserves-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+                    )
                     changements.conserves_dans = str(conserves)
             duree = time.perf_counter() - debut
             resume = _texte_resume(ctx, cible, timings, changements, duree)
@@ -589,8 +643,9 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
             "sorties": nouvel_inventaire,
             "changements": changements.to_dict() if changements is not None else None,
         }
-        ecrire_fichier_atomique(tmp / NOM_MANIFESTE,
-                                json.dumps(manifeste, ensure_ascii=False, indent=2, default=str))
+        ecrire_fichier_atomique(
+            tmp / NOM_MANIFESTE, json.dumps(manifeste, ensure_ascii=False, indent=2, default=str)
+        )
         remplacer_dossier(tmp, cible, conserver=a_conserver, vers=conserves)
     except OSError as exc:
         _nettoyer_echec(ctx, tmp)
@@ -600,8 +655,9 @@ def _construire(cfg, cible, preparation, rapport, demande, depuis_p, force, etap
     except BaseException:
         _nettoyer_echec(ctx, tmp)
         raise
-    return ResultatRun(dossier=cible, manifeste=manifeste, changements=changements,
-                       rapport=rapport, resume=resume)
+    return ResultatRun(
+        dossier=cible, manifeste=manifeste, changements=changements, rapport=rapport, resume=resume
+    )
 
 
 def _nettoyer_echec(ctx: Contexte, tmp: Path) -> None:

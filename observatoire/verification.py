@@ -31,8 +31,14 @@ from observatoire.sources.integrite import ErreurIntegrite, sha256_memo
 
 __all__ = ["Entree", "Preparation", "resoudre_source", "preparer_run", "annees_sources"]
 
-_ROLES_ANNEES = ("indicateurs_iris", "population_iris", "menages_iris", "logement_iris",
-                 "activite_iris", "diplomes_iris")
+_ROLES_ANNEES = (
+    "indicateurs_iris",
+    "population_iris",
+    "menages_iris",
+    "logement_iris",
+    "activite_iris",
+    "diplomes_iris",
+)
 #: Roles whose ``edition`` is the IRIS geography of IRIS statistics.
 _ROLES_IRIS = (*_ROLES_ANNEES, "revenus_iris")
 
@@ -90,8 +96,11 @@ class Preparation:
 
 
 def _simple(d: dict) -> dict:
-    return {k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v))
-            for k, v in d.items() if v is not None}
+    return {
+        k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v))
+        for k, v in d.items()
+        if v is not None
+    }
 
 
 def _provenance(source_id: str, depuis: Path | None, cache) -> dict:
@@ -106,9 +115,16 @@ def _provenance(source_id: str, depuis: Path | None, cache) -> dict:
         if depuis is not None:
             cat = catalogue_pour(depuis)
             e = cat[source_id]
-            out.update(_simple({"catalogue": cat.nom, "millesime": e.millesime,
-                                "provenance": " ".join(e.provenance.split()),
-                                "sha256_catalogue": e.sha256}))
+            out.update(
+                _simple(
+                    {
+                        "catalogue": cat.nom,
+                        "millesime": e.millesime,
+                        "provenance": " ".join(e.provenance.split()),
+                        "sha256_catalogue": e.sha256,
+                    }
+                )
+            )
             if getattr(e, "communes_couvertes", None):
                 out["communes_couvertes"] = list(e.communes_couvertes)
             officielle = e.source_officielle or source_id
@@ -122,10 +138,19 @@ def _provenance(source_id: str, depuis: Path | None, cache) -> dict:
         reg = charger_registre()
         if officielle in reg:
             s = reg[officielle]
-            out.update(_simple({"source_officielle": s.id, "producteur": s.producteur,
-                                "jeu": s.jeu, "edition": s.edition,
-                                "millesime_officiel": s.millesime, "licence": s.licence,
-                                "url": s.acces.url if s.acces else None}))
+            out.update(
+                _simple(
+                    {
+                        "source_officielle": s.id,
+                        "producteur": s.producteur,
+                        "jeu": s.jeu,
+                        "edition": s.edition,
+                        "millesime_officiel": s.millesime,
+                        "licence": s.licence,
+                        "url": s.acces.url if s.acces else None,
+                    }
+                )
+            )
     except Exception:
         pass
     return out
@@ -151,14 +176,22 @@ def resoudre_source(
     """
     if ref.est_chemin:
         p = Path(ref.source).expanduser()
-        essais = [p] if p.is_absolute() else [
-            b / p for b in (dossier_config, depuis, Path.cwd()) if b is not None
-        ]
+        essais = (
+            [p]
+            if p.is_absolute()
+            else [b / p for b in (dossier_config, depuis, Path.cwd()) if b is not None]
+        )
         for essai in essais:
             if essai.is_file():
-                return Entree(cle, ref.source, essai.resolve(), ref.couche, ref.edition,
-                              {"fichier": str(essai.resolve())},
-                              sha256=sha256_memo(essai.resolve()))
+                return Entree(
+                    cle,
+                    ref.source,
+                    essai.resolve(),
+                    ref.couche,
+                    ref.edition,
+                    {"fichier": str(essai.resolve())},
+                    sha256=sha256_memo(essai.resolve()),
+                )
         raise ErreurConfig(
             f"{cle}: file not found: {ref.source} (looked in: "
             f"{', '.join(str(e) for e in essais)}); expected an existing file or a source id "
@@ -167,8 +200,10 @@ def resoudre_source(
     try:
         from observatoire.sources import chemin_source
     except ImportError as exc:  # pragma: no cover - sources package always installed
-        raise ErreurConfig(f"{cle}: source id {ref.source!r} cannot be resolved: "
-                           f"the sources package is not available ({exc})") from None
+        raise ErreurConfig(
+            f"{cle}: source id {ref.source!r} cannot be resolved: "
+            f"the sources package is not available ({exc})"
+        ) from None
     try:
         chemin = Path(chemin_source(ref.source, depuis=depuis, cache=cache))
     except ErreurIntegrite as exc:  # content differs from its record: bad data (exit 4)
@@ -181,17 +216,29 @@ def resoudre_source(
             "`observatoire data fetch` or give --from DIR)"
         ) from None
     if not chemin.is_file():
-        raise ErreurConfig(f"{cle}: source {ref.source!r} resolves to {chemin}, which does not "
-                           "exist (expected an existing file)")
+        raise ErreurConfig(
+            f"{cle}: source {ref.source!r} resolves to {chemin}, which does not "
+            "exist (expected an existing file)"
+        )
     prov = {"source": ref.source, **_provenance(ref.source, depuis, cache)}
     if depuis is not None:
         prov.setdefault("depuis", str(depuis))
-    edition = ref.edition if ref.edition is not None else prov.get(
-        "millesime", prov.get("cache_millesime"))
+    edition = (
+        ref.edition
+        if ref.edition is not None
+        else prov.get("millesime", prov.get("cache_millesime"))
+    )
     couche = ref.couche if ref.couche is not None else _couche_catalogue(ref.source, depuis)
     # chemin_source checked the sha256 (memoised: this is not a second read)
-    return Entree(cle, ref.source, chemin.resolve(), couche, edition, prov,
-                  sha256=sha256_memo(chemin.resolve()) if chemin.is_file() else None)
+    return Entree(
+        cle,
+        ref.source,
+        chemin.resolve(),
+        couche,
+        edition,
+        prov,
+        sha256=sha256_memo(chemin.resolve()) if chemin.is_file() else None,
+    )
 
 
 def _couche_catalogue(source_id: str, depuis: Path | None) -> str | None:
@@ -214,8 +261,11 @@ def annees_sources(tables: dict[str, pd.DataFrame]) -> list[int]:
     return sorted(annees)
 
 
-def _choisir_qpv(cfg: ConfigTerritoire, couches: list[tuple[str, gpd.GeoDataFrame]],
-                 iris_territoire: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _choisir_qpv(
+    cfg: ConfigTerritoire,
+    couches: list[tuple[str, gpd.GeoDataFrame]],
+    iris_territoire: gpd.GeoDataFrame,
+) -> gpd.GeoDataFrame:
     communes = set(cfg.codes_communes)
     tout = pd.concat([g for _, g in couches], ignore_index=True)
     tout = gpd.GeoDataFrame(tout, geometry="geometry", crs=couches[0][1].crs)
@@ -224,8 +274,9 @@ def _choisir_qpv(cfg: ConfigTerritoire, couches: list[tuple[str, gpd.GeoDataFram
         sans_liste = tout["communes"].map(len) == 0
         if sans_liste.any():  # no commune column: keep QPV whose centroid lies in the territory
             emprise = iris_territoire.geometry.union_all()
-            par_liste = par_liste | (sans_liste & tout.geometry.representative_point()
-                                     .within(emprise))
+            par_liste = par_liste | (
+                sans_liste & tout.geometry.representative_point().within(emprise)
+            )
         choisis = tout[par_liste]
         if choisis.empty:
             raise ErreurConfig(
@@ -235,8 +286,11 @@ def _choisir_qpv(cfg: ConfigTerritoire, couches: list[tuple[str, gpd.GeoDataFram
         return choisis.sort_values("code_qpv").reset_index(drop=True)
     lignes = []
     for i, q in enumerate(cfg.qpv.liste):
-        fichiers = [(cle, g) for cle, g in couches
-                    if int(g.attrs.get("generation", q.generation)) == q.generation]
+        fichiers = [
+            (cle, g)
+            for cle, g in couches
+            if int(g.attrs.get("generation", q.generation)) == q.generation
+        ]
         trouve = None
         for _cle, g in fichiers:
             m = g[g["code_qpv"] == q.code]
@@ -250,8 +304,9 @@ def _choisir_qpv(cfg: ConfigTerritoire, couches: list[tuple[str, gpd.GeoDataFram
                 f"file(s) {noms} (expected a code of those files)"
             )
         lignes.append(trouve)
-    return gpd.GeoDataFrame(pd.concat(lignes, ignore_index=True), geometry="geometry",
-                            crs=couches[0][1].crs)
+    return gpd.GeoDataFrame(
+        pd.concat(lignes, ignore_index=True), geometry="geometry", crs=couches[0][1].crs
+    )
 
 
 def preparer_run(
@@ -300,10 +355,14 @@ def preparer_run(
     e_iris = entrees["sources.iris"]
     iris = lire_iris(e_iris.chemin, e_iris.couche, rapport=rapport)
     communes = cfg.codes_communes
-    iris_territoire = iris[iris["code_commune"].isin(communes)
-                           | iris["code_commune_arm"].isin(communes)].reset_index(drop=True)
-    sans_iris = sorted(set(communes) - set(iris_territoire["code_commune"])
-                       - set(iris_territoire["code_commune_arm"]))
+    iris_territoire = iris[
+        iris["code_commune"].isin(communes) | iris["code_commune_arm"].isin(communes)
+    ].reset_index(drop=True)
+    sans_iris = sorted(
+        set(communes)
+        - set(iris_territoire["code_commune"])
+        - set(iris_territoire["code_commune_arm"])
+    )
     if sans_iris:
         raise ErreurConfig(
             f"epci.communes: {sans_iris} have no IRIS in sources.iris ({e_iris.chemin}); "
@@ -320,9 +379,12 @@ def preparer_run(
                 f"veille[{i}] ({v.code}).iris: {absents} absent from the IRIS geography "
                 f"{e_iris.chemin}{edition}; expected IRIS codes of that layer"
             )
-        ailleurs = {c: codes_iris[c] for c in v.iris
-                    if codes_iris[c] != v.commune
-                    and str(iris.loc[iris["code_iris"] == c, "code_commune"].iloc[0]) != v.commune}
+        ailleurs = {
+            c: codes_iris[c]
+            for c in v.iris
+            if codes_iris[c] != v.commune
+            and str(iris.loc[iris["code_iris"] == c, "code_commune"].iloc[0]) != v.commune
+        }
         if ailleurs:
             raise ErreurConfig(
                 f"veille[{i}] ({v.code}).iris: {sorted(ailleurs)} are in commune(s) "
@@ -350,9 +412,12 @@ def preparer_run(
         for i, q in enumerate(cfg.qpv.liste):
             com = qpv.loc[qpv["code_qpv"] == q.code, "communes"].iloc[0]
             if q.commune and com and q.commune not in com:
-                rapport.avertir("verification", f"qpv.liste[{i}]",
-                                f"{q.code}: commune {q.commune} in the configuration, "
-                                f"{list(com)} in the perimeter file")
+                rapport.avertir(
+                    "verification",
+                    f"qpv.liste[{i}]",
+                    f"{q.code}: commune {q.commune} in the configuration, "
+                    f"{list(com)} in the perimeter file",
+                )
 
     # Statistics tables and their vintages.
     tables: dict[str, Any] = {}
@@ -366,8 +431,9 @@ def preparer_run(
             tables[role] = lire_table_iris(e.chemin)
     # Census vintages: a rate table also carries other years (Filosofi, DVF...); only the
     # years with a census population count.
-    recensement = {r: (t[t["p_pop"].notna()] if "p_pop" in t.columns else t)
-                   for r, t in tables.items()}
+    recensement = {
+        r: (t[t["p_pop"].notna()] if "p_pop" in t.columns else t) for r, t in tables.items()
+    }
     disponibles = annees_sources(recensement)
     if not disponibles:
         raise ErreurConfig(
@@ -427,12 +493,23 @@ def preparer_run(
     _verifier_valeurs(cfg, tables, entrees, rapport, set(iris_territoire["code_iris"]))
     _avertir_editions(cfg, entrees, rapport)
     _avertir_population_manquante(cfg, iris_territoire, tables, rapport)
-    rapport.info("verification", "config", f"{len(entrees)} inputs resolved; {len(qpv)} QPV, "
-                 f"{len(cfg.veille)} veille territories, {len(iris_territoire)} IRIS; "
-                 f"years {choisies}")
-    return Preparation(entrees=entrees, iris=iris, iris_territoire=iris_territoire, qpv=qpv,
-                       annees=choisies, annees_disponibles=disponibles, tables=tables,
-                       perimetres_veille=perimetres_veille)
+    rapport.info(
+        "verification",
+        "config",
+        f"{len(entrees)} inputs resolved; {len(qpv)} QPV, "
+        f"{len(cfg.veille)} veille territories, {len(iris_territoire)} IRIS; "
+        f"years {choisies}",
+    )
+    return Preparation(
+        entrees=entrees,
+        iris=iris,
+        iris_territoire=iris_territoire,
+        qpv=qpv,
+        annees=choisies,
+        annees_disponibles=disponibles,
+        tables=tables,
+        perimetres_veille=perimetres_veille,
+    )
 
 
 def _verifier_partenaires(cfg: ConfigTerritoire, resoudre, tables: dict) -> None:
@@ -476,9 +553,12 @@ def _verifier_methode(cfg: ConfigTerritoire, tables: dict) -> None:
 def _avertir_editions(cfg: ConfigTerritoire, entrees: dict[str, Entree], rapport: Rapport):
     e_iris = entrees["sources.iris"]
     if e_iris.edition is None:
-        rapport.avertir("verification", "sources.iris",
-                        "IRIS edition not stated in the configuration: cannot check it "
-                        "against the statistics' IRIS edition")
+        rapport.avertir(
+            "verification",
+            "sources.iris",
+            "IRIS edition not stated in the configuration: cannot check it "
+            "against the statistics' IRIS edition",
+        )
         return
     autres: dict[int, list[str]] = {}
     for cle, e in sorted(entrees.items()):
@@ -489,7 +569,8 @@ def _avertir_editions(cfg: ConfigTerritoire, entrees: dict[str, Entree], rapport
     if autres:
         detail = "; ".join(f"{ed} ({', '.join(roles)})" for ed, roles in sorted(autres.items()))
         rapport.avertir(
-            "verification", "sources.iris",
+            "verification",
+            "sources.iris",
             f"IRIS geography edition {e_iris.edition} ({e_iris.source}) is not the statistics' "
             f"IRIS edition: {detail}. IRIS redrawn between editions get weights from a geometry "
             "that is not the statistics' one; IRIS codes present on one side only are reported",
@@ -513,10 +594,12 @@ def _avertir_population_manquante(cfg, iris_territoire, tables, rapport: Rapport
         manque = float(manquants["p_pop"].sum())
         if manque > 0:
             types = iris_territoire.set_index("code_iris").loc[manquants["code"], "type_iris"]
-            detail = ", ".join(f"{t}: {int(n)}" for t, n in types.value_counts().sort_index()
-                               .items())
+            detail = ", ".join(
+                f"{t}: {int(n)}" for t, n in types.value_counts().sort_index().items()
+            )
             rapport.avertir(
-                "verification", "sources.population_iris",
+                "verification",
+                "sources.population_iris",
                 f"EPCI {cfg.epci.nom}: {manque:,.0f} of {total:,.0f} inhabitants ({annee}) live "
                 f"in {len(manquants)} IRIS absent from the IRIS count tables (types {detail}); "
                 "totals aggregated from those tables lack them; the rate table "
@@ -526,8 +609,14 @@ def _avertir_population_manquante(cfg, iris_territoire, tables, rapport: Rapport
 
 
 #: Roles of INSEE count tables (numerators and denominators of the codebook).
-_ROLES_COMPTES = ("population_iris", "menages_iris", "logement_iris", "activite_iris",
-                  "diplomes_iris", "revenus_iris")
+_ROLES_COMPTES = (
+    "population_iris",
+    "menages_iris",
+    "logement_iris",
+    "activite_iris",
+    "diplomes_iris",
+    "revenus_iris",
+)
 
 
 #: Relative overshoot of a share's upper bound (100) accepted with a warning: rates
@@ -542,48 +631,76 @@ def _bornes(ind) -> tuple[float, float]:
     return 0.0, np.inf
 
 
-def _hors_bornes(table: pd.DataFrame, colonne: str, bas: float, haut: float, *, source: str,
-                 libelle: str, cle_code: str, utilises: set | None = None,
-                 rapport: Rapport | None = None) -> None:
+def _hors_bornes(
+    table: pd.DataFrame,
+    colonne: str,
+    bas: float,
+    haut: float,
+    *,
+    source: str,
+    libelle: str,
+    cle_code: str,
+    utilises: set | None = None,
+    rapport: Rapport | None = None,
+) -> None:
     """Raise on values out of bounds in the rows the run uses (warn for the other rows)."""
     v = pd.to_numeric(table[colonne], errors="coerce").to_numpy(dtype="float64")
     hors = np.isinf(v) | (v < bas) | (v > haut * (1 + _TOLERANCE_TAUX))
     depasse = np.flatnonzero(~hors & (v > haut))
     if len(depasse) and rapport is not None:
         exemples = [f"{table[cle_code].iloc[i]}: {v[i]:g}" for i in depasse[:5]]
-        rapport.avertir("verification", source,
-                        f"column {colonne}: {len(depasse)} value(s) slightly above {haut:g} for "
-                        f"{libelle} (rounding of a rate computed by the table's publisher; kept "
-                        f"as published): {exemples}", n=len(depasse))
+        rapport.avertir(
+            "verification",
+            source,
+            f"column {colonne}: {len(depasse)} value(s) slightly above {haut:g} for "
+            f"{libelle} (rounding of a rate computed by the table's publisher; kept "
+            f"as published): {exemples}",
+            n=len(depasse),
+        )
     if utilises is not None and rapport is not None:
         dedans = table[cle_code].isin(utilises).to_numpy()
         ailleurs = np.flatnonzero(hors & ~dedans)
         if len(ailleurs):
             exemples = [f"{table[cle_code].iloc[i]}: {v[i]:g}" for i in ailleurs[:5]]
-            rapport.avertir("verification", source,
-                            f"column {colonne}: {len(ailleurs)} value(s) out of bounds for "
-                            f"{libelle} outside the territory (not used): {exemples}",
-                            n=len(ailleurs))
+            rapport.avertir(
+                "verification",
+                source,
+                f"column {colonne}: {len(ailleurs)} value(s) out of bounds for "
+                f"{libelle} outside the territory (not used): {exemples}",
+                n=len(ailleurs),
+            )
         hors &= dedans
     mauvais = np.flatnonzero(hors)
     if not len(mauvais):
         return
     n = table.attrs.get("lignes_par_annee")
-    lignes = ([int(i % n) + 2 for i in mauvais[:10]]
-              if n and isinstance(table.index, pd.RangeIndex) else None)
+    lignes = (
+        [int(i % n) + 2 for i in mauvais[:10]]
+        if n and isinstance(table.index, pd.RangeIndex)
+        else None
+    )
     exemples = [f"{table[cle_code].iloc[i]}: {v[i]:g}" for i in mauvais[:5]]
-    annee = (f" (vintage {sorted(set(table['annee'].iloc[mauvais]))})"
-             if "annee" in table.columns else "")
+    annee = (
+        f" (vintage {sorted(set(table['annee'].iloc[mauvais]))})"
+        if "annee" in table.columns
+        else ""
+    )
     borne = f"[{bas:g}, {haut:g}]" if np.isfinite(haut) else f">= {bas:g} and finite"
     raise ErreurDonnees(
         f"{source}: column {colonne}{annee}: {len(mauvais)} value(s) out of bounds for "
-        f"{libelle} (expected {borne})" + (f", line(s) {lignes}" if lignes else "")
+        f"{libelle} (expected {borne})"
+        + (f", line(s) {lignes}" if lignes else "")
         + f": {exemples}"
     )
 
 
-def _verifier_valeurs(cfg: ConfigTerritoire, tables: dict, entrees: dict[str, Entree],
-                      rapport: Rapport, codes_iris: set | None = None) -> None:
+def _verifier_valeurs(
+    cfg: ConfigTerritoire,
+    tables: dict,
+    entrees: dict[str, Entree],
+    rapport: Rapport,
+    codes_iris: set | None = None,
+) -> None:
     """Check the values the codebook uses, and say which indicators a table cannot give.
 
     Counts and populations must be finite and not negative, shares and rates within
@@ -625,9 +742,17 @@ def _verifier_valeurs(cfg: ConfigTerritoire, tables: dict, entrees: dict[str, En
             if ind.insee.valeur:
                 variables.add(ind.insee.valeur)
             for col in sorted(variables & colonnes):
-                _hors_bornes(t, col, 0.0, np.inf, source=fichier(role),
-                             libelle=f"a count of {ind.id}", cle_code="code_iris",
-                             utilises=codes_iris, rapport=rapport)
+                _hors_bornes(
+                    t,
+                    col,
+                    0.0,
+                    np.inf,
+                    source=fichier(role),
+                    libelle=f"a count of {ind.id}",
+                    cle_code="code_iris",
+                    utilises=codes_iris,
+                    rapport=rapport,
+                )
         for annee in sorted(set(t["annee"])) if "annee" in t.columns else []:
             presentes = set(t.columns[t[t["annee"] == annee].notna().any()])
             perdus = []
@@ -635,61 +760,91 @@ def _verifier_valeurs(cfg: ConfigTerritoire, tables: dict, entrees: dict[str, En
                 if ind.insee is None or ind.insee.numerateur is None:
                     continue
                 utilisees = ind.insee.numerateur.toutes_variables() | (
-                    ind.insee.denominateur.toutes_variables() if ind.insee.denominateur
-                    else set())
+                    ind.insee.denominateur.toutes_variables() if ind.insee.denominateur else set()
+                )
                 if not (utilisees & presentes):
                     continue  # this table is not meant to give it
                 num, _den = ind.expressions_insee(annee, presentes)
                 if num is None and ind.insee.numerateur.pour(annee):
-                    perdus.append(f"{ind.id} ({ind.sexe})" if ind.sexe != "ensemble"
-                                  else ind.id)
+                    perdus.append(f"{ind.id} ({ind.sexe})" if ind.sexe != "ensemble" else ind.id)
             if perdus:
                 rapport.avertir(
-                    "verification", f"sources.{role}",
+                    "verification",
+                    f"sources.{role}",
                     f"{fichier(role)}: vintage {annee} lacks columns the codebook needs for "
                     f"{sorted(set(perdus))}: these indicators are not computed from this table "
-                    f"for {annee}", n=len(perdus))
+                    f"for {annee}",
+                    n=len(perdus),
+                )
 
     # Rate table (ptod): the published rates and the population.
     ptod = tables.get("indicateurs_iris")
     if ptod is not None:
         src = fichier("indicateurs_iris")
         if "p_pop" in ptod.columns:
-            _hors_bornes(ptod, "p_pop", 0.0, np.inf, source=src, libelle="a population",
-                         cle_code="code", utilises=codes_iris, rapport=rapport)
+            _hors_bornes(
+                ptod,
+                "p_pop",
+                0.0,
+                np.inf,
+                source=src,
+                libelle="a population",
+                cle_code="code",
+                utilises=codes_iris,
+                rapport=rapport,
+            )
         vus = set()
         for ind in indicateurs:
             if ind.ptod is None or ind.ptod.colonne in vus:
                 continue
             vus.add(ind.ptod.colonne)
             if ind.ptod.colonne not in ptod.columns:
-                rapport.avertir("verification", "sources.indicateurs_iris",
-                                f"{src}: no column {ind.ptod.colonne} (any vintage): indicator "
-                                f"{ind.id} is not computed from this table")
+                rapport.avertir(
+                    "verification",
+                    "sources.indicateurs_iris",
+                    f"{src}: no column {ind.ptod.colonne} (any vintage): indicator "
+                    f"{ind.id} is not computed from this table",
+                )
                 continue
             bas, haut = _bornes(ind)
-            _hors_bornes(ptod, ind.ptod.colonne, bas, haut, source=src,
-                         libelle=f"{ind.id} ({ind.type})", cle_code="code",
-                         utilises=codes_iris, rapport=rapport)
+            _hors_bornes(
+                ptod,
+                ind.ptod.colonne,
+                bas,
+                haut,
+                source=src,
+                libelle=f"{ind.id} ({ind.type})",
+                cle_code="code",
+                utilises=codes_iris,
+                rapport=rapport,
+            )
         # vintages the codebook expects from this table (ptod.annees) but it does not hold
         for ind in indicateurs:
             if ind.ptod is None or not ind.ptod.annees:
                 continue
             col = ind.ptod.colonne
-            tenues = (set(ptod.loc[ptod[col].notna(), "annee"]) if col in ptod.columns
-                      else set())
+            tenues = set(ptod.loc[ptod[col].notna(), "annee"]) if col in ptod.columns else set()
             manquantes = sorted(set(ind.ptod.annees) - tenues)
             if manquantes:
-                colonnes = ", ".join(f"{col.upper()[:1]}{a % 100:02d}_{col[2:].upper()}"
-                                     if col.startswith("p_") else f"{col}_{a % 100:02d}"
-                                     for a in manquantes)
-                quoi = (" and these vintages are not census vintages of the run"
-                        if col == "p_pop" else "")
+                colonnes = ", ".join(
+                    f"{col.upper()[:1]}{a % 100:02d}_{col[2:].upper()}"
+                    if col.startswith("p_")
+                    else f"{col}_{a % 100:02d}"
+                    for a in manquantes
+                )
+                quoi = (
+                    " and these vintages are not census vintages of the run"
+                    if col == "p_pop"
+                    else ""
+                )
                 rapport.avertir(
-                    "verification", "sources.indicateurs_iris",
+                    "verification",
+                    "sources.indicateurs_iris",
                     f"{src}: no value of {ind.id} for {manquantes} (column(s) {colonnes} "
                     f"missing or empty): this indicator is not computed for these "
-                    f"vintages{quoi}", n=len(manquantes))
+                    f"vintages{quoi}",
+                    n=len(manquantes),
+                )
 
     # Official QPV values.
     off = tables.get("qpv_officiel")
@@ -703,8 +858,15 @@ def _verifier_valeurs(cfg: ConfigTerritoire, tables: dict, entrees: dict[str, En
             if col not in off.columns:
                 continue
             bas, haut = _bornes(ind)
-            _hors_bornes(off, col, bas, haut, source=fichier("qpv_officiel"),
-                         libelle=f"{ind.id} ({ind.type})", cle_code="code_qpv")
+            _hors_bornes(
+                off,
+                col,
+                bas,
+                haut,
+                source=fichier("qpv_officiel"),
+                libelle=f"{ind.id} ({ind.type})",
+                cle_code="code_qpv",
+            )
 
 
 def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches, entrees):
@@ -735,9 +897,12 @@ def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches,
 PART_MIN_COMMUNE = 0.95
 
 
-def _verifier_perimetres_veille(cfg: ConfigTerritoire, entrees: dict[str, Entree],
-                                iris_territoire: gpd.GeoDataFrame,
-                                rapport: Rapport) -> dict[str, Any]:
+def _verifier_perimetres_veille(
+    cfg: ConfigTerritoire,
+    entrees: dict[str, Entree],
+    iris_territoire: gpd.GeoDataFrame,
+    rapport: Rapport,
+) -> dict[str, Any]:
     """Veille perimeters: a CRS, valid polygons, inside their declared commune.
 
     Returns veille code → the perimeter's geometry (union of its features, EPSG:2154).
@@ -764,20 +929,24 @@ def _verifier_perimetres_veille(cfg: ConfigTerritoire, entrees: dict[str, Entree
             # repaired and reported like QPV perimeters (area before and after, warning)
             from observatoire.chargement.validation import _reparer
 
-            z = gpd.GeoDataFrame({"code": [v.code] * len(g)}, geometry=g.to_numpy(),
-                                 crs=CRS_TRAVAIL)
-            _reparer(z, invalides.to_numpy(), source=str(e.chemin), code="code",
-                     rapport=rapport)
+            z = gpd.GeoDataFrame(
+                {"code": [v.code] * len(g)}, geometry=g.to_numpy(), crs=CRS_TRAVAIL
+            )
+            _reparer(z, invalides.to_numpy(), source=str(e.chemin), code="code", rapport=rapport)
             g = z.geometry
             g = g[g.geom_type.isin(["Polygon", "MultiPolygon", "GeometryCollection"])]
             g = gpd.GeoSeries(shapely.get_parts(g.to_numpy()), crs=CRS_TRAVAIL)
             g = g[g.geom_type.isin(["Polygon", "MultiPolygon"])]
         if not g.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-            raise ErreurConfig(f"{cle}: {e.chemin} holds non-polygon geometries "
-                               f"{sorted(set(g.geom_type))} (expected polygons)")
+            raise ErreurConfig(
+                f"{cle}: {e.chemin} holds non-polygon geometries "
+                f"{sorted(set(g.geom_type))} (expected polygons)"
+            )
         geom = shapely.union_all(g.to_numpy())
-        iris_com = iris_territoire[(iris_territoire["code_commune_arm"] == v.commune)
-                                   | (iris_territoire["code_commune"] == v.commune)]
+        iris_com = iris_territoire[
+            (iris_territoire["code_commune_arm"] == v.commune)
+            | (iris_territoire["code_commune"] == v.commune)
+        ]
         commune = shapely.union_all(iris_com.geometry.to_numpy())
         part = geom.intersection(commune).area / geom.area if geom.area > 0 else 0.0
         if part < PART_MIN_COMMUNE:
@@ -786,7 +955,6 @@ def _verifier_perimetres_veille(cfg: ConfigTerritoire, entrees: dict[str, Entree
                 f"(veille[{i}].commune; expected at least {PART_MIN_COMMUNE:.0%}): wrong "
                 "commune, wrong file, or wrong CRS?"
             )
-        rapport.info("verification", cle, f"{geom.area:,.0f} m², {part:.1%} in commune "
-                     f"{v.commune}")
+        rapport.info("verification", cle, f"{geom.area:,.0f} m², {part:.1%} in commune {v.commune}")
         out[v.code] = geom
     return out

@@ -15,8 +15,13 @@ import yaml
 
 from observatoire.config import chemin_config, config_depuis_dict
 
-CATALOGUE = (Path(__file__).resolve().parent.parent / "observatoire" / "sources" / "catalogues"
-             / "shared_data.yaml")
+CATALOGUE = (
+    Path(__file__).resolve().parent.parent
+    / "observatoire"
+    / "sources"
+    / "catalogues"
+    / "shared_data.yaml"
+)
 
 
 def _chemins_catalogue(donnees: Path) -> dict[str, str]:

@@ -38,14 +38,22 @@ class _Gestionnaire(BaseHTTPRequestHandler):
         self.server.journal.append(len(lignes))
         sortie = io.StringIO()
         noms = list(lignes[0].keys()) if lignes else ["id"]
-        w = csv.DictWriter(sortie, fieldnames=[*noms, "latitude", "longitude", "result_label",
-                                               "result_score"])
+        w = csv.DictWriter(
+            sortie, fieldnames=[*noms, "latitude", "longitude", "result_label", "result_score"]
+        )
         w.writeheader()
         for ligne in lignes:
             requete = " ".join(ligne[c] for c in colonnes if ligne.get(c)).strip().lower()
             r = self.server.adresses.get(requete)
-            w.writerow({**ligne, "latitude": r[1] if r else "", "longitude": r[0] if r else "",
-                        "result_label": requete if r else "", "result_score": r[2] if r else ""})
+            w.writerow(
+                {
+                    **ligne,
+                    "latitude": r[1] if r else "",
+                    "longitude": r[0] if r else "",
+                    "result_label": requete if r else "",
+                    "result_score": r[2] if r else "",
+                }
+            )
         octets = sortie.getvalue().encode("utf-8")
         self.send_response(200)
         self.send_header("Content-Type", "text/csv; charset=utf-8")

@@ -16,6 +16,7 @@ from observatoire.cartes import couches_web, generer_cartes, generer_fiches, gen
 
 pytestmark = pytest.mark.browser
 
+
 @pytest.fixture(scope="module")
 def sortie(tmp_path_factory):
     d = tmp_path_factory.mktemp("cartes")

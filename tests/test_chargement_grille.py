@@ -59,8 +59,15 @@ def test_carreaux_200m_bornes_et_surface_en_3035(filosofi):
 def test_colonnes_filosofi(filosofi):
     g = lire_grille(filosofi)
     assert list(g.columns) == [
-        "id_carreau", "population", "menages", "imputed",
-        "men_pauv", "men_1ind", "men_coll", "men_mais", "geometry",
+        "id_carreau",
+        "population",
+        "menages",
+        "imputed",
+        "men_pauv",
+        "men_1ind",
+        "men_coll",
+        "men_mais",
+        "geometry",
     ]  # lcog_geo is a list of commune codes, not a quantity
     assert g.population.tolist() == [120.0, 7.0, 0.0]
     assert g.menages.tolist() == [50.0, 2.5, 0.0]
@@ -75,8 +82,12 @@ def test_reprojection_lambert93_comme_geopandas(filosofi):
     g = lire_grille(filosofi, rapport=r)
     assert g.crs.to_epsg() == 2154
     attendu = gpd.GeoSeries(
-        shapely.box([3823000, 3823200, 3823000], [2232000, 2232000, 2232200],
-                    [3823200, 3823400, 3823200], [2232200, 2232200, 2232400]),
+        shapely.box(
+            [3823000, 3823200, 3823000],
+            [2232000, 2232000, 2232200],
+            [3823200, 3823400, 3823200],
+            [2232200, 2232200, 2232400],
+        ),
         crs="EPSG:3035",
     ).to_crs("EPSG:2154")
     assert shapely.equals_exact(g.geometry.values, attendu.values, tolerance=1e-6).all()
@@ -127,16 +138,19 @@ def test_csv_point_virgule_noms_insee_2017(tmp_path):
     assert g.population.tolist() == [12.5]
     assert g.imputed.tolist() == [1.0]
     assert list(g.columns) == [
-        "id_carreau", "population", "menages", "imputed", "men_pauv", "geometry",
+        "id_carreau",
+        "population",
+        "menages",
+        "imputed",
+        "men_pauv",
+        "geometry",
     ]
     assert g.total_bounds.tolist() == [4252000, 2029800, 4252200, 2030000]
 
 
 def test_parquet_sans_geometrie(tmp_path):
     chemin = tmp_path / "grille.parquet"
-    pd.DataFrame({"idcar_200m": ["CRS3035RES200mN2232000E3823000"], "ind": [4]}).to_parquet(
-        chemin
-    )
+    pd.DataFrame({"idcar_200m": ["CRS3035RES200mN2232000E3823000"], "ind": [4]}).to_parquet(chemin)
     g = lire_grille(chemin, crs="EPSG:3035")
     assert g.total_bounds.tolist() == [3823000, 2232000, 3823200, 2232200]
     assert g.population.tolist() == [4.0]
@@ -213,8 +227,10 @@ def test_id_en_double(tmp_path):
     "autre, attendu",
     [
         ("CRS3035RES1000mN2232000E3824000", "is a 1000 m cell in EPSG:3035, line 2 a 200 m cell"),
-        ("CRS2154RES200mN6232000E880000", "is a 200 m cell in EPSG:2154, line 2 a 200 m cell in "
-                                          "EPSG:3035"),
+        (
+            "CRS2154RES200mN6232000E880000",
+            "is a 200 m cell in EPSG:2154, line 2 a 200 m cell in EPSG:3035",
+        ),
     ],
 )
 def test_resolutions_ou_crs_melanges(tmp_path, autre, attendu):
@@ -284,7 +300,12 @@ def test_couche_vecteur_colonnes_supplementaires(tmp_path):
     ).to_file(chemin)
     g = lire_grille(chemin, crs="EPSG:3035")
     assert list(g.columns) == [
-        "id_carreau", "population", "menages", "imputed", "mean_std_living", "geometry",
+        "id_carreau",
+        "population",
+        "menages",
+        "imputed",
+        "mean_std_living",
+        "geometry",
     ]
     assert g.iloc[0][["population", "imputed", "mean_std_living"]].tolist() == [9.0, 1.0, 21000.5]
     assert math.isnan(g.menages.iloc[0])
@@ -316,8 +337,17 @@ def test_filosofi2019_san_ouest_provence(donnees):
     assert len(g) == 2155
     assert g.crs.to_epsg() == 2154
     assert g.population.sum() == pytest.approx(132119.0)
-    assert {"men_pauv", "men_1ind", "men_5ind", "men_prop", "men_fmp", "ind_snv", "men_surf",
-            "men_coll", "men_mais"} <= set(g.columns)
+    assert {
+        "men_pauv",
+        "men_1ind",
+        "men_5ind",
+        "men_prop",
+        "men_fmp",
+        "ind_snv",
+        "men_surf",
+        "men_coll",
+        "men_mais",
+    } <= set(g.columns)
     assert set(g.imputed.unique()) == {0.0, 1.0}
     assert (g.imputed == 0).sum() == 828
     # men = men_coll + men_mais in every non-imputed cell (PROVENANCE.md, raster/)

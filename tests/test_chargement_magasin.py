@@ -65,7 +65,9 @@ LECTEURS = {
     "insee_emploi_zonages": (lire_table, ["geo_code", "rp_year", "actifs_1564"], 15),
     "grille_filosofi2017_marseille": (lire_grille, ["id_carreau", "population"], 7282),
     "grille_filosofi2019_san_ouest_provence": (
-        lire_grille, ["id_carreau", "population", "menages", "imputed", "men_pauv"], 2155
+        lire_grille,
+        ["id_carreau", "population", "menages", "imputed", "men_pauv"],
+        2155,
     ),
     "grille_eurostat2021_1km_dep13": (lire_grille, ["id_carreau", "population", "m", "f"], 6764),
 }
@@ -74,8 +76,10 @@ LECTEURS = {
 def _catalogue():
     from importlib.resources import files
 
-    texte = files("observatoire.sources").joinpath("catalogues/shared_data.yaml").read_text(
-        encoding="utf-8"
+    texte = (
+        files("observatoire.sources")
+        .joinpath("catalogues/shared_data.yaml")
+        .read_text(encoding="utf-8")
     )
     return yaml.safe_load(texte)["sources"]
 

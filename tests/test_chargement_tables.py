@@ -130,8 +130,10 @@ def test_lire_table_arrow_parser_reads_the_cells_the_c_parser_reads(tmp_path):
     from observatoire.chargement import lire_table
 
     f = tmp_path / "t.csv"
-    f.write_bytes('\ufeffIRIS;COM;P21_POP;NOM\n010040101;01004;;"a;b"\n'
-                  '130470107;13047;NA;s\n000000001;00001;1,5;\n'.encode())
+    f.write_bytes(
+        '\ufeffIRIS;COM;P21_POP;NOM\n010040101;01004;;"a;b"\n'
+        "130470107;13047;NA;s\n000000001;00001;1,5;\n".encode()
+    )
     t = lire_table(f)
     c = pd.read_csv(f, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert t.columns.tolist() == ["IRIS", "COM", "P21_POP", "NOM"]

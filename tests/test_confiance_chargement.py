@@ -24,8 +24,11 @@ def _ecrire(tmp_path: Path, texte: str, nom: str = "t.csv") -> Path:
 
 def test_csv_coupe_dans_une_ligne(tmp_path):
     p = _ecrire(tmp_path, ENTETE + "130470106;13047;H;1200;300\n130470107;13047;H;9")
-    with pytest.raises(ErreurDonnees, match=r"t.csv: line 3: 4 field\(s\), the header has 5; "
-                                            r"the last line is incomplete"):
+    with pytest.raises(
+        ErreurDonnees,
+        match=r"t.csv: line 3: 4 field\(s\), the header has 5; "
+        r"the last line is incomplete",
+    ):
         lire_table(p)
 
 
@@ -43,8 +46,11 @@ def test_ligne_avec_trop_de_champs(tmp_path):
 
 def test_code_court_jamais_complete(tmp_path):
     p = _ecrire(tmp_path, "IRIS;P16_POP\n130470106;12\n132;5\n")
-    with pytest.raises(ErreurDonnees, match=r"column IRIS: 1 code\(s\) are not 9-character "
-                                            r"codes, line\(s\) \[3\]: \['132'\]"):
+    with pytest.raises(
+        ErreurDonnees,
+        match=r"column IRIS: 1 code\(s\) are not 9-character "
+        r"codes, line\(s\) \[3\]: \['132'\]",
+    ):
         lire_table_iris(p)
 
 
@@ -53,18 +59,23 @@ def test_codes_ecrits_en_flottants(tmp_path):
     t = lire_table_iris(p)
     assert t["code_iris"].tolist() == ["130470106", "010010000"]
     assert t["code_commune"].tolist() == ["13047", "01001"]
-    q = _ecrire(tmp_path, "IRIS,libelle,P22_POP,soc_txchom_1564_22\n130470106.0,a,10,5.5\n",
-                "ptod.csv")
+    q = _ecrire(
+        tmp_path, "IRIS,libelle,P22_POP,soc_txchom_1564_22\n130470106.0,a,10,5.5\n", "ptod.csv"
+    )
     assert lire_indicateurs_ptod(q, "iris")["code"].tolist() == ["130470106"]
 
 
 def test_infini_refuse(tmp_path):
     p = _ecrire(tmp_path, "IRIS;P16_POP\n130470106;inf\n")
-    with pytest.raises(ErreurDonnees, match=r"column P16_POP: 1 infinite value\(s\) at "
-                                            r"line\(s\) \[2\]"):
+    with pytest.raises(
+        ErreurDonnees,
+        match=r"column P16_POP: 1 infinite value\(s\) at "
+        r"line\(s\) \[2\]",
+    ):
         lire_table_iris(p)
-    q = _ecrire(tmp_path, "IRIS,libelle,P22_POP,soc_txchom_1564_22\n130470106,a,10,inf\n",
-                "ptod.csv")
+    q = _ecrire(
+        tmp_path, "IRIS,libelle,P22_POP,soc_txchom_1564_22\n130470106,a,10,inf\n", "ptod.csv"
+    )
     with pytest.raises(ErreurDonnees, match="soc_txchom_1564_22: 1 infinite"):
         lire_indicateurs_ptod(q, "iris")
 
@@ -97,21 +108,30 @@ def test_effectif_negatif_dans_le_territoire(donnees, tmp_path):
         t.loc[i, "P16_POP0014"] = "-40"
 
     p = _copie_modifiee(donnees, rel, tmp_path, negatif)
-    with pytest.raises(ErreurDonnees, match=r"P16|p_pop0014.*out of bounds.*>= 0.*"
-                                            r"130470106: -40"):
+    with pytest.raises(
+        ErreurDonnees,
+        match=r"P16|p_pop0014.*out of bounds.*>= 0.*"
+        r"130470106: -40",
+    ):
         preparer_run(_config(donnees, "population_iris", p), rapport=Rapport())
 
 
 def test_population_negative_et_taux_hors_bornes_dans_le_territoire(donnees, tmp_path):
-    rel = Path(dict_chemins(donnees)["sources"]["indicateurs_iris"]["source"]).relative_to(
-        donnees).as_posix()
+    rel = (
+        Path(dict_chemins(donnees)["sources"]["indicateurs_iris"]["source"])
+        .relative_to(donnees)
+        .as_posix()
+    )
 
     def population(t):
         t.loc[t["IRIS"] == "130470106", "P22_POP"] = "-5"
 
     p = _copie_modifiee(donnees, rel, tmp_path, population)
-    with pytest.raises(ErreurDonnees, match=r"column p_pop \(vintage \[2022\]\): 1 value\(s\) "
-                                            r"out of bounds.*line\(s\) \[\d+\]"):
+    with pytest.raises(
+        ErreurDonnees,
+        match=r"column p_pop \(vintage \[2022\]\): 1 value\(s\) "
+        r"out of bounds.*line\(s\) \[\d+\]",
+    ):
         preparer_run(_config(donnees, "indicateurs_iris", p), rapport=Rapport())
 
     def taux(t):
@@ -123,12 +143,17 @@ def test_population_negative_et_taux_hors_bornes_dans_le_territoire(donnees, tmp
 
 
 def test_colonne_de_population_absente_annoncee(donnees, tmp_path):
-    rel = Path(dict_chemins(donnees)["sources"]["indicateurs_iris"]["source"]).relative_to(
-        donnees).as_posix()
+    rel = (
+        Path(dict_chemins(donnees)["sources"]["indicateurs_iris"]["source"])
+        .relative_to(donnees)
+        .as_posix()
+    )
     p = _copie_modifiee(donnees, rel, tmp_path, lambda t: t.pop("P22_POP"))
     r = Rapport()
     prep = preparer_run(_config(donnees, "indicateurs_iris", p), rapport=r)
     messages = [e.message for e in r.evenements if e.niveau == "avertissement"]
-    assert any("no value of population for [2022]" in m and "P22_POP" in m
-               and "not census vintages" in m for m in messages), messages
+    assert any(
+        "no value of population for [2022]" in m and "P22_POP" in m and "not census vintages" in m
+        for m in messages
+    ), messages
     assert 2022 not in prep.annees_disponibles

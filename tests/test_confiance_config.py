@@ -38,15 +38,21 @@ def test_code_de_veille_egal_a_un_code_qpv(d):
 
 def test_departement_incoherent(d):
     d["departement"] = "2A"
-    with pytest.raises(ErreurConfig, match=r"departement: '2A' but the member communes "
-                                           r"\(epci.communes\) are in département\(s\) \['13'\]"):
+    with pytest.raises(
+        ErreurConfig,
+        match=r"departement: '2A' but the member communes "
+        r"\(epci.communes\) are in département\(s\) \['13'\]",
+    ):
         _cfg(d)
 
 
-@pytest.mark.parametrize("cle, valeur, attendu", [
-    ("annees", [], "annees: empty list"),
-    ("indicateurs", [], "indicateurs: empty list"),
-])
+@pytest.mark.parametrize(
+    "cle, valeur, attendu",
+    [
+        ("annees", [], "annees: empty list"),
+        ("indicateurs", [], "indicateurs: empty list"),
+    ],
+)
 def test_listes_vides(d, cle, valeur, attendu):
     d[cle] = valeur
     with pytest.raises(ErreurConfig, match=attendu):
@@ -68,10 +74,16 @@ def test_cle_yaml_en_double(tmp_path):
 
 
 def test_moins_dans_n_importe_quel_ordre_et_cycle(d):
-    d["veille"].append({"code": "VEILLE_B", "nom": "B", "commune": "13063",
-                        "iris": ["130630105"], "moins": ["VEILLE_C"]})
-    d["veille"].append({"code": "VEILLE_C", "nom": "C", "commune": "13063",
-                        "iris": ["130630105"]})
+    d["veille"].append(
+        {
+            "code": "VEILLE_B",
+            "nom": "B",
+            "commune": "13063",
+            "iris": ["130630105"],
+            "moins": ["VEILLE_C"],
+        }
+    )
+    d["veille"].append({"code": "VEILLE_C", "nom": "C", "commune": "13063", "iris": ["130630105"]})
     cfg = _cfg(d)
     codes = [v.code for v in cfg.veille]
     assert codes.index("VEILLE_C") < codes.index("VEILLE_B")
@@ -95,16 +107,18 @@ def test_codes_qpv_d_un_fichier_avec_liste_all(d, donnees, tmp_path):
     d["qpv"]["liste"] = "all"
     for v in d["veille"]:
         v.pop("moins", None)
-    with pytest.raises(ErreurConfig, match=r"whose codes are not QPV codes: \['QN01365M/x', "
-                                           r"'QN01365M_x'\]"):
+    with pytest.raises(
+        ErreurConfig,
+        match=r"whose codes are not QPV codes: \['QN01365M/x', "
+        r"'QN01365M_x'\]",
+    ):
         preparer_run(_cfg(d), rapport=Rapport())
 
 
 def _veille_perimetre(d, tmp_path, geom, crs="EPSG:2154"):
     p = tmp_path / "veille.geojson"
     gpd.GeoDataFrame({"nom": ["v"]}, geometry=[geom], crs=crs).to_file(p)
-    d["veille"].append({"code": "VEILLE_P", "nom": "P", "commune": "13047",
-                        "perimetre": str(p)})
+    d["veille"].append({"code": "VEILLE_P", "nom": "P", "commune": "13047", "perimetre": str(p)})
     return p
 
 
@@ -122,8 +136,11 @@ def test_perimetre_de_veille_invalide_repare_et_signale(d, tmp_path):
     rep = [x for x in r.reparations if x["code"] == "VEILLE_P"]
     assert len(rep) == 1 and rep[0]["surface_apres_m2"] == pytest.approx(80_000)
     assert "Self-intersection" in rep[0]["raison"]
-    assert any(e.zone == "VEILLE_P" and "repaired with make_valid" in e.message
-               for e in r.evenements if e.niveau == "avertissement")
+    assert any(
+        e.zone == "VEILLE_P" and "repaired with make_valid" in e.message
+        for e in r.evenements
+        if e.niveau == "avertissement"
+    )
     cfg_yaml = tmp_path / "c.yaml"
     cfg_yaml.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
     res = CliRunner().invoke(main, ["run", "--config", str(cfg_yaml), "--check"])

@@ -17,8 +17,13 @@ from observatoire.sources import Cache, chemin_source, recuperer
 from observatoire.sources.integrite import ErreurIntegrite, sha256_memo
 from observatoire.verification import resoudre_source
 
-CATALOGUE = (Path(__file__).resolve().parent.parent / "observatoire" / "sources" / "catalogues"
-             / "shared_data.yaml")
+CATALOGUE = (
+    Path(__file__).resolve().parent.parent
+    / "observatoire"
+    / "sources"
+    / "catalogues"
+    / "shared_data.yaml"
+)
 
 
 def _ids_config(nom: str = "san_ouest_provence") -> list[str]:
@@ -61,8 +66,19 @@ def test_fichier_en_cache_altere_refuse_par_fetch_et_par_la_lecture(tmp_path, do
     assert sha256_memo(r.chemin) in message
     assert "observatoire data fetch --sources ptod_communes_dep13 --force --from DIR" in message
     # data fetch does not answer "already in the cache" with the old checksum
-    res = CliRunner().invoke(main, ["data", "fetch", "--sources", "ptod_communes_dep13",
-                                    "--from", str(donnees), "--cache-dir", str(cache)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "fetch",
+            "--sources",
+            "ptod_communes_dep13",
+            "--from",
+            str(donnees),
+            "--cache-dir",
+            str(cache),
+        ],
+    )
     assert res.exit_code != 0
     assert "deja_en_cache" not in res.output and r.sha256 in res.output
     # --force fetches it again: the cache is right again
@@ -76,8 +92,9 @@ def test_run_sur_un_cache_altere_sort_en_4_sans_rien_ecrire(tmp_path, donnees):
     p = Cache(cache).chemin("qpv2024_indicateurs_dep13")
     _changer_un_chiffre(p)
     sorties = tmp_path / "sorties"
-    res = CliRunner().invoke(main, ["run", "--cache-dir", str(cache), "--out", str(sorties),
-                                    "--no-progress"])
+    res = CliRunner().invoke(
+        main, ["run", "--cache-dir", str(cache), "--out", str(sorties), "--no-progress"]
+    )
     assert res.exit_code == 4, res.output
     assert "sources.qpv_officiel" in res.output and "sha256" in res.output
     assert not sorties.exists() or not any(sorties.rglob("*.csv"))
@@ -115,8 +132,16 @@ def test_lien_symbolique_qui_sort_du_magasin_refuse(tmp_path):
     magasin = tmp_path / "magasin"
     magasin.mkdir()
     (magasin / "lien").symlink_to("/etc")
-    (magasin / "catalogue.yaml").write_text(yaml.safe_dump({"nom": "m", "sources": {
-        "fuite": {"chemin": "lien/passwd", "rubrique": "stats", "provenance": "test"}}}))
+    (magasin / "catalogue.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "nom": "m",
+                "sources": {
+                    "fuite": {"chemin": "lien/passwd", "rubrique": "stats", "provenance": "test"}
+                },
+            }
+        )
+    )
     with pytest.raises(ErreurIntegrite, match="outside the local store"):
         chemin_source("fuite", depuis=magasin)
     cache = tmp_path / "cache"

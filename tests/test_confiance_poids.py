@@ -15,8 +15,7 @@ from observatoire.ponderation.intersection import intersecter
 
 X0, Y0 = 850_000.0, 6_250_000.0  # Lambert-93, around the Étang de Berre
 
-REGLAGES = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+REGLAGES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -28,16 +27,23 @@ def pavages(draw):
     ys = np.cumsum([0.0, *draw(st.lists(st.floats(50, 500), min_size=ny, max_size=ny))])
     iris = gpd.GeoDataFrame(
         {"code_iris": [f"13047{k:04d}" for k in range(nx * ny)]},
-        geometry=[box(X0 + xs[i], Y0 + ys[j], X0 + xs[i + 1], Y0 + ys[j + 1])
-                  for i in range(nx) for j in range(ny)], crs="EPSG:2154")
+        geometry=[
+            box(X0 + xs[i], Y0 + ys[j], X0 + xs[i + 1], Y0 + ys[j + 1])
+            for i in range(nx)
+            for j in range(ny)
+        ],
+        crs="EPSG:2154",
+    )
     # zones: vertical bands cutting the whole extent at other abscissas
     coupe = sorted(draw(st.lists(st.integers(1, 19), min_size=1, max_size=3, unique=True)))
     bornes = [0.0, *[c / 20 * xs[-1] for c in coupe], xs[-1]]
     zones = gpd.GeoDataFrame(
         {"code_zone": [f"Z{k}" for k in range(len(bornes) - 1)]},
-        geometry=[box(X0 + a, Y0, X0 + b, Y0 + ys[-1]) for a, b in zip(bornes, bornes[1:],
-                                                                         strict=False)],
-        crs="EPSG:2154")
+        geometry=[
+            box(X0 + a, Y0, X0 + b, Y0 + ys[-1]) for a, b in zip(bornes, bornes[1:], strict=False)
+        ],
+        crs="EPSG:2154",
+    )
     comptes = draw(st.lists(st.integers(0, 5000), min_size=nx * ny, max_size=nx * ny))
     table = pd.DataFrame({"code_iris": iris["code_iris"], "pop": np.array(comptes, float)})
     return iris, zones, table
@@ -59,8 +65,7 @@ def test_masse_conservee_sur_une_partition(p):
 def test_part_zone_somme_a_un_quand_les_iris_couvrent_la_zone(p):
     iris, zones, _ = p
     poids = table_poids(iris, zones, methode="surface", part_min=0)
-    assert np.allclose(poids.groupby("code_zone")["part_zone"].sum().to_numpy(), 1.0,
-                       atol=1e-9)
+    assert np.allclose(poids.groupby("code_zone")["part_zone"].sum().to_numpy(), 1.0, atol=1e-9)
 
 
 def _trie(df: pd.DataFrame) -> pd.DataFrame:
@@ -76,8 +81,7 @@ def test_invariance_a_l_ordre_des_entites(p, hasard):
     ordre_z = list(range(len(zones)))
     hasard.shuffle(ordre_i)
     hasard.shuffle(ordre_z)
-    b = _trie(table_poids(iris.iloc[ordre_i], zones.iloc[ordre_z], methode="surface",
-                          part_min=0))
+    b = _trie(table_poids(iris.iloc[ordre_i], zones.iloc[ordre_z], methode="surface", part_min=0))
     pd.testing.assert_frame_equal(a[["code_zone", "code_iris"]], b[["code_zone", "code_iris"]])
     assert np.allclose(a["poids"], b["poids"], atol=1e-12)
 

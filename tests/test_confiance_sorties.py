@@ -42,8 +42,9 @@ def cfg(donnees):
 
 
 def _empreintes(d: Path) -> dict[str, str]:
-    return {p.relative_to(d).as_posix(): sha256_fichier(p) for p in sorted(d.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(d).as_posix(): sha256_fichier(p) for p in sorted(d.rglob("*")) if p.is_file()
+    }
 
 
 def _mode(p: Path) -> int:
@@ -95,17 +96,31 @@ def test_dossier_en_lecture_seule_ou_plein(cfg, tmp_path, monkeypatch, panne):
     d = tmp_path / "san_ouest_provence"
     avant = _empreintes(d)
     if panne == "lecture_seule":
+
         def refuse(cible):
             raise PermissionError(errno.EROFS, os.strerror(errno.EROFS), str(cible))
+
         monkeypatch.setattr(module_run, "dossier_temporaire", refuse)
         etapes = ETAPES
     else:
+
         def plein(ctx):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(ctx.dossier / "x"))
+
         etapes = [ETAPES[0], Etape("cartes", plein)]
     monkeypatch.setattr("observatoire.etapes.ETAPES", etapes)
-    res = CliRunner().invoke(main, ["run", "--config", str(_yaml(cfg, tmp_path)), "--out",
-                                    str(tmp_path), "--force", "--no-progress"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--config",
+            str(_yaml(cfg, tmp_path)),
+            "--out",
+            str(tmp_path),
+            "--force",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 1, res.output
     lignes = [ligne for ligne in res.output.splitlines() if ligne.startswith("Error")]
     assert len(lignes) == 1 and "cannot write the outputs into" in lignes[0]
@@ -175,8 +190,11 @@ def test_restes_supprimes_quel_que_soit_le_pid(cfg, tmp_path):
 
 def test_reparation_signalee_avec_les_surfaces():
     noeud_papillon = Polygon([(0, 0), (200, 200), (200, 0), (0, 200)])
-    g = gpd.GeoDataFrame({"code_qpv": ["QN01365M", "QN01366I"]},
-                         geometry=[noeud_papillon, box(0, 0, 10, 10)], crs="EPSG:2154")
+    g = gpd.GeoDataFrame(
+        {"code_qpv": ["QN01365M", "QN01366I"]},
+        geometry=[noeud_papillon, box(0, 0, 10, 10)],
+        crs="EPSG:2154",
+    )
     r = Rapport()
     out = preparer_geometries(g, source="qpv.geojson", code="code_qpv", rapport=r)
     assert out.geometry.is_valid.all()
@@ -192,11 +210,17 @@ def test_reparation_signalee_avec_les_surfaces():
 def test_reparation_au_manifeste(cfg, tmp_path):
     def repare(ctx):
         preparer_geometries(
-            gpd.GeoDataFrame({"c": ["Z"]}, geometry=[Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])],
-                             crs="EPSG:2154"), source="z.gpkg", code="c", rapport=ctx.rapport)
+            gpd.GeoDataFrame(
+                {"c": ["Z"]}, geometry=[Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])], crs="EPSG:2154"
+            ),
+            source="z.gpkg",
+            code="c",
+            rapport=ctx.rapport,
+        )
 
-    res = executer_run(cfg, sorties=tmp_path, etapes=[*ETAPES, Etape("z", repare)],
-                       progression=False)
+    res = executer_run(
+        cfg, sorties=tmp_path, etapes=[*ETAPES, Etape("z", repare)], progression=False
+    )
     m = json.loads((res.dossier / "manifest.json").read_text())
     assert m["reparations"][0]["code"] == "Z"
     assert any(e["zone"] == "Z" for e in m["avertissements"]["liste"])

@@ -63,25 +63,41 @@ def test_martigues_tout_qpv():
     ("modif", "attendu"),
     [
         (lambda d: d.update(veile=[]), "veile: unknown key"),
-        (lambda d: d["qpv"]["liste"].__setitem__(0, "QN0136"),
-         "qpv.liste[0].code: 'QN0136' is not a QPV code (expected 'QN' or 'QP' + 6 characters"),
-        (lambda d: d["veille"][0]["iris"].__setitem__(0, "1304701"),
-         "veille[0].iris: '1304701' is not an IRIS code"),
-        (lambda d: d["veille"][0]["iris"].__setitem__(0, "1304701X6"),
-         "veille[0].iris: '1304701X6' is not an IRIS code (expected 9 characters"),
-        (lambda d: d["veille"][1].update(iris={"130630106": 1.5}),
-         "share of IRIS 130630106: 1.5 is not in ]0, 1]"),
+        (
+            lambda d: d["qpv"]["liste"].__setitem__(0, "QN0136"),
+            "qpv.liste[0].code: 'QN0136' is not a QPV code (expected 'QN' or 'QP' + 6 characters",
+        ),
+        (
+            lambda d: d["veille"][0]["iris"].__setitem__(0, "1304701"),
+            "veille[0].iris: '1304701' is not an IRIS code",
+        ),
+        (
+            lambda d: d["veille"][0]["iris"].__setitem__(0, "1304701X6"),
+            "veille[0].iris: '1304701X6' is not an IRIS code (expected 9 characters",
+        ),
+        (
+            lambda d: d["veille"][1].update(iris={"130630106": 1.5}),
+            "share of IRIS 130630106: 1.5 is not in ]0, 1]",
+        ),
         (lambda d: d.update(annees=[2016, 1850]), "annees: [1850] are not census years"),
         (lambda d: d.update(annees="toutes"), "annees: "),
-        (lambda d: d["veille"][0].update(commune="13056"),
-         "veille[0] (VEILLE_ECHOPPES): commune 13056 is not a member of the EPCI"),
-        (lambda d: d["veille"][2].update(moins=["QN09999X"]),
-         "moins: 'QN09999X' is neither a QPV of qpv.liste nor a veille zone"),
-        (lambda d: d["veille"][0].update(perimetre="x.gpkg"),
-         "give exactly one of 'perimetre' (a file) or 'iris'"),
-        (lambda d: d["ponderation"].update(methode="areal"),
-         "ponderation.methode: got 'areal', expected one of 'surface', 'dasymetric' or "
-         "'calibrated'"),
+        (
+            lambda d: d["veille"][0].update(commune="13056"),
+            "veille[0] (VEILLE_ECHOPPES): commune 13056 is not a member of the EPCI",
+        ),
+        (
+            lambda d: d["veille"][2].update(moins=["QN09999X"]),
+            "moins: 'QN09999X' is neither a QPV of qpv.liste nor a veille zone",
+        ),
+        (
+            lambda d: d["veille"][0].update(perimetre="x.gpkg"),
+            "give exactly one of 'perimetre' (a file) or 'iris'",
+        ),
+        (
+            lambda d: d["ponderation"].update(methode="areal"),
+            "ponderation.methode: got 'areal', expected one of 'surface', 'dasymetric' or "
+            "'calibrated'",
+        ),
         (lambda d: d["ponderation"].update(part_min=2), "ponderation.part_min: got 2"),
         (lambda d: d["sources"].update(irsi="x.gpkg"), "unknown source role(s) ['irsi']"),
         (lambda d: d.update(code="SAN Ouest"), "code: 'SAN Ouest' is not a territory code"),
@@ -89,10 +105,14 @@ def test_martigues_tout_qpv():
         (lambda d: d.pop("epci"), "epci: required key is missing"),
         (lambda d: d["sorties"].update(formats=["csv", "shp"]), "sorties.formats[1]: got 'shp'"),
         (lambda d: d["qpv"]["liste"].append("QN01365M"), "QPV listed twice: ['QN01365M']"),
-        (lambda d: d["qpv"]["liste"].append("QP013040"),
-         "belong to a generation without a perimeter file"),
-        (lambda d: d.update(niveaux_comparaison=["commune", "region"]),
-         "niveaux_comparaison[1]: got 'region'"),
+        (
+            lambda d: d["qpv"]["liste"].append("QP013040"),
+            "belong to a generation without a perimeter file",
+        ),
+        (
+            lambda d: d.update(niveaux_comparaison=["commune", "region"]),
+            "niveaux_comparaison[1]: got 'region'",
+        ),
     ],
 )
 def test_erreurs_nomment_la_cle(modif, attendu):
@@ -105,8 +125,14 @@ def test_erreurs_nomment_la_cle(modif, attendu):
 
 def test_code_sans_zero_et_entiers_yaml():
     d = _base()
-    d["epci"]["communes"] = {13047: "Istres", 13063: "Miramas", 13078: "PSL", 13039: "Fos",
-                             13044: "Grans", 13029: "Cornillon"}
+    d["epci"]["communes"] = {
+        13047: "Istres",
+        13063: "Miramas",
+        13078: "PSL",
+        13039: "Fos",
+        13044: "Grans",
+        13029: "Cornillon",
+    }
     d["veille"][0]["iris"] = [130470106, 130470102]
     c = config_depuis_dict(d)
     assert "13047" in c.epci.communes and set(c.veille[0].iris) == {"130470106", "130470102"}
@@ -133,6 +159,7 @@ def test_yaml_invalide_et_fichier_absent(tmp_path):
 
 
 # -- checks that need data ---------------------------------------------------------------------
+
 
 def _preparer(donnees, d, **kw):
     from observatoire.verification import preparer_run
@@ -161,23 +188,35 @@ def test_preparation_martigues_toutes_les_qpv(donnees):
     from observatoire.verification import preparer_run
 
     p = preparer_run(config_chemins(donnees, "pays_de_martigues"))
-    assert sorted(p.qpv["code_qpv"]) == ["QN01320I", "QN01321I", "QN01322M", "QN01323I",
-                                         "QN01324M", "QN01370N"]
+    assert sorted(p.qpv["code_qpv"]) == [
+        "QN01320I",
+        "QN01321I",
+        "QN01322M",
+        "QN01323I",
+        "QN01324M",
+        "QN01370N",
+    ]
 
 
 def test_qpv_inconnu(donnees):
     d = dict_chemins(donnees)
     d["qpv"]["liste"][1] = {"code": "QN01399X", "commune": "13063"}
-    with pytest.raises(ErreurConfig, match=r"qpv.liste\[1\].code: QN01399X is not in the QPV "
-                                           r"2024 perimeter file\(s\) qpv.perimetres\[0\]"):
+    with pytest.raises(
+        ErreurConfig,
+        match=r"qpv.liste\[1\].code: QN01399X is not in the QPV "
+        r"2024 perimeter file\(s\) qpv.perimetres\[0\]",
+    ):
         _preparer(donnees, d)
 
 
 def test_iris_absent_de_la_geographie(donnees):
     d = dict_chemins(donnees)
     d["veille"][1]["iris"] = ["130630199"]
-    with pytest.raises(ErreurConfig, match=r"veille\[1\] \(VEILLE_CENTRE_MIRAMAS\).iris: "
-                                           r"\['130630199'\] absent from the IRIS geography"):
+    with pytest.raises(
+        ErreurConfig,
+        match=r"veille\[1\] \(VEILLE_CENTRE_MIRAMAS\).iris: "
+        r"\['130630199'\] absent from the IRIS geography",
+    ):
         _preparer(donnees, d)
 
 
@@ -198,8 +237,11 @@ def test_fichier_manquant(donnees, tmp_path):
 def test_annee_indisponible(donnees):
     d = dict_chemins(donnees)
     d["annees"] = [2016, 2019]
-    with pytest.raises(ErreurConfig, match=r"annees: \[2019\] not available; the sources hold "
-                                           r"the vintages \[2011, 2016, 2022\]"):
+    with pytest.raises(
+        ErreurConfig,
+        match=r"annees: \[2019\] not available; the sources hold "
+        r"the vintages \[2011, 2016, 2022\]",
+    ):
         _preparer(donnees, d)
     with pytest.raises(ErreurConfig, match=r"--years: \[2020\] not available"):
         _preparer(donnees, dict_chemins(donnees), annees=[2020])
@@ -218,8 +260,11 @@ def test_generation_du_fichier(donnees):
     d2["qpv"]["perimetres"][0]["generation"] = 2015
     d2["qpv"]["liste"] = ["QP013040"]
     d2["veille"][2]["moins"] = []
-    with pytest.raises(ErreurConfig, match=r"qpv.perimetres\[0\].generation: 2015 but .* holds "
-                                           r"QPV of generation \[2024\]"):
+    with pytest.raises(
+        ErreurConfig,
+        match=r"qpv.perimetres\[0\].generation: 2015 but .* holds "
+        r"QPV of generation \[2024\]",
+    ):
         _preparer(donnees, d2)
 
 

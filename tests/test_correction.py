@@ -29,10 +29,19 @@ def _synthetique(k: float = 2.0, bruit: float = 0.0, n_communes: int = 6) -> pd.
         for i in range(4):
             e = c + rng.uniform(-8, 8)
             y = c + k * (e - c) + bruit * rng.normal()
-            lignes.append({"code_zone": f"Z{j}{i}", "code_commune": f"C{j}",
-                           "indicateur": "taux_emploi_1564", "sexe": "ensemble",
-                           "officiel": y, "estimation": e, "commune": c,
-                           "annee_officielle": 2020, "annee_estimation": 2022})
+            lignes.append(
+                {
+                    "code_zone": f"Z{j}{i}",
+                    "code_commune": f"C{j}",
+                    "indicateur": "taux_emploi_1564",
+                    "sexe": "ensemble",
+                    "officiel": y,
+                    "estimation": e,
+                    "commune": c,
+                    "annee_officielle": 2020,
+                    "annee_estimation": 2022,
+                }
+            )
     return pd.DataFrame(lignes)
 
 
@@ -78,23 +87,66 @@ def test_report_columns_and_not_applied_when_worse():
 
 
 def _table_zones():
-    base = {"sexe": "ensemble", "annee": 2022, "unite": "%", "source": "s", "origine": "ptod",
-            "indicateur": "taux_emploi_1564", "numerateur": 1.0, "denominateur": 2.0}
+    base = {
+        "sexe": "ensemble",
+        "annee": 2022,
+        "unite": "%",
+        "source": "s",
+        "origine": "ptod",
+        "indicateur": "taux_emploi_1564",
+        "numerateur": 1.0,
+        "denominateur": 2.0,
+    }
     lignes = [
-        {"territoire_code": "Q1", "niveau": "qpv", "valeur": 80.0, "statut": "approximation",
-         "methode": "taux_iris_pondere_par_p_pop"},
-        {"territoire_code": "Q2", "niveau": "qpv", "valeur": 5.0, "statut": "approximation",
-         "methode": "taux_iris_pondere_par_p_pop"},
-        {"territoire_code": "Q3", "niveau": "qpv", "valeur": 41.0, "statut": "approximation",
-         "methode": "taux_iris_pondere_par_p_pop"},
-        {"territoire_code": "V1", "niveau": "veille", "valeur": 50.0, "statut": "approximation",
-         "methode": "somme_iris"},
-        {"territoire_code": "Q1", "niveau": "qpv", "valeur": 60.0, "statut": "officiel",
-         "methode": "valeur_publiee_qpv"},
-        {"territoire_code": "C", "niveau": "commune", "valeur": 40.0, "statut": "officiel",
-         "methode": "valeur_publiee"},
-        {"territoire_code": "C", "niveau": "commune", "valeur": 39.0, "statut": "approximation",
-         "methode": "taux_iris_pondere_par_p_pop"},
+        {
+            "territoire_code": "Q1",
+            "niveau": "qpv",
+            "valeur": 80.0,
+            "statut": "approximation",
+            "methode": "taux_iris_pondere_par_p_pop",
+        },
+        {
+            "territoire_code": "Q2",
+            "niveau": "qpv",
+            "valeur": 5.0,
+            "statut": "approximation",
+            "methode": "taux_iris_pondere_par_p_pop",
+        },
+        {
+            "territoire_code": "Q3",
+            "niveau": "qpv",
+            "valeur": 41.0,
+            "statut": "approximation",
+            "methode": "taux_iris_pondere_par_p_pop",
+        },
+        {
+            "territoire_code": "V1",
+            "niveau": "veille",
+            "valeur": 50.0,
+            "statut": "approximation",
+            "methode": "somme_iris",
+        },
+        {
+            "territoire_code": "Q1",
+            "niveau": "qpv",
+            "valeur": 60.0,
+            "statut": "officiel",
+            "methode": "valeur_publiee_qpv",
+        },
+        {
+            "territoire_code": "C",
+            "niveau": "commune",
+            "valeur": 40.0,
+            "statut": "officiel",
+            "methode": "valeur_publiee",
+        },
+        {
+            "territoire_code": "C",
+            "niveau": "commune",
+            "valeur": 39.0,
+            "statut": "approximation",
+            "methode": "taux_iris_pondere_par_p_pop",
+        },
     ]
     return pd.DataFrame([{**base, **r} for r in lignes])
 
@@ -102,13 +154,16 @@ def _table_zones():
 def test_corriger_whole_iris_untouched_and_clipped():
     m = ajuster(_synthetique())
     t = _table_zones()
-    poids = pd.DataFrame({"code_zone": ["Q1", "Q1", "Q2", "Q3", "V1", "V1"],
-                          "code_iris": ["1", "2", "3", "4", "5", "6"],
-                          "poids": [0.4, 0.1, 0.2, 0.3, 1.0, 1.0]})
+    poids = pd.DataFrame(
+        {
+            "code_zone": ["Q1", "Q1", "Q2", "Q3", "V1", "V1"],
+            "code_iris": ["1", "2", "3", "4", "5", "6"],
+            "poids": [0.4, 0.1, 0.2, 0.3, 1.0, 1.0],
+        }
+    )
     coupees = zones_iris_coupes(poids)
     assert coupees == {"Q1", "Q2", "Q3"}
-    n = corriger(t, m, zones_coupees=coupees,
-                 communes={"Q1": "C", "Q2": "C", "Q3": "C", "V1": "C"})
+    n = corriger(t, m, zones_coupees=coupees, communes={"Q1": "C", "Q2": "C", "Q3": "C", "V1": "C"})
     assert len(t) == 7  # original rows untouched
     assert sorted(n["territoire_code"]) == ["Q1", "Q2", "Q3"]  # not V1, not the official row
     assert (n["statut"] == "estime_corrige").all()
@@ -123,8 +178,13 @@ def test_corriger_whole_iris_untouched_and_clipped():
     assert n["note"].str.contains("dilution").all()
     assert n["numerateur"].isna().all()
     # commune values given as a frame; a zone outside zones_coupees gets nothing
-    ref = pd.DataFrame({"territoire_code": ["Q3", "V1"], "indicateur": "taux_emploi_1564",
-                        "valeur_commune": [30.0, 30.0]})
+    ref = pd.DataFrame(
+        {
+            "territoire_code": ["Q3", "V1"],
+            "indicateur": "taux_emploi_1564",
+            "valeur_commune": [30.0, 30.0],
+        }
+    )
     n2 = corriger(t, m, zones_coupees={"Q3"}, communes=ref)
     assert n2["territoire_code"].tolist() == ["Q3"]
     assert n2["valeur"].iloc[0] == pytest.approx(52.0)
@@ -159,13 +219,32 @@ def test_real_training_set_and_report(donnees, entrainement):
 def test_cli_writes_report(donnees, tmp_path):
     sortie = tmp_path / "rapport.csv"
     modele = tmp_path / "modele.json"
-    res = CliRunner().invoke(main, ["correction", "valider", "--from", str(donnees),
-                                    "-o", str(sortie), "--modele", str(modele)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "correction",
+            "valider",
+            "--from",
+            str(donnees),
+            "-o",
+            str(sortie),
+            "--modele",
+            str(modele),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "taux_emploi_1564" in res.output
     r = pd.read_csv(sortie, dtype={"applique": str})
-    for c in ("indicateur", "n", "mae_avant", "mae_apres", "biais_avant", "biais_apres",
-              "couverture_intervalle", "applique"):
+    for c in (
+        "indicateur",
+        "n",
+        "mae_avant",
+        "mae_apres",
+        "biais_avant",
+        "biais_apres",
+        "couverture_intervalle",
+        "applique",
+    ):
         assert c in r.columns
     assert set(r["applique"]) <= {"true", "false"}
     assert json.loads(modele.read_text(encoding="utf-8"))["modeles"]
@@ -179,10 +258,17 @@ def test_prediction_sans_statsmodels_egale_statsmodels():
     commune = rng.uniform(5, 30, 40)
     estimation = commune + rng.uniform(-5, 15, 40)
     officiel = commune + 1.7 * (estimation - commune) + rng.normal(0, 2, 40)
-    d = pd.DataFrame({"code_zone": [f"Z{i}" for i in range(40)],
-                      "code_commune": [f"C{i % 8}" for i in range(40)],
-                      "indicateur": "taux_emploi_1564", "sexe": "ensemble",
-                      "officiel": officiel, "estimation": estimation, "commune": commune})
+    d = pd.DataFrame(
+        {
+            "code_zone": [f"Z{i}" for i in range(40)],
+            "code_commune": [f"C{i % 8}" for i in range(40)],
+            "indicateur": "taux_emploi_1564",
+            "sexe": "ensemble",
+            "officiel": officiel,
+            "estimation": estimation,
+            "commune": commune,
+        }
+    )
     comparees = 0
     for forme in ("dilution", "dilution_constante", "lineaire"):
         m = ajuster(d, validation=valider(d, formes=[forme]))

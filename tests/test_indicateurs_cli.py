@@ -14,30 +14,53 @@ from observatoire.cli import main
 
 @pytest.fixture
 def fichiers(tmp_path):
-    iris = gpd.GeoDataFrame({
-        "CODE_IRIS": ["130470101", "130470102", "130470103"],
-        "INSEE_COM": "13047", "NOM_COM": "Istres", "NOM_IRIS": ["A", "B", "C"],
-        "TYP_IRIS": "H",
-    }, geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(200, 0, 300, 100)],
-        crs="EPSG:2154")
+    iris = gpd.GeoDataFrame(
+        {
+            "CODE_IRIS": ["130470101", "130470102", "130470103"],
+            "INSEE_COM": "13047",
+            "NOM_COM": "Istres",
+            "NOM_IRIS": ["A", "B", "C"],
+            "TYP_IRIS": "H",
+        },
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(200, 0, 300, 100)],
+        crs="EPSG:2154",
+    )
     iris.to_file(tmp_path / "iris.gpkg", driver="GPKG")
-    pd.DataFrame({"IRIS": ["130470101", "130470102", "130470103"],
-                  "P16_CHOM1564": [20, 6, 30], "P16_ACT1564": [100, 40, 200]}).to_csv(
-        tmp_path / "comptages.csv", index=False)
-    pd.DataFrame({"code_zone": ["Z1", "Z1", "Z2", "Z2"],
-                  "code_iris": ["130470101", "130470102", "130470102", "130470103"],
-                  "poids": [1.0, 0.5, 0.5, 1.0]}).to_csv(tmp_path / "poids.csv", index=False)
-    pd.DataFrame({"geo_type": ["EPCI"], "geo_code": ["200054807"], "geo_label": ["AMP"],
-                  "rp_year": [2016], "pop_1564": [1177576], "actifs_1564": [None],
-                  "actifs_occupes_1564": [None], "pct_actifs_of_pop1564": [70.2],
-                  "pct_actifs_occupes_of_pop1564": [59.4],
-                  "pct_chomeurs_of_pop1564": [10.8]}).to_csv(tmp_path / "emp.csv", index=False)
+    pd.DataFrame(
+        {
+            "IRIS": ["130470101", "130470102", "130470103"],
+            "P16_CHOM1564": [20, 6, 30],
+            "P16_ACT1564": [100, 40, 200],
+        }
+    ).to_csv(tmp_path / "comptages.csv", index=False)
+    pd.DataFrame(
+        {
+            "code_zone": ["Z1", "Z1", "Z2", "Z2"],
+            "code_iris": ["130470101", "130470102", "130470102", "130470103"],
+            "poids": [1.0, 0.5, 0.5, 1.0],
+        }
+    ).to_csv(tmp_path / "poids.csv", index=False)
+    pd.DataFrame(
+        {
+            "geo_type": ["EPCI"],
+            "geo_code": ["200054807"],
+            "geo_label": ["AMP"],
+            "rp_year": [2016],
+            "pop_1564": [1177576],
+            "actifs_1564": [None],
+            "actifs_occupes_1564": [None],
+            "pct_actifs_of_pop1564": [70.2],
+            "pct_actifs_occupes_of_pop1564": [59.4],
+            "pct_chomeurs_of_pop1564": [10.8],
+        }
+    ).to_csv(tmp_path / "emp.csv", index=False)
     return tmp_path
 
 
 def test_codebook_command_lists_and_validates(tmp_path):
-    res = CliRunner().invoke(main, ["indicateurs", "codebook", "--sortie",
-                                    str(tmp_path / "codebook.csv")])
+    res = CliRunner().invoke(
+        main, ["indicateurs", "codebook", "--sortie", str(tmp_path / "codebook.csv")]
+    )
     assert res.exit_code == 0, res.output
     assert "taux_chomage_1564" in res.output and "F " in res.output
     assert len(pd.read_csv(tmp_path / "codebook.csv")) >= 40
@@ -49,12 +72,27 @@ def test_codebook_command_lists_and_validates(tmp_path):
 
 def test_calculer_then_ecarts(fichiers):
     d = fichiers
-    res = CliRunner().invoke(main, [
-        "indicateurs", "calculer", "--iris", str(d / "iris.gpkg"),
-        "--poids", f"qpv={d / 'poids.csv'}", "--epci", "E:13047",
-        "--comptages", str(d / "comptages.csv"), "--sortie", str(d / "out"),
-        "--formats", "csv,parquet,xlsx,gpkg", "--officiel-zonages", str(d / "emp.csv"),
-    ])
+    res = CliRunner().invoke(
+        main,
+        [
+            "indicateurs",
+            "calculer",
+            "--iris",
+            str(d / "iris.gpkg"),
+            "--poids",
+            f"qpv={d / 'poids.csv'}",
+            "--epci",
+            "E:13047",
+            "--comptages",
+            str(d / "comptages.csv"),
+            "--sortie",
+            str(d / "out"),
+            "--formats",
+            "csv,parquet,xlsx,gpkg",
+            "--officiel-zonages",
+            str(d / "emp.csv"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     t = pd.read_parquet(d / "out/indicateurs.parquet")
     z1 = t[(t["territoire_code"] == "Z1") & (t["indicateur"] == "taux_chomage_1564")].iloc[0]
@@ -70,24 +108,50 @@ def test_calculer_then_ecarts(fichiers):
     assert couches == ["commune", "epci", "iris"]
     com = gpd.read_file(d / "out/indicateurs.gpkg", layer="commune")
     assert com.geometry.area.unique().tolist() == [30000.0]
-    res = CliRunner().invoke(main, [
-        "ecarts", "--indicateurs", str(d / "out/indicateurs.parquet"),
-        "--iris", str(d / "iris.gpkg"), "--poids", f"qpv={d / 'poids.csv'}",
-        "--epci", "E:13047", "--sortie", str(d / "out"), "--formats", "csv",
-    ])
+    res = CliRunner().invoke(
+        main,
+        [
+            "ecarts",
+            "--indicateurs",
+            str(d / "out/indicateurs.parquet"),
+            "--iris",
+            str(d / "iris.gpkg"),
+            "--poids",
+            f"qpv={d / 'poids.csv'}",
+            "--epci",
+            "E:13047",
+            "--sortie",
+            str(d / "out"),
+            "--formats",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     e = pd.read_csv(d / "out/ecarts.csv", dtype={"reference_code": str})
-    r = e[(e["territoire_code"] == "Z2") & (e["reference_niveau"] == "commune")
-          & (e["indicateur"] == "taux_chomage_1564")].iloc[0]
+    r = e[
+        (e["territoire_code"] == "Z2")
+        & (e["reference_niveau"] == "commune")
+        & (e["indicateur"] == "taux_chomage_1564")
+    ].iloc[0]
     assert r["ecart_points"] == pytest.approx(15.0 - 100 * 56 / 340)
     assert r["lecture"] == "plus favorable que la référence"
     assert (d / "out/evolution.csv").exists()
 
 
 def test_bad_weights_option_is_a_usage_error(fichiers):
-    res = CliRunner().invoke(main, ["indicateurs", "calculer", "--iris",
-                                    str(fichiers / "iris.gpkg"), "--poids", "sans_egal",
-                                    "--sortie", str(fichiers / "o")])
+    res = CliRunner().invoke(
+        main,
+        [
+            "indicateurs",
+            "calculer",
+            "--iris",
+            str(fichiers / "iris.gpkg"),
+            "--poids",
+            "sans_egal",
+            "--sortie",
+            str(fichiers / "o"),
+        ],
+    )
     assert res.exit_code == 2 and "NIVEAU=FICHIER" in res.output
 
 

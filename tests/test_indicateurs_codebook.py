@@ -53,8 +53,13 @@ def test_codebook_has_at_least_25_indicators_and_three_pillars():
     assert len(CODEBOOK) >= 40
     assert {i.pilier for i in CODEBOOK} == set(PILIERS)
     # Sex-specific indicators required by the contrat de ville.
-    for ident in ("taux_chomage_1564", "taux_activite_1564", "part_salaries_temps_partiel",
-                  "part_non_diplomes", "part_diplomes_sup_long"):
+    for ident in (
+        "taux_chomage_1564",
+        "taux_activite_1564",
+        "part_salaries_temps_partiel",
+        "part_non_diplomes",
+        "part_diplomes_sup_long",
+    ):
         assert {"ensemble", "F", "H"} <= {i.sexe for i in CODEBOOK if i.id == ident}, ident
 
 
@@ -70,8 +75,9 @@ def test_each_indicator_is_computed(ind):
             valeurs = {c: {v: float(rng.integers(200, 900)) for v in variables} for c in POIDS}
             # Make every difference in a numerator positive.
             t = pd.DataFrame([{"code_iris": c, "annee": annee, **valeurs[c]} for c in POIDS])
-            p = pd.DataFrame({"code_zone": "Z", "code_iris": list(POIDS),
-                              "poids": list(POIDS.values())})
+            p = pd.DataFrame(
+                {"code_zone": "Z", "code_iris": list(POIDS), "poids": list(POIDS.values())}
+            )
             cb = CODEBOOK.selection([ind.id])
             r = indicateurs_comptages(t, {"iris": None, "zone": p}, codebook=cb)
             r = r[r["sexe"] == ind.sexe]
@@ -84,8 +90,11 @@ def test_each_indicator_is_computed(ind):
                 den_txt = str(ind.insee.denominateur.pour(annee)[0])
                 den = {c: _eval(den_txt, valeurs[c]) for c in POIDS}
                 f = ind.multiplicateur
-                attendu_z = f * sum(POIDS[c] * num[c] for c in POIDS) / sum(
-                    POIDS[c] * den[c] for c in POIDS)
+                attendu_z = (
+                    f
+                    * sum(POIDS[c] * num[c] for c in POIDS)
+                    / sum(POIDS[c] * den[c] for c in POIDS)
+                )
                 attendu_i = {c: f * num[c] / den[c] for c in POIDS}
             z = r[r["niveau"] == "zone"].iloc[0]
             assert z["valeur"] == pytest.approx(attendu_z, rel=1e-12), (ind.id, annee)
@@ -96,11 +105,13 @@ def test_each_indicator_is_computed(ind):
                 assert v.iloc[0] == pytest.approx(attendu_i[c], rel=1e-12)
     elif ind.insee is not None:
         # Non-additive published statistic: IRIS value as is, zones explicitly missing.
-        t = pd.DataFrame({"code_iris": ["I1", "I2"], "annee": 2011,
-                          ind.insee.valeur: [11860.0, 15000.0]})
+        t = pd.DataFrame(
+            {"code_iris": ["I1", "I2"], "annee": 2011, ind.insee.valeur: [11860.0, 15000.0]}
+        )
         p = pd.DataFrame({"code_zone": "Z", "code_iris": ["I1", "I2"], "poids": [1.0, 1.0]})
-        r = indicateurs_comptages(t, {"iris": None, "zone": p},
-                                  codebook=CODEBOOK.selection([ind.id]))
+        r = indicateurs_comptages(
+            t, {"iris": None, "zone": p}, codebook=CODEBOOK.selection([ind.id])
+        )
         iris = r[r["niveau"] == "iris"].set_index("territoire_code")
         assert iris.loc["I1", "valeur"] == 11860.0 and iris.loc["I1", "statut"] == "officiel"
         z = r[r["niveau"] == "zone"].iloc[0]
@@ -109,16 +120,28 @@ def test_each_indicator_is_computed(ind):
     if ind.ptod is not None and ind.est_additif and ind.type != "effectif":
         d = ind.ptod.denominateur_approche
         annee = (ind.ptod.annees or (2022,))[0]
-        t = pd.DataFrame({"code": ["I1", "I2"], "annee": annee, ind.ptod.colonne: [10.0, 40.0],
-                          d: [300.0, 100.0]})
+        t = pd.DataFrame(
+            {
+                "code": ["I1", "I2"],
+                "annee": annee,
+                ind.ptod.colonne: [10.0, 40.0],
+                d: [300.0, 100.0],
+            }
+        )
         p = pd.DataFrame({"code_zone": "Z", "code_iris": ["I1", "I2"], "poids": [1.0, 0.5]})
         r = indicateurs_taux(t, {"zone": p}, codebook=CODEBOOK.selection([ind.id]))
         r = r[r["sexe"] == ind.sexe].iloc[0]
         assert r["valeur"] == pytest.approx((10 * 300 + 40 * 50) / 350)
         assert r["statut"] == "approximation"
     if ind.qpv_officiel is not None:
-        t = pd.DataFrame({"code_qpv": ["QN01365M"], "nom_qpv": ["Le Prépaou"],
-                          "generation": [2024], ind.qpv_officiel.colonne: [42.5]})
+        t = pd.DataFrame(
+            {
+                "code_qpv": ["QN01365M"],
+                "nom_qpv": ["Le Prépaou"],
+                "generation": [2024],
+                ind.qpv_officiel.colonne: [42.5],
+            }
+        )
         r = valeurs_officielles_qpv(t, codebook=CODEBOOK.selection([ind.id]), annee=2020)
         r = r[r["sexe"] == ind.sexe].iloc[0]
         assert (r["valeur"], r["statut"], r["annee"]) == (42.5, "officiel", 2020)
@@ -132,15 +155,23 @@ def test_variants_per_vintage():
     assert str(sup.expressions_insee(2022, cols)[0]) == "p_nscol15p_sup34 + p_nscol15p_sup5"
     cadres = CODEBOOK["part_cadres"]
     assert str(cadres.expressions_insee(2016, ["c_pop15p_cs3", "c_pop15p"])[0]) == "c_pop15p_cs3"
-    assert str(cadres.expressions_insee(
-        2022, ["c_pop15p_stat_gsec13_23", "c_pop15p"])[0]) == "c_pop15p_stat_gsec13_23"
+    assert (
+        str(cadres.expressions_insee(2022, ["c_pop15p_stat_gsec13_23", "c_pop15p"])[0])
+        == "c_pop15p_stat_gsec13_23"
+    )
 
 
 def test_alternative_used_when_first_variables_absent():
     """Women's unemployment: P_FCHOM1564 if published, else actives minus employed."""
     ind = CODEBOOK["taux_chomage_1564", "F"]
-    t = pd.DataFrame({"code_iris": ["A", "B"], "annee": 2016, "p_fact1564": [100.0, 300.0],
-                      "p_factocc1564": [80.0, 270.0]})
+    t = pd.DataFrame(
+        {
+            "code_iris": ["A", "B"],
+            "annee": 2016,
+            "p_fact1564": [100.0, 300.0],
+            "p_factocc1564": [80.0, 270.0],
+        }
+    )
     r = indicateurs_comptages(t, {"iris": None}, codebook=CODEBOOK.selection([ind.id]))
     r = r[r["sexe"] == "F"].set_index("territoire_code")
     assert r.loc["A", "valeur"] == pytest.approx(20.0)
@@ -158,8 +189,9 @@ def test_expression_parser():
 
 def _ecrire(tmp_path, corps: str):
     chemin = tmp_path / "cb.yaml"
-    chemin.write_text("indicateurs:\n" + textwrap.indent(textwrap.dedent(corps), "  "),
-                      encoding="utf-8")
+    chemin.write_text(
+        "indicateurs:\n" + textwrap.indent(textwrap.dedent(corps), "  "), encoding="utf-8"
+    )
     return chemin
 
 
@@ -177,17 +209,27 @@ BASE = """\
 """
 
 
-@pytest.mark.parametrize("remplacer,attendu", [
-    (("pilier: cohésion sociale", "pilier: sport"), "pilier"),
-    (("type: part", "type: moyenne"), "type"),
-    (("insee: {numerateur: a, denominateur: b}", "insee: {numerateur: a}"),
-     "needs an insee denominateur"),
-    (("insee: {numerateur: a, denominateur: b}", "insee: {numerateur: 'a * b', "
-      "denominateur: b}"), "cannot parse"),
-    (("type: part", "type: mediane\n  additif: true"), "median"),
-    (("seuil_denominateur: 10", "seuil_denominateur: -1"), "seuil_denominateur"),
-    (("source: s\n", "source: s\n  couleur: rouge\n"), "couleur"),
-])
+@pytest.mark.parametrize(
+    "remplacer,attendu",
+    [
+        (("pilier: cohésion sociale", "pilier: sport"), "pilier"),
+        (("type: part", "type: moyenne"), "type"),
+        (
+            ("insee: {numerateur: a, denominateur: b}", "insee: {numerateur: a}"),
+            "needs an insee denominateur",
+        ),
+        (
+            (
+                "insee: {numerateur: a, denominateur: b}",
+                "insee: {numerateur: 'a * b', denominateur: b}",
+            ),
+            "cannot parse",
+        ),
+        (("type: part", "type: mediane\n  additif: true"), "median"),
+        (("seuil_denominateur: 10", "seuil_denominateur: -1"), "seuil_denominateur"),
+        (("source: s\n", "source: s\n  couleur: rouge\n"), "couleur"),
+    ],
+)
 def test_invalid_codebook_errors_name_file_entry_and_field(tmp_path, remplacer, attendu):
     chemin = _ecrire(tmp_path, BASE.replace(*remplacer))
     with pytest.raises(ErreurDonnees) as exc:

@@ -11,18 +11,24 @@ from shapely import box
 from observatoire.indicateurs import charger_codebook
 from observatoire.indicateurs.grille import METHODE_GRILLE, indicateurs_grille, sommes_grille
 
-CB = charger_codebook().selection(["fil_part_menages_pauvres", "fil_nombre_menages",
-                                   "fil_niveau_vie_moyen"])
+CB = charger_codebook().selection(
+    ["fil_part_menages_pauvres", "fil_nombre_menages", "fil_niveau_vie_moyen"]
+)
 
 
 def _grille():
     # three 200 m cells side by side; the third is imputed by the producer
-    return gpd.GeoDataFrame({
-        "population": [100.0, 50.0, 20.0], "menages": [40.0, 20.0, 10.0],
-        "men_pauv": [10.0, 2.0, 5.0], "ind_snv": [1.5e6, 1.0e6, 0.3e6],
-        "imputed": [0.0, 0.0, 1.0],
-    }, geometry=[box(0, 0, 200, 200), box(200, 0, 400, 200), box(400, 0, 600, 200)],
-        crs="EPSG:2154")
+    return gpd.GeoDataFrame(
+        {
+            "population": [100.0, 50.0, 20.0],
+            "menages": [40.0, 20.0, 10.0],
+            "men_pauv": [10.0, 2.0, 5.0],
+            "ind_snv": [1.5e6, 1.0e6, 0.3e6],
+            "imputed": [0.0, 0.0, 1.0],
+        },
+        geometry=[box(0, 0, 200, 200), box(200, 0, 400, 200), box(400, 0, 600, 200)],
+        crs="EPSG:2154",
+    )
 
 
 def test_parts_de_surface_a_la_main():
@@ -47,8 +53,9 @@ def test_carreaux_imputes():
 
 
 def test_moins_de_11_menages_secret():
-    z = gpd.GeoDataFrame({"code": ["P", "G"]},
-                         geometry=[box(400, 0, 600, 200), box(0, 0, 600, 200)], crs="EPSG:2154")
+    z = gpd.GeoDataFrame(
+        {"code": ["P", "G"]}, geometry=[box(400, 0, 600, 200), box(0, 0, 600, 200)], crs="EPSG:2154"
+    )
     t = indicateurs_grille(_grille(), {"qpv": z}, annee=2019, codebook=CB)
     p = t[t["territoire_code"] == "P"]
     assert (p["statut"] == "secret").all() and p["valeur"].isna().all()
@@ -70,14 +77,24 @@ def test_grille_reelle_port_saint_louis(donnees):
 
     g = lire_grille(donnees / "raster/filosofi2019_200m_san_ouest_provence.csv")
     q = lire_qpv(donnees / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
-    z = gpd.GeoDataFrame({"code": q["code_qpv"].to_numpy()}, geometry=q.geometry.to_numpy(),
-                         crs=q.crs)
-    t = indicateurs_grille(g, {"qpv": z}, annee=2019,
-                           codebook=charger_codebook().selection(["fil_part_menages_1personne",
-                                                                  "fil_part_menages_pauvres"]))
+    z = gpd.GeoDataFrame(
+        {"code": q["code_qpv"].to_numpy()}, geometry=q.geometry.to_numpy(), crs=q.crs
+    )
+    t = indicateurs_grille(
+        g,
+        {"qpv": z},
+        annee=2019,
+        codebook=charger_codebook().selection(
+            ["fil_part_menages_1personne", "fil_part_menages_pauvres"]
+        ),
+    )
     v = t.set_index(["indicateur", "territoire_code"])["valeur"]
-    un = v.loc["fil_part_menages_1personne"].loc[["QN01365M", "QN01366I", "QN01367M",
-                                                  "QN01371N"]].round(1).tolist()
+    un = (
+        v.loc["fil_part_menages_1personne"]
+        .loc[["QN01365M", "QN01366I", "QN01367M", "QN01371N"]]
+        .round(1)
+        .tolist()
+    )
     assert un == [34.1, 30.1, 31.4, 39.6]
     # official one-person share of QN01371N (ANCT QPV 2024 table): 44.4 %
     assert abs(v.loc[("fil_part_menages_1personne", "QN01371N")] - 44.4) < 6

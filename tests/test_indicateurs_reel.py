@@ -41,9 +41,14 @@ def san(donnees):
     qpv = lire_qpv(d / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
     iris_san = iris[iris["code_commune"].isin(SAN)]
     pq = table_poids(iris_san, qpv.rename(columns={"code_qpv": "code_zone"}), methode="surface")
-    veille = poids_liste_iris(pd.DataFrame({
-        "code_zone": ["VEILLE_ECHOPPES", "VEILLE_ECHOPPES", "VEILLE_CENTRE_MIRAMAS"],
-        "code_iris": ["130470106", "130470102", "130630106"]}))
+    veille = poids_liste_iris(
+        pd.DataFrame(
+            {
+                "code_zone": ["VEILLE_ECHOPPES", "VEILLE_ECHOPPES", "VEILLE_CENTRE_MIRAMAS"],
+                "code_iris": ["130470106", "130470102", "130630106"],
+            }
+        )
+    )
     ic = iris_san[["code_iris", "code_commune"]]
     niveaux = {
         "iris": ic["code_iris"].tolist(),
@@ -61,23 +66,47 @@ def san(donnees):
     ptod = lire_indicateurs_ptod(d / "stats/ptod_iris_dep13_indicateurs_rp2011_2016_2022.csv")
     pop = ptod[["code", "annee", "p_pop"]].rename(columns={"code": "code_iris"})
     officiels = [
-        valeurs_officielles_ptod(lire_indicateurs_ptod(
-            d / "stats/ptod_communes5k_dep13_indicateurs.csv", "commune"), codes=SAN),
-        valeurs_officielles_ptod(lire_indicateurs_ptod(
-            d / "stats/ptod_departements_indicateurs.csv", "departement"), codes=["13", "00FR"]),
+        valeurs_officielles_ptod(
+            lire_indicateurs_ptod(d / "stats/ptod_communes5k_dep13_indicateurs.csv", "commune"),
+            codes=SAN,
+        ),
+        valeurs_officielles_ptod(
+            lire_indicateurs_ptod(d / "stats/ptod_departements_indicateurs.csv", "departement"),
+            codes=["13", "00FR"],
+        ),
         # The QPV 2024 table does not state its vintage; its population is RP 2020.
-        valeurs_officielles_qpv(lire_qpv_officiel(
-            d / "stats/qpv2024_indicateurs_sigville_dep13.csv"), annee=2020, codes=QPV_SAN),
+        valeurs_officielles_qpv(
+            lire_qpv_officiel(d / "stats/qpv2024_indicateurs_sigville_dep13.csv"),
+            annee=2020,
+            codes=QPV_SAN,
+        ),
     ]
     rapport = Rapport()
-    table = consolider(niveaux, comptages=[*comptages, rfl], taux=ptod, officiels=officiels,
-                       population=pop, rapport=rapport)
+    table = consolider(
+        niveaux,
+        comptages=[*comptages, rfl],
+        taux=ptod,
+        officiels=officiels,
+        population=pop,
+        rapport=rapport,
+    )
     brut = consolider(niveaux, comptages=comptages, taux=ptod, population=pop, secret=False)
-    refs = references_territoires({"qpv": pq, "veille": veille}, ic,
-                                  communes_epci={"SAN": SAN}, zones=("qpv", "veille"))
+    refs = references_territoires(
+        {"qpv": pq, "veille": veille}, ic, communes_epci={"SAN": SAN}, zones=("qpv", "veille")
+    )
     e, ev = calculer_ecarts(table, refs)
-    return {"table": table, "brut": brut, "ecarts": e, "evolution": ev, "ic": ic,
-            "iris": iris, "ptod": ptod, "rfl": rfl, "rapport": rapport, "niveaux": niveaux}
+    return {
+        "table": table,
+        "brut": brut,
+        "ecarts": e,
+        "evolution": ev,
+        "ic": ic,
+        "iris": iris,
+        "ptod": ptod,
+        "rfl": rfl,
+        "rapport": rapport,
+        "niveaux": niveaux,
+    }
 
 
 def _sel(t, **kw):
@@ -91,8 +120,9 @@ def test_commune_and_epci_totals_equal_sums_of_their_iris(san):
     t, ic = san["brut"], san["ic"]
     for origine, annee in (("insee", 2016), ("ptod", 2011), ("ptod", 2016), ("ptod", 2022)):
         pop = _sel(t, indicateur="population", origine=origine, annee=annee)
-        iris = pop[pop["niveau"] == "iris"].merge(ic, left_on="territoire_code",
-                                                  right_on="code_iris")
+        iris = pop[pop["niveau"] == "iris"].merge(
+            ic, left_on="territoire_code", right_on="code_iris"
+        )
         par_commune = iris.groupby("code_commune")["valeur"].sum()
         communes = pop[pop["niveau"] == "commune"].set_index("territoire_code")["valeur"]
         if origine == "insee":
@@ -100,8 +130,13 @@ def test_commune_and_epci_totals_equal_sums_of_their_iris(san):
             # tables, so missing — never 0.
             assert communes[["13029", "13044"]].isna().all()
             communes = communes.dropna()
-        pd.testing.assert_series_equal(communes.sort_index(), par_commune.sort_index(),
-                                       check_names=False, check_index_type=False, rtol=1e-12)
+        pd.testing.assert_series_equal(
+            communes.sort_index(),
+            par_commune.sort_index(),
+            check_names=False,
+            check_index_type=False,
+            rtol=1e-12,
+        )
         epci = pop.loc[pop["niveau"] == "epci", "valeur"].iloc[0]
         assert len(communes) == (4 if origine == "insee" else 6)
         assert epci == pytest.approx(par_commune.sum(), rel=1e-12)
@@ -111,12 +146,14 @@ def test_commune_and_epci_totals_equal_sums_of_their_iris(san):
     epci = ouv[ouv["niveau"] == "epci"].iloc[0]
     assert epci["numerateur"] == pytest.approx(iris["numerateur"].sum(), rel=1e-12)
     assert epci["valeur"] == pytest.approx(
-        100 * iris["numerateur"].sum() / iris["denominateur"].sum(), rel=1e-12)
+        100 * iris["numerateur"].sum() / iris["denominateur"].sum(), rel=1e-12
+    )
 
 
 def test_epci_reference_says_what_population_it_lacks(san):
-    r = _sel(san["table"], niveau="epci", indicateur="population", origine="insee",
-             annee=2016).iloc[0]
+    r = _sel(
+        san["table"], niveau="epci", indicateur="population", origine="insee", annee=2016
+    ).iloc[0]
     # rp2016_iris_population_age_cs_irisH_dep13.csv (type-H IRIS only) vs ptod P16_POP:
     # 7 IRIS (types A/Z: Grans, Cornillon-Confoux, activity zones) hold 6,840 of 99,092.
     assert r["n_iris_absents"] == 7
@@ -136,8 +173,13 @@ def test_official_commune_value_beside_iris_aggregate(san):
     assert istres["approximation"] == pytest.approx(11.44, abs=0.01)
     psl = t[t["territoire_code"] == "13078"].set_index("statut")["valeur"]
     assert psl["officiel"] == 14.37 and psl["approximation"] == pytest.approx(14.4, abs=0.05)
-    e = _sel(san["ecarts"], territoire_code="QN01365M", indicateur="taux_chomage_1564",
-             annee=2022, reference_niveau="commune")
+    e = _sel(
+        san["ecarts"],
+        territoire_code="QN01365M",
+        indicateur="taux_chomage_1564",
+        annee=2022,
+        reference_niveau="commune",
+    )
     assert e["reference_valeur"].tolist() == [11.12]
     assert e["reference_statut"].tolist() == ["officiel"]
 
@@ -159,23 +201,40 @@ def test_official_qpv_2024_values_beside_estimates(san):
 
 def test_san_zones_get_every_vintage_with_references_gaps_and_evolution(san):
     t = san["table"]
-    zones = t[t["niveau"].isin(["qpv", "veille"]) & t["valeur"].notna()
-              & t["origine"].isin(["insee", "ptod"])]
+    zones = t[
+        t["niveau"].isin(["qpv", "veille"])
+        & t["valeur"].notna()
+        & t["origine"].isin(["insee", "ptod"])
+    ]
     for code in [*QPV_SAN, "VEILLE_ECHOPPES", "VEILLE_CENTRE_MIRAMAS"]:
         z = zones[zones["territoire_code"] == code]
         assert {2011, 2016, 2022} <= set(z["annee"]), code
-        for ind in ("taux_chomage_1564", "taux_emploi_1564", "part_etrangers",
-                    "part_familles_monoparentales", "part_ouvriers", "population"):
+        for ind in (
+            "taux_chomage_1564",
+            "taux_emploi_1564",
+            "part_etrangers",
+            "part_familles_monoparentales",
+            "part_ouvriers",
+            "population",
+        ):
             assert {2011, 2016, 2022} <= set(z.loc[z["indicateur"] == ind, "annee"]), (code, ind)
         assert len(set(z["indicateur"])) >= 18, code
     e = san["ecarts"]
     q = _sel(e, territoire_code="QN01366I", indicateur="taux_chomage_1564", origine="ptod")
     assert set(q["reference_niveau"]) == {"commune", "epci", "departement", "france"}
     assert q.loc[q["reference_niveau"] != "france", "ecart_points"].notna().all()
-    ev = _sel(san["evolution"], territoire_code="QN01366I", indicateur="taux_chomage_1564",
-              origine="ptod", reference_niveau="epci")
+    ev = _sel(
+        san["evolution"],
+        territoire_code="QN01366I",
+        indicateur="taux_chomage_1564",
+        origine="ptod",
+        reference_niveau="epci",
+    )
     assert sorted(zip(ev["annee_debut"], ev["annee_fin"], strict=True)) == [
-        (2011, 2016), (2011, 2022), (2016, 2022)]
+        (2011, 2016),
+        (2011, 2022),
+        (2016, 2022),
+    ]
     assert ev["comparable"].all() and ev["evolution_ecart"].notna().all()
     r = ev[ev["annee_debut"] == 2011].iloc[0]
     assert r["evolution_ecart"] == pytest.approx(r["ecart_fin"] - r["ecart_debut"])
@@ -183,12 +242,18 @@ def test_san_zones_get_every_vintage_with_references_gaps_and_evolution(san):
 
 def test_iris_income_median_and_no_averaged_median(san):
     t = san["table"]
-    med = _sel(t, indicateur="revenu_declare_median_uc", niveau="iris",
-               territoire_code="130470107", annee=2011)
+    med = _sel(
+        t,
+        indicateur="revenu_declare_median_uc",
+        niveau="iris",
+        territoire_code="130470107",
+        annee=2011,
+    )
     # rfl_revenus_fiscaux_localises_iris_2001_2011_dep13.csv: Le Prépaou RFUCQ211 = 11,860 €/UC.
     assert med["valeur"].tolist() == [11860.0] and med["statut"].tolist() == ["officiel"]
-    agreges = t[t["indicateur"].isin(NON_ADDITIFS) & (t["niveau"] != "iris")
-                & (t["statut"] != "officiel")]
+    agreges = t[
+        t["indicateur"].isin(NON_ADDITIFS) & (t["niveau"] != "iris") & (t["statut"] != "officiel")
+    ]
     assert len(agreges) > 0 and agreges["valeur"].isna().all()
     assert set(agreges["statut"]) == {"manquant"}
     # Official commune medians (published, not averaged) do appear.
@@ -210,8 +275,9 @@ def test_every_number_carries_method_vintage_and_status(san):
 def test_iris_geography_changes_reported(san):
     rapport = Rapport()
     pop = san["ptod"].loc[san["ptod"]["annee"] == 2011].set_index("code")["p_pop"]
-    r = comparer_codes_iris(san["rfl"], san["iris"], annee=2011, edition=2014,
-                            population=pop, rapport=rapport)
+    r = comparer_codes_iris(
+        san["rfl"], san["iris"], annee=2011, edition=2014, population=pop, rapport=rapport
+    )
     # RFL 2011 (703 IRIS) uses 5 codes that the ~2014 IRIS layer no longer has.
     assert (r["cote"] == "statistiques_seulement").sum() == 5
     assert "130010201" in set(r.loc[r["cote"] == "statistiques_seulement", "code_iris"])
@@ -230,10 +296,13 @@ def test_occitanie_official_qpv_population_beside_estimate(donnees):
     pop = lire_table_iris(donnees / "stats/rp2016_iris_population_age_cs_irisH_france.csv")
     off = valeurs_officielles_qpv(
         lire_qpv_officiel(donnees / "stats/qpv2015_occitanie_indicateurs_hackaviz2021.csv"),
-        annee=2015, codes=qpv["code_qpv"].tolist())
+        annee=2015,
+        codes=qpv["code_qpv"].tolist(),
+    )
     cb = charger_codebook().selection(["population", "part_moins_15", "part_60_plus"])
-    t = consolider({"qpv": poids}, comptages=pop.drop(columns="type_iris"), officiels=[off],
-                   codebook=cb)
+    t = consolider(
+        {"qpv": poids}, comptages=pop.drop(columns="type_iris"), officiels=[off], codebook=cb
+    )
     c = comparer_officiel_estime(t)
     c = c[c["indicateur"] == "population"]
     assert len(c) == len(qpv) == 19
@@ -248,11 +317,14 @@ def test_occitanie_official_qpv_population_beside_estimate(donnees):
 
 def test_metropole_amp_as_extra_epci_reference(san, donnees):
     """Official EMP values of the Métropole AMP (insee_rp_emploi_chomage_zonages_*.csv)."""
-    z = pd.read_csv(donnees / "stats/insee_rp_emploi_chomage_zonages_ouest_etang_de_berre.csv",
-                    dtype={"geo_code": str})
+    z = pd.read_csv(
+        donnees / "stats/insee_rp_emploi_chomage_zonages_ouest_etang_de_berre.csv",
+        dtype={"geo_code": str},
+    )
     off = valeurs_officielles_zonages(z)
-    amp = off[(off["territoire_code"] == "200054807")
-              & (off["indicateur"] == "taux_chomage_1564")].set_index("annee")
+    amp = off[
+        (off["territoire_code"] == "200054807") & (off["indicateur"] == "taux_chomage_1564")
+    ].set_index("annee")
     # 2022: 100 × (855,851 − 752,639) / 855,851 = 12.06 (EMP T2 counts) → officiel;
     # 2011: 100 × 10.2 / 69.0 from rounded EMP T1 shares → approximation.
     assert amp.loc[2022, "valeur"] == pytest.approx(12.06, abs=0.005)
@@ -260,12 +332,18 @@ def test_metropole_amp_as_extra_epci_reference(san, donnees):
     assert amp.loc[2011, "valeur"] == pytest.approx(100 * 10.2 / 69.0)
     assert amp.loc[2011, "statut"] == "approximation"
     table = pd.concat([san["table"], off], ignore_index=True)
-    communes_epci = pd.DataFrame({"code_commune": SAN * 2,
-                                  "code_epci": ["SAN"] * 6 + ["200054807"] * 6})
-    refs = references_territoires({"qpv": san["niveaux"]["qpv"]}, san["ic"],
-                                  communes_epci=communes_epci, zones=("qpv",))
+    communes_epci = pd.DataFrame(
+        {"code_commune": SAN * 2, "code_epci": ["SAN"] * 6 + ["200054807"] * 6}
+    )
+    refs = references_territoires(
+        {"qpv": san["niveaux"]["qpv"]}, san["ic"], communes_epci=communes_epci, zones=("qpv",)
+    )
     e, _ = calculer_ecarts(table, refs)
-    r = e[(e["territoire_code"] == "QN01367M") & (e["reference_code"] == "200054807")
-          & (e["indicateur"] == "taux_chomage_1564") & (e["origine"] == "ptod")]
+    r = e[
+        (e["territoire_code"] == "QN01367M")
+        & (e["reference_code"] == "200054807")
+        & (e["indicateur"] == "taux_chomage_1564")
+        & (e["origine"] == "ptod")
+    ]
     assert r.set_index("annee").loc[2022, "reference_valeur"] == pytest.approx(12.06, abs=0.005)
     assert set(e.loc[e["reference_niveau"] == "epci", "reference_code"]) == {"SAN", "200054807"}

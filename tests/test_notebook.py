@@ -25,8 +25,9 @@ def test_carnet_execute(donnees, monkeypatch, tmp_path):
     monkeypatch.setenv("OBSERVATOIRE_SORTIES", str(sortie))
     monkeypatch.setenv("OBSERVATOIRE_INDICATEUR", "taux_chomage_1564")
     nb = nbformat.read(CARNET, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     texte, html, images = [], [], 0
     for c in nb.cells:
         if c.cell_type != "code":

@@ -22,30 +22,53 @@ def run_partenaire(donnees, tmp_path_factory):
     d = tmp_path_factory.mktemp("partenaire")
     q = lire_qpv(donnees / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
     pts = q.set_index("code_qpv").geometry.representative_point().to_crs("EPSG:4326")
+
     def points(code, n_f, n_h, nom):
         p = pts[code]
-        return [{"NOM": f"{nom}{i}", "LON": f"{p.x:.7f}", "LAT": f"{p.y:.7f}",
-                 "SEXE": "F" if i < n_f else "H"} for i in range(n_f + n_h)]
+        return [
+            {
+                "NOM": f"{nom}{i}",
+                "LON": f"{p.x:.7f}",
+                "LAT": f"{p.y:.7f}",
+                "SEXE": "F" if i < n_f else "H",
+            }
+            for i in range(n_f + n_h)
+        ]
 
     def codes(commune, n_f, n_h):
-        return [{"NOM": "Codé", "COMMUNE": commune, "SEXE": "F" if i < n_f else "H"}
-                for i in range(n_f + n_h)]
+        return [
+            {"NOM": "Codé", "COMMUNE": commune, "SEXE": "F" if i < n_f else "H"}
+            for i in range(n_f + n_h)
+        ]
 
-    lignes = (points("QN01371N", 15, 12, "Nom") + codes("13078", 11, 11)
-              + points("QN01366I", 12, 11, "Autre") + codes("13047", 12, 12)
-              + points("QN01365M", 5, 0, "Petit")
-              + [{"NOM": "Loin", "LON": "2.3522219", "LAT": "48.8566140", "SEXE": "H"}])
+    lignes = (
+        points("QN01371N", 15, 12, "Nom")
+        + codes("13078", 11, 11)
+        + points("QN01366I", 12, 11, "Autre")
+        + codes("13047", 12, 12)
+        + points("QN01365M", 5, 0, "Petit")
+        + [{"NOM": "Loin", "LON": "2.3522219", "LAT": "48.8566140", "SEXE": "H"}]
+    )
     pd.DataFrame(lignes).to_csv(d / "suivis_2025.csv", sep=";", index=False)
     cfg = dict_chemins(donnees)
-    cfg["partenaires"] = [{
-        "code": "suivis_ml", "libelle": "Jeunes suivis", "partenaire": "Mission locale",
-        "source": str(d / "suivis_2025.csv"), "annee": 2025,
-        "cle": ["code_commune", "coordonnees"],
-        "colonnes": {"code_commune": "COMMUNE", "x": "LON", "y": "LAT"}, "crs": "EPSG:4326",
-        "sexe": {"colonne": "SEXE"}, "denominateur": {"indicateur": "population"}}]
+    cfg["partenaires"] = [
+        {
+            "code": "suivis_ml",
+            "libelle": "Jeunes suivis",
+            "partenaire": "Mission locale",
+            "source": str(d / "suivis_2025.csv"),
+            "annee": 2025,
+            "cle": ["code_commune", "coordonnees"],
+            "colonnes": {"code_commune": "COMMUNE", "x": "LON", "y": "LAT"},
+            "crs": "EPSG:4326",
+            "sexe": {"colonne": "SEXE"},
+            "denominateur": {"indicateur": "population"},
+        }
+    ]
     (d / "cfg.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    r = CliRunner().invoke(main, ["run", "--config", str(d / "cfg.yaml"), "--out",
-                                  str(d / "out"), "--no-progress"])
+    r = CliRunner().invoke(
+        main, ["run", "--config", str(d / "cfg.yaml"), "--out", str(d / "out"), "--no-progress"]
+    )
     assert r.exit_code == 0, r.output
     coords = [f"{p.x:.7f}".encode() for p in pts] + [f"{p.y:.7f}".encode() for p in pts]
     return d, d / "out" / "san_ouest_provence", coords
@@ -92,9 +115,18 @@ def test_rien_de_personnel_dans_les_sorties(run_partenaire):
 
 def test_cli_localiser(run_partenaire, donnees, tmp_path):
     d, _, _ = run_partenaire
-    r = CliRunner().invoke(main, ["partenaires", "localiser", str(d / "suivis_2025.csv"),
-                                  "--config", str(d / "cfg.yaml"), "-o",
-                                  str(tmp_path / "c.csv")])
+    r = CliRunner().invoke(
+        main,
+        [
+            "partenaires",
+            "localiser",
+            str(d / "suivis_2025.csv"),
+            "--config",
+            str(d / "cfg.yaml"),
+            "-o",
+            str(tmp_path / "c.csv"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     c = pd.read_csv(tmp_path / "c.csv", dtype={"territoire_code": str})
     q = c[(c["territoire_code"] == "QN01371N") & (c["sexe"] == "ensemble")]

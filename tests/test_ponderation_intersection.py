@@ -24,16 +24,24 @@ CRS = "EPSG:2154"
 def iris():
     return gpd.GeoDataFrame(
         {"code_iris": ["130010101", "130010102", "130010103", "130010104"]},
-        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(0, 100, 100, 200),
-                  box(100, 100, 200, 200)],
+        geometry=[
+            box(0, 0, 100, 100),
+            box(100, 0, 200, 100),
+            box(0, 100, 100, 200),
+            box(100, 100, 200, 200),
+        ],
         crs=CRS,
     )
 
 
 @pytest.fixture
 def population():
-    return pd.DataFrame({"code_iris": ["130010101", "130010102", "130010103", "130010104"],
-                         "population": [100.0, 200.0, 300.0, 400.0]})
+    return pd.DataFrame(
+        {
+            "code_iris": ["130010101", "130010102", "130010103", "130010104"],
+            "population": [100.0, 200.0, 300.0, 400.0],
+        }
+    )
 
 
 @pytest.fixture
@@ -45,30 +53,42 @@ def zones():
 
 
 def _complement(iris, zones):
-    reste = shapely.difference(shapely.union_all(iris.geometry.values),
-                               shapely.union_all(zones.geometry.values))
-    return pd.concat([zones, gpd.GeoDataFrame({"code_zone": ["reste"]}, geometry=[reste],
-                                              crs=CRS)], ignore_index=True)
+    reste = shapely.difference(
+        shapely.union_all(iris.geometry.values), shapely.union_all(zones.geometry.values)
+    )
+    return pd.concat(
+        [zones, gpd.GeoDataFrame({"code_zone": ["reste"]}, geometry=[reste], crs=CRS)],
+        ignore_index=True,
+    )
 
 
 def test_parts_calculees_a_la_main(iris, zones):
     t = intersecter(iris, zones)
-    attendu = pd.DataFrame({
-        "code_zone": ["A", "A", "A", "A", "B"],
-        "code_iris": ["130010101", "130010102", "130010103", "130010104", "130010101"],
-        "surface_m2": [2500.0, 2500.0, 2500.0, 2500.0, 5000.0],
-        "part_zone": [0.25, 0.25, 0.25, 0.25, 1.0],
-        "part_iris": [0.25, 0.25, 0.25, 0.25, 0.5],
-        "surface_zone_m2": [10000.0, 10000.0, 10000.0, 10000.0, 5000.0],
-        "surface_iris_m2": [10000.0] * 5,
-    })
+    attendu = pd.DataFrame(
+        {
+            "code_zone": ["A", "A", "A", "A", "B"],
+            "code_iris": ["130010101", "130010102", "130010103", "130010104", "130010101"],
+            "surface_m2": [2500.0, 2500.0, 2500.0, 2500.0, 5000.0],
+            "part_zone": [0.25, 0.25, 0.25, 0.25, 1.0],
+            "part_iris": [0.25, 0.25, 0.25, 0.25, 0.5],
+            "surface_zone_m2": [10000.0, 10000.0, 10000.0, 10000.0, 5000.0],
+            "surface_iris_m2": [10000.0] * 5,
+        }
+    )
     pd.testing.assert_frame_equal(t, attendu, check_dtype=False)
 
 
 def test_ventilation_surface_exacte(iris, zones, population):
     t = table_poids(iris, zones)
-    assert list(t.columns[:7]) == ["code_zone", "code_iris", "surface_m2", "part_zone",
-                                   "part_iris", "poids", "methode"]
+    assert list(t.columns[:7]) == [
+        "code_zone",
+        "code_iris",
+        "surface_m2",
+        "part_zone",
+        "part_iris",
+        "poids",
+        "methode",
+    ]
     est = ventiler(t, population, ["population"]).set_index("code_zone")["population"]
     # A: a quarter of each IRIS = 1000 / 4; B: half of I1.
     assert est.to_dict() == {"A": 250.0, "B": 50.0}
@@ -101,8 +121,9 @@ def test_contact_et_eclat(iris):
 def test_grande_zone_garde_les_petits_iris(iris):
     # A zone covering the four IRIS and much more: each IRIS is < 0.5 % of the zone but
     # wholly inside it — not a sliver.
-    zones = gpd.GeoDataFrame({"code_zone": ["Z"]}, geometry=[box(-2000, -2000, 2000, 2000)],
-                             crs=CRS)
+    zones = gpd.GeoDataFrame(
+        {"code_zone": ["Z"]}, geometry=[box(-2000, -2000, 2000, 2000)], crs=CRS
+    )
     t = intersecter(iris, zones)
     assert len(t) == 4
     assert t["part_iris"].tolist() == [1.0] * 4
@@ -110,8 +131,11 @@ def test_grande_zone_garde_les_petits_iris(iris):
 
 
 def test_zone_hors_iris_est_une_erreur(iris):
-    zones = gpd.GeoDataFrame({"code_zone": ["A", "LOIN"]},
-                             geometry=[box(0, 0, 10, 10), box(5000, 5000, 5100, 5100)], crs=CRS)
+    zones = gpd.GeoDataFrame(
+        {"code_zone": ["A", "LOIN"]},
+        geometry=[box(0, 0, 10, 10), box(5000, 5000, 5100, 5100)],
+        crs=CRS,
+    )
     with pytest.raises(ErreurDonnees, match="LOIN"):
         intersecter(iris, zones)
 
@@ -179,10 +203,10 @@ def test_intersection_par_blocs_equals_the_single_call():
     rng = np.random.default_rng(7)
     n = 6_000
     centres = rng.uniform(0, 10_000, (n, 2))
-    a = shapely.buffer(shapely.points(centres), rng.uniform(50, 300, n), quad_segs=rng.integers(
-        2, 30))
-    b = shapely.box(centres[:, 0] - 80, centres[:, 1] - 20, centres[:, 0] + 400,
-                    centres[:, 1] + 90)
+    a = shapely.buffer(
+        shapely.points(centres), rng.uniform(50, 300, n), quad_segs=rng.integers(2, 30)
+    )
+    b = shapely.box(centres[:, 0] - 80, centres[:, 1] - 20, centres[:, 0] + 400, centres[:, 1] + 90)
     seul = shapely.intersection(a, b)
     blocs = intersection_par_blocs(a, b, fils=2)
     assert len(blocs) == n

@@ -149,12 +149,20 @@ def test_qualite_71_qpv_dep13_sur_les_menages(donnees, dep13, artefacts):
     """
     qpv = lire_qpv(donnees / "qpv/qpv2024_dep13_anct_simplifie.geojson")
     logement = lire_table_iris(donnees / "stats/rp2016_iris_logement_irisH_dep13.csv")
-    comparaisons = {"p_rpmaison+p_rpappart": "nombre_menages",
-                    "p_rp_lochlmv": "nombre_logements_sociaux"}
+    comparaisons = {
+        "p_rpmaison+p_rpappart": "nombre_menages",
+        "p_rp_lochlmv": "nombre_logements_sociaux",
+    }
     table = variables_comparees(dep13["pop"], [logement], comparaisons)
-    res = rapport_qualite(dep13["iris2014"], qpv, table, dep13["officiel"],
-                          code_zone="code_qpv", code_zone_officiel="code_qpv",
-                          autres=comparaisons)
+    res = rapport_qualite(
+        dep13["iris2014"],
+        qpv,
+        table,
+        dep13["officiel"],
+        code_zone="code_qpv",
+        code_zone_officiel="code_qpv",
+        autres=comparaisons,
+    )
     r = res["resume"].set_index(["methode", "variable"])
     r.round(2).to_csv(artefacts / "qualite_71_qpv_dep13_resume.csv")
     men = "p_rpmaison+p_rpappart"
@@ -167,7 +175,8 @@ def test_qualite_71_qpv_dep13_sur_les_menages(donnees, dep13, artefacts):
     assert r.loc[("calibrated", men), "erreur_abs_mediane_pct"] == pytest.approx(5.5, abs=0.05)
     assert r.loc[("surface", "p_rp_lochlmv"), "biais_median_pct"] == pytest.approx(-67.6, abs=0.05)
     assert r.loc[("calibrated", "p_rp_lochlmv"), "biais_median_pct"] == pytest.approx(
-        -29.2, abs=0.05)
+        -29.2, abs=0.05
+    )
     d = res["detail"].set_index(["methode", "variable", "code_zone"])
     # La Carraire: 624 official households; surface 341, calibrated 688
     assert d.loc[("surface", men, "QN01366I"), "estimation"] == pytest.approx(341, abs=0.5)
@@ -255,10 +264,17 @@ def test_qualite_40_qpv_2024_marseille_trois_methodes(donnees, dep13, artefacts)
     logement = lire_table_iris(donnees / "stats/rp2016_iris_logement_irisH_dep13.csv")
     men = "p_rpmaison+p_rpappart"
     table = variables_comparees(dep13["pop"], [logement], {men: "nombre_menages"})
-    res = rapport_qualite(dep13["iris2014"], qpv, table, dep13["officiel"],
-                          methodes=("surface", "dasymetric", "calibrated"), grille=grille,
-                          code_zone="code_qpv", code_zone_officiel="code_qpv",
-                          autres={men: "nombre_menages"})
+    res = rapport_qualite(
+        dep13["iris2014"],
+        qpv,
+        table,
+        dep13["officiel"],
+        methodes=("surface", "dasymetric", "calibrated"),
+        grille=grille,
+        code_zone="code_qpv",
+        code_zone_officiel="code_qpv",
+        autres={men: "nombre_menages"},
+    )
     r = res["resume"].set_index(["methode", "variable"])
     r.round(2).to_csv(artefacts / "qualite_40_qpv_2024_marseille_resume.csv")
     biais = r["biais_median_pct"]
@@ -275,8 +291,9 @@ def test_qualite_40_qpv_2024_marseille_trois_methodes(donnees, dep13, artefacts)
 @pytest.mark.slow
 def test_masque_ne_change_rien(donnees, national):
     r = Rapport()
-    iris = lire_iris(donnees / "iris/iris_2020_france_generalise_z9.parquet",
-                     masque=national["qpv"], rapport=r)
+    iris = lire_iris(
+        donnees / "iris/iris_2020_france_generalise_z9.parquet", masque=national["qpv"], rapport=r
+    )
     assert len(iris) < len(national["iris"]) / 10
     complet = table_poids(national["iris"], national["qpv"], code_zone="code_qpv", part_min=0)
     masque = table_poids(iris, national["qpv"], code_zone="code_qpv", part_min=0)

@@ -22,8 +22,13 @@ from observatoire.manifeste import sha256_fichier
 from observatoire.run import ErreurEtape, executer_run
 
 QPV = ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
-VEILLE = ["VEILLE_CENTRE_MIRAMAS", "VEILLE_CROIZAT", "VEILLE_ECHOPPES", "VEILLE_MOLIERES",
-          "VEILLE_VAUBAN"]
+VEILLE = [
+    "VEILLE_CENTRE_MIRAMAS",
+    "VEILLE_CROIZAT",
+    "VEILLE_ECHOPPES",
+    "VEILLE_MOLIERES",
+    "VEILLE_VAUBAN",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +37,11 @@ def sortie(donnees) -> Path:
 
 
 def _empreintes(dossier: Path) -> dict[str, str]:
-    return {p.relative_to(dossier).as_posix(): sha256_fichier(p)
-            for p in sorted(dossier.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(dossier).as_posix(): sha256_fichier(p)
+        for p in sorted(dossier.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_sorties_completes(sortie):
@@ -66,8 +74,17 @@ def test_manifeste(sortie, donnees):
     assert "joelgombin/inegalitesAMP" in iris["provenance"]["provenance"]
     for e in m["entrees"]:
         assert e["sha256"] == sha256_fichier(e["chemin"])
-    assert set(m["durees_s"]) == {"verification", "sources", "poids", "indicateurs", "ecarts",
-                                  "tables", "cartes", "fiches", "classeur"}
+    assert set(m["durees_s"]) == {
+        "verification",
+        "sources",
+        "poids",
+        "indicateurs",
+        "ecarts",
+        "tables",
+        "cartes",
+        "fiches",
+        "classeur",
+    }
     msgs = [a["message"] for a in m["avertissements"]["liste"]]
     assert any("IRIS geography edition 2014" in a for a in msgs)
     assert any("6,840 of 99,092 inhabitants (2016)" in a for a in msgs)
@@ -100,13 +117,23 @@ def test_poids_reels(sortie):
 def test_indicateurs_et_gpkg(sortie):
     ind = pd.read_parquet(sortie / "tables/indicateurs.parquet")
     assert {"qpv", "veille", "commune", "epci", "departement", "france", "iris"} <= set(
-        ind["niveau"])
+        ind["niveau"]
+    )
     assert set(QPV) <= set(ind["territoire_code"]) and set(VEILLE) <= set(ind["territoire_code"])
-    assert set(ind["statut"]) <= {"officiel", "estime", "estime_corrige", "approximation",
-                                  "secret", "manquant"}
+    assert set(ind["statut"]) <= {
+        "officiel",
+        "estime",
+        "estime_corrige",
+        "approximation",
+        "secret",
+        "manquant",
+    }
     # official QPV population of record beside the estimates (ANCT 2024 table)
-    pop = ind[(ind["territoire_code"] == "QN01365M") & (ind["indicateur"] == "population")
-              & (ind["statut"] == "officiel")]
+    pop = ind[
+        (ind["territoire_code"] == "QN01365M")
+        & (ind["indicateur"] == "population")
+        & (ind["statut"] == "officiel")
+    ]
     assert pop["valeur"].tolist() == [3027.0]
     couches = set(pyogrio.list_layers(sortie / "tables/observatoire.gpkg")[:, 0])
     assert {"iris", "qpv", "veille", "commune", "epci"} <= couches
@@ -123,8 +150,10 @@ def test_second_run_sans_force_puis_avec(sortie, donnees):
     assert "outputs already exist" in r.output and "tables/ (" in r.output
     assert "indicateurs.csv" in r.output and "2022/ (" in r.output
     assert _empreintes(sortie) == avant
-    r = CliRunner().invoke(main, ["run", "--from", str(donnees), "--out", str(sortie.parent),
-                                  "--force", "--no-progress"])
+    r = CliRunner().invoke(
+        main,
+        ["run", "--from", str(donnees), "--out", str(sortie.parent), "--force", "--no-progress"],
+    )
     assert r.exit_code == 0, r.output
     assert "compared with the previous outputs: no change" in r.output
     apres = _empreintes(sortie)
@@ -153,9 +182,20 @@ def test_run_reel_tue_pendant_les_cartes(sortie, donnees):
     avant = _empreintes(sortie)
     racine = sortie.parent
     proc = subprocess.Popen(
-        [sys.executable, "-m", "observatoire", "run", "--from", str(donnees), "--out",
-         str(racine), "--force", "--no-progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "observatoire",
+            "run",
+            "--from",
+            str(donnees),
+            "--out",
+            str(racine),
+            "--force",
+            "--no-progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         vu = False
@@ -182,27 +222,43 @@ def test_run_reel_tue_pendant_les_cartes(sortie, donnees):
 
 
 def test_config_invalide_rien_d_ecrit(donnees, tmp_path):
-    r = CliRunner().invoke(main, ["run", "--from", str(donnees), "--out", str(tmp_path / "o"),
-                                  "--years", "2011,2019"])
+    r = CliRunner().invoke(
+        main, ["run", "--from", str(donnees), "--out", str(tmp_path / "o"), "--years", "2011,2019"]
+    )
     assert r.exit_code == 2
     assert "--years: [2019] not available; the sources hold the vintages [2011, 2016, 2022]" in (
-        r.output)
+        r.output
+    )
     assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(main, ["run", "--config", str(tmp_path / "absent.yaml")])
     assert r.exit_code == 2 and "configuration file not found" in r.output
 
 
 def test_seconde_configuration_sans_changer_le_code(donnees, tmp_path):
-    r = CliRunner().invoke(main, ["run", "--config", "pays_de_martigues", "--from", str(donnees),
-                                  "--out", str(tmp_path), "--no-progress"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--config",
+            "pays_de_martigues",
+            "--from",
+            str(donnees),
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
     d = tmp_path / "pays_de_martigues"
     qpv = ["QN01320I", "QN01321I", "QN01322M", "QN01323I", "QN01324M", "QN01370N"]
     assert sorted(p.stem for p in (d / "2022" / "fiches").glob("*.html")) == qpv
     ind = pd.read_parquet(d / "tables/indicateurs.parquet")
     assert set(qpv) <= set(ind.loc[ind["niveau"] == "qpv", "territoire_code"])
-    assert set(ind.loc[ind["niveau"] == "commune", "territoire_code"]) == {"13056", "13077",
-                                                                          "13098"}
+    assert set(ind.loc[ind["niveau"] == "commune", "territoire_code"]) == {
+        "13056",
+        "13077",
+        "13098",
+    }
 
 
 def test_script_recalcul_annuel(sortie, donnees, tmp_path):
@@ -212,11 +268,27 @@ def test_script_recalcul_annuel(sortie, donnees, tmp_path):
     racine = Path(__file__).resolve().parent.parent
     out = tmp_path / "maps"
     shutil.copytree(sortie, out / "san_ouest_provence")
-    env = dict(os.environ, OBSERVATOIRE_CACHE=str(tmp_path / "cache"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    p = subprocess.run(["bash", str(racine / "scripts/recalcul_annuel.sh"), "--from", str(donnees),
-                        "--out", str(out), "--archives", str(tmp_path / "archives")],
-                       capture_output=True, text=True, env=env, timeout=900)
+    env = dict(
+        os.environ,
+        OBSERVATOIRE_CACHE=str(tmp_path / "cache"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    p = subprocess.run(
+        [
+            "bash",
+            str(racine / "scripts/recalcul_annuel.sh"),
+            "--from",
+            str(donnees),
+            "--out",
+            str(out),
+            "--archives",
+            str(tmp_path / "archives"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     assert "== 4/4 what changed since" in p.stdout
     assert "files: no change" in p.stdout and "indicator values: no change" in p.stdout
@@ -231,11 +303,14 @@ def test_notes_des_fiches(sortie):
     vauban = (f / "VEILLE_VAUBAN.html").read_text(encoding="utf-8")
     assert "Chevauchement avec le QPV QN01371N" in vauban
     assert "Port-Saint-Louis Centre (130780102)" in (f / "VEILLE_CROIZAT.html").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     assert "Chevauchement" not in (f / "QN01365M.html").read_text(encoding="utf-8")
 
 
 def test_resume_nomme_l_edition_iris(sortie):
     m = json.loads((sortie / "manifest.json").read_text(encoding="utf-8"))
-    assert ("IRIS geography: iris_contours_2014_dep13 (edition 2014, "
-            "iris_dep13_fullres_ign_circa2014.gpkg)") in m["resume"]
+    assert (
+        "IRIS geography: iris_contours_2014_dep13 (edition 2014, "
+        "iris_dep13_fullres_ign_circa2014.gpkg)"
+    ) in m["resume"]

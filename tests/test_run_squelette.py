@@ -27,8 +27,9 @@ def _etape_tables(ctx):
 
 def _etape_cartes(ctx):
     for a in ctx.annees:
-        ctx.chemin(str(a), "carte.html").write_text(f"<div id='map_{os.urandom(16).hex()}'>"
-                                                    f"{a}</div>", encoding="utf-8")
+        ctx.chemin(str(a), "carte.html").write_text(
+            f"<div id='map_{os.urandom(16).hex()}'>{a}</div>", encoding="utf-8"
+        )
     ctx.rapport.avertir("cartes", "x", "un avertissement de test")
 
 
@@ -36,8 +37,11 @@ ETAPES = [Etape("tables", _etape_tables), Etape("cartes", _etape_cartes)]
 
 
 def _empreintes(dossier: Path) -> dict[str, str]:
-    return {p.relative_to(dossier).as_posix(): sha256_fichier(p)
-            for p in sorted(dossier.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(dossier).as_posix(): sha256_fichier(p)
+        for p in sorted(dossier.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +54,14 @@ def test_premier_run_et_manifeste(cfg, tmp_path):
     d = tmp_path / "san_ouest_provence"
     assert res.dossier == d
     fichiers = sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file())
-    assert fichiers == ["2011/carte.html", "2016/carte.html", "2022/carte.html",
-                        "manifest.json", "run.log", "tables/indicateurs.csv"]
+    assert fichiers == [
+        "2011/carte.html",
+        "2016/carte.html",
+        "2022/carte.html",
+        "manifest.json",
+        "run.log",
+        "tables/indicateurs.csv",
+    ]
     # nothing left next to the target
     assert [p.name for p in tmp_path.iterdir()] == ["san_ouest_provence"]
     m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
@@ -62,13 +72,15 @@ def test_premier_run_et_manifeste(cfg, tmp_path):
     assert iris["edition"] == 2014
     assert {"qpv.perimetres[0]", "sources.qpv_officiel", "sources.indicateurs_iris"} <= set(entrees)
     assert {"python", "pandas", "geopandas", "shapely", "GEOS", "PROJ", "GDAL"} <= set(
-        m["versions"])
+        m["versions"]
+    )
     assert set(m["durees_s"]) == {"verification", "tables", "cartes"}
     assert m["avertissements"]["par_etape"]["cartes"] == 1
     assert m["avertissements"]["total"] == sum(m["avertissements"]["par_etape"].values())
     assert m["parametres"]["code"] == "san_ouest_provence"
     assert m["sorties"]["tables/indicateurs.csv"]["sha256"] == sha256_fichier(
-        d / "tables/indicateurs.csv")
+        d / "tables/indicateurs.csv"
+    )
     assert "manifest.json" not in m["sorties"] and "run.log" not in m["sorties"]
     assert m["changements"] is None
     journal = (d / "run.log").read_text(encoding="utf-8")
@@ -96,12 +108,14 @@ def test_force_sans_changement_puis_avec(cfg, tmp_path):
     assert "no change" in res.resume
 
     def autre(ctx):
-        ctx.chemin("tables", "indicateurs.csv").write_text("territoire_code,annee,valeur\n"
-                                                           "QN01365M,2016,1.6\n")
+        ctx.chemin("tables", "indicateurs.csv").write_text(
+            "territoire_code,annee,valeur\nQN01365M,2016,1.6\n"
+        )
         ctx.chemin("tables", "nouveau.csv").write_text("x\n")
 
-    res = executer_run(cfg, sorties=tmp_path, etapes=[Etape("tables", autre)],
-                       progression=False, force=True)
+    res = executer_run(
+        cfg, sorties=tmp_path, etapes=[Etape("tables", autre)], progression=False, force=True
+    )
     c = res.changements
     assert c.modifies == ["tables/indicateurs.csv"]
     assert c.ajoutes == ["tables/nouveau.csv"]
@@ -120,8 +134,13 @@ def test_echec_d_une_etape_laisse_les_sorties(cfg, tmp_path):
         raise RuntimeError("panne injectée")
 
     with pytest.raises(ErreurEtape, match="step 'cartes' failed: RuntimeError: panne injectée"):
-        executer_run(cfg, sorties=tmp_path, etapes=[ETAPES[0], Etape("cartes", casse)],
-                     progression=False, force=True)
+        executer_run(
+            cfg,
+            sorties=tmp_path,
+            etapes=[ETAPES[0], Etape("cartes", casse)],
+            progression=False,
+            force=True,
+        )
     assert _empreintes(d) == avant
     assert [p.name for p in tmp_path.iterdir()] == ["san_ouest_provence"]
 
@@ -171,8 +190,12 @@ executer_run(cfg, sorties={sorties!r}, etapes=[Etape("tables", tables), Etape("c
 def _lancer_enfant(script: str, tmp_path: Path, donnees, sorties: Path) -> subprocess.Popen:
     """Start a run in a child Python; return once it wrote tmp_path/signal (or died, or 60 s)."""
     signal_fichier = tmp_path / "signal"
-    code = script.format(tests=str(Path(__file__).parent), signal=str(signal_fichier),
-                         donnees=str(donnees), sorties=str(sorties))
+    code = script.format(
+        tests=str(Path(__file__).parent),
+        signal=str(signal_fichier),
+        donnees=str(donnees),
+        sorties=str(sorties),
+    )
     proc = subprocess.Popen([sys.executable, "-c", code])
     for _ in range(600):
         if signal_fichier.exists() or proc.poll() is not None:
@@ -208,6 +231,7 @@ def test_run_tue_pendant_les_cartes(cfg, donnees, tmp_path):
 
 # -- CLI ---------------------------------------------------------------------------------------
 
+
 def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
     from observatoire.cli import main
 
@@ -221,8 +245,9 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
     from aides_run import dict_chemins
 
     cfg_yaml.write_text(yaml.safe_dump(dict_chemins(donnees), allow_unicode=True))
-    r = runner.invoke(main, ["run", "--config", str(cfg_yaml), "--years", "2019",
-                             "--out", str(tmp_path / "o")])
+    r = runner.invoke(
+        main, ["run", "--config", str(cfg_yaml), "--years", "2019", "--out", str(tmp_path / "o")]
+    )
     assert r.exit_code == 2, r.output
     assert "--years: [2019] not available" in r.output and "Nothing was written" in r.output
     assert not (tmp_path / "o").exists()
@@ -238,25 +263,45 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
     import observatoire.etapes as etapes_mod
 
     monkeypatch.setattr(etapes_mod, "ETAPES", ETAPES)
-    r = runner.invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o"),
-                             "--no-progress"])
+    r = runner.invoke(
+        main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o"), "--no-progress"]
+    )
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o")])
     assert r.exit_code == 3 and "outputs already exist" in r.output
-    r = runner.invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o"),
-                             "--force", "--no-progress"])
+    r = runner.invoke(
+        main,
+        [
+            "run",
+            "--config",
+            str(cfg_yaml),
+            "--out",
+            str(tmp_path / "o"),
+            "--force",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0 and "no change" in r.output
     # a failing step: 1
     monkeypatch.setattr(etapes_mod, "ETAPES", [Etape("cartes", lambda ctx: 1 / 0)])
-    r = runner.invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o"),
-                             "--force", "--no-progress"])
+    r = runner.invoke(
+        main,
+        [
+            "run",
+            "--config",
+            str(cfg_yaml),
+            "--out",
+            str(tmp_path / "o"),
+            "--force",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 1 and "step 'cartes' failed" in r.output
     assert "previous outputs are untouched" in r.output
 
 
 def test_annees_choisies(cfg, tmp_path):
-    res = executer_run(cfg, annees="2022,2016", sorties=tmp_path, etapes=ETAPES,
-                       progression=False)
+    res = executer_run(cfg, annees="2022,2016", sorties=tmp_path, etapes=ETAPES, progression=False)
     d = res.dossier
     assert sorted(p.name for p in d.iterdir() if p.is_dir()) == ["2016", "2022", "tables"]
     assert res.manifeste["annees"] == [2016, 2022]
@@ -288,8 +333,9 @@ def _cle_inconnue(d, tmp):
     return "ponderation.methodes: unknown key"
 
 
-@pytest.mark.parametrize("casse", [_qpv_inconnu, _iris_absent, _fichier_manquant,
-                                   _mauvaise_annee, _cle_inconnue])
+@pytest.mark.parametrize(
+    "casse", [_qpv_inconnu, _iris_absent, _fichier_manquant, _mauvaise_annee, _cle_inconnue]
+)
 def test_configurations_invalides_cli(donnees, tmp_path, casse):
     """One clear message, exit code 2, nothing written."""
     import yaml
@@ -301,8 +347,7 @@ def test_configurations_invalides_cli(donnees, tmp_path, casse):
     attendu = casse(d, tmp_path)
     cfg_yaml = tmp_path / "c.yaml"
     cfg_yaml.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    r = CliRunner().invoke(main, ["run", "--config", str(cfg_yaml), "--out",
-                                  str(tmp_path / "o")])
+    r = CliRunner().invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2, r.output
     assert attendu in r.output and "Nothing was written." in r.output
     assert r.output.count("Error:") == 1
@@ -312,8 +357,9 @@ def test_configurations_invalides_cli(donnees, tmp_path, casse):
 def test_cli_check(donnees, tmp_path):
     from observatoire.cli import main
 
-    r = CliRunner().invoke(main, ["run", "--check", "--from", str(donnees), "--out",
-                                  str(tmp_path / "o")])
+    r = CliRunner().invoke(
+        main, ["run", "--check", "--from", str(donnees), "--out", str(tmp_path / "o")]
+    )
     assert r.exit_code == 0, r.output
     assert "configuration san_ouest_provence (SAN Ouest Provence): OK" in r.output
     assert "years [2011, 2016, 2022]" in r.output and "6,840 of 99,092" in r.output
@@ -357,4 +403,3 @@ def test_un_seul_run_a_la_fois(cfg, donnees, tmp_path):
     res = executer_run(cfg, sorties=sorties, etapes=ETAPES, progression=False)
     assert (res.dossier / "tables" / "indicateurs.csv").is_file()
     assert [p.name for p in sorties.iterdir()] == ["san_ouest_provence"]
-

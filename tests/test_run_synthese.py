@@ -15,11 +15,22 @@ from click.testing import CliRunner
 from observatoire.cli import main
 
 QPV = ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
-VEILLE = ["VEILLE_CENTRE_MIRAMAS", "VEILLE_CROIZAT", "VEILLE_ECHOPPES", "VEILLE_MOLIERES",
-          "VEILLE_VAUBAN"]
+VEILLE = [
+    "VEILLE_CENTRE_MIRAMAS",
+    "VEILLE_CROIZAT",
+    "VEILLE_ECHOPPES",
+    "VEILLE_MOLIERES",
+    "VEILLE_VAUBAN",
+]
 #: Official rates and shares of the QPV 2024 table (ANCT) that the codebook reads.
-TAUX_OFFICIELS = ["part_etrangers", "part_immigres", "part_menages_une_personne",
-                  "taux_emploi_1564", "taux_pauvrete_60", "indice_jeunesse"]
+TAUX_OFFICIELS = [
+    "part_etrangers",
+    "part_immigres",
+    "part_menages_une_personne",
+    "taux_emploi_1564",
+    "taux_pauvrete_60",
+    "indice_jeunesse",
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,25 +40,29 @@ def sortie(donnees) -> Path:
 
 @pytest.fixture(scope="module")
 def synthese(sortie) -> pd.DataFrame:
-    s = pd.read_csv(sortie / "tables/synthese.csv", dtype={"territoire_code": str,
-                                                          "reference_code": str})
+    s = pd.read_csv(
+        sortie / "tables/synthese.csv", dtype={"territoire_code": str, "reference_code": str}
+    )
     return s[s["sexe"] == "ensemble"]
 
 
 def test_populations_officielles_en_tete(synthese):
-    pop = synthese[(synthese["indicateur"] == "population")
-                   & (synthese["reference_niveau"] == "commune")].set_index("territoire_code")
+    pop = synthese[
+        (synthese["indicateur"] == "population") & (synthese["reference_niveau"] == "commune")
+    ].set_index("territoire_code")
     # popMuniQPV of the ANCT QPV 2024 table (qpv2024_indicateurs_sigville_dep13.csv)
     assert pop.loc[QPV, "valeur"].tolist() == [3027.0, 1709.0, 6885.0, 1093.0]
     assert set(pop.loc[QPV, "statut"]) == {"officiel"}
-    assert pop.loc[QPV, "ecart_points"].isna().all()      # head counts: no gap in points
+    assert pop.loc[QPV, "ecart_points"].isna().all()  # head counts: no gap in points
     assert set(VEILLE) <= set(pop.index)
 
 
 def test_part_etrangers_port_saint_louis(synthese):
-    r = synthese[(synthese["territoire_code"] == "QN01371N")
-                 & (synthese["indicateur"] == "part_etrangers")
-                 & (synthese["reference_niveau"] == "commune")].iloc[0]
+    r = synthese[
+        (synthese["territoire_code"] == "QN01371N")
+        & (synthese["indicateur"] == "part_etrangers")
+        & (synthese["reference_niveau"] == "commune")
+    ].iloc[0]
     assert r["valeur"] == 21.3 and r["statut"] == "officiel" and r["annee"] == 2020
     # commune 13078, IRIS rates 2022 weighted by population (ptod): 7.5 %
     assert r["ecart_points"] >= 10 and r["reference_annee"] == 2022
@@ -73,9 +88,11 @@ def test_chaque_taux_officiel_a_un_ecart_ou_une_note(synthese):
 
 
 def test_molieres_par_le_carroyage(sortie, synthese):
-    r = synthese[(synthese["territoire_code"] == "VEILLE_MOLIERES")
-                 & (synthese["indicateur"] == "population")
-                 & (synthese["reference_niveau"] == "commune")].iloc[0]
+    r = synthese[
+        (synthese["territoire_code"] == "VEILLE_MOLIERES")
+        & (synthese["indicateur"] == "population")
+        & (synthese["reference_niveau"] == "commune")
+    ].iloc[0]
     # La Rousse 1–3 (P22_POP) minus La Maille as the Filosofi 2019 grid places it
     assert 1000 < r["valeur"] < 1300
     assert "dasymetric" in r["methode"] and r["fiabilite"] == "moyenne"
@@ -91,8 +108,11 @@ def test_fiabilite_partout(sortie, synthese):
     s = synthese[synthese["valeur"].notna()]
     assert s["fiabilite"].isin(["bonne", "moyenne", "faible"]).all()
     # Le Prépaou draws on 130470115, redrawn between the 2014 and 2020 IRIS editions
-    pr = s[(s["territoire_code"] == "QN01365M") & (s["statut"] != "officiel")
-           & ~s["methode"].str.startswith("grille")]
+    pr = s[
+        (s["territoire_code"] == "QN01365M")
+        & (s["statut"] != "officiel")
+        & ~s["methode"].str.startswith("grille")
+    ]
     assert (pr["fiabilite"] == "faible").all()
     assert pr["fiabilite_motif"].str.contains("IRIS redessinés").all()
 
@@ -108,7 +128,8 @@ def test_qualite(sortie):
     r = q.set_index(["territoire_code", "indicateur", "methode"])
     # surface weights lose 93 % of Port-Saint-Louis's population (78.8 of 1,093)
     assert r.loc[("QN01371N", "population", "surface"), "erreur_relative"] == pytest.approx(
-        -0.928, abs=0.002)
+        -0.928, abs=0.002
+    )
     assert r.loc[("QN01371N", "population", "calibrated"), "erreur"] == pytest.approx(0, abs=1e-6)
 
 
@@ -119,10 +140,15 @@ def test_fiche_port_saint_louis(sortie):
 
 
 def test_dasymetrique_par_id_ou_chemin(donnees, tmp_path):
-    for source in ("grille_filosofi2019_san_ouest_provence",
-                   str(donnees / "raster/filosofi2019_200m_san_ouest_provence.csv")):
-        d = yaml.safe_load((Path(__file__).parents[1] / "observatoire/configs"
-                            / "san_ouest_provence.yaml").read_text(encoding="utf-8"))
+    for source in (
+        "grille_filosofi2019_san_ouest_provence",
+        str(donnees / "raster/filosofi2019_200m_san_ouest_provence.csv"),
+    ):
+        d = yaml.safe_load(
+            (
+                Path(__file__).parents[1] / "observatoire/configs" / "san_ouest_provence.yaml"
+            ).read_text(encoding="utf-8")
+        )
         d["ponderation"]["methode"] = "dasymetric"
         d["sources"]["grille"] = {"source": source, "edition": 2019}
         d["sorties"] = {"formats": ["csv"], "cartes": False, "fiches": False}
@@ -130,8 +156,19 @@ def test_dasymetrique_par_id_ou_chemin(donnees, tmp_path):
         cfg.parent.mkdir(exist_ok=True)
         cfg.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
         out = tmp_path / f"o{len(source)}"
-        r = CliRunner().invoke(main, ["run", "--config", str(cfg), "--from", str(donnees),
-                                      "--out", str(out), "--no-progress"])
+        r = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--config",
+                str(cfg),
+                "--from",
+                str(donnees),
+                "--out",
+                str(out),
+                "--no-progress",
+            ],
+        )
         assert r.exit_code == 0, r.output
         p = pd.read_csv(out / "san_ouest_provence/tables/poids.csv")
         assert set(p.loc[p["niveau"] == "qpv", "methode"]) == {"dasymetric"}
@@ -162,16 +199,21 @@ def test_indicateurs_du_carroyage(sortie, synthese):
         assert z["methode"].str.startswith("grille").all()
         parts = z[z["indicateur"] != "fil_nombre_menages"]
         assert parts["ecart_points"].notna().all(), zone
-    dep = synthese[(synthese["reference_niveau"] == "departement")
-                   & synthese["indicateur"].str.startswith("fil_")]
+    dep = synthese[
+        (synthese["reference_niveau"] == "departement")
+        & synthese["indicateur"].str.startswith("fil_")
+    ]
     assert dep["reference_valeur"].isna().all()
     assert dep["note"].str.contains("le carroyage ne couvre pas").all()
     for zone in ("VEILLE_MOLIERES", "VEILLE_ECHOPPES", "VEILLE_VAUBAN"):
         texte = (sortie / f"2022/fiches/{zone}.html").read_text(encoding="utf-8")
         assert "Part des ménages pauvres (carroyage Filosofi)" in texte
     q = pd.read_csv(sortie / "tables/qualite.csv", dtype={"territoire_code": str})
-    r = q[(q["territoire_code"] == "QN01371N") & (q["indicateur"] == "part_menages_une_personne")
-          & q["methode"].str.startswith("grille")].iloc[0]
+    r = q[
+        (q["territoire_code"] == "QN01371N")
+        & (q["indicateur"] == "part_menages_une_personne")
+        & q["methode"].str.startswith("grille")
+    ].iloc[0]
     assert r["valeur_officielle"] == 44.4 and abs(r["erreur"]) < 6
 
 
@@ -185,13 +227,18 @@ def test_correction_de_la_dilution(sortie, synthese):
     c = ind[ind["methode"].astype(str).str.startswith("correction")]
     assert len(c) and set(c["statut"]) == {"estime_corrige"}
     # zones made of whole IRIS are outside the model's domain
-    assert not c["territoire_code"].isin(["VEILLE_ECHOPPES", "VEILLE_CENTRE_MIRAMAS",
-                                          "VEILLE_VAUBAN", "VEILLE_CROIZAT"]).any()
+    assert (
+        not c["territoire_code"]
+        .isin(["VEILLE_ECHOPPES", "VEILLE_CENTRE_MIRAMAS", "VEILLE_VAUBAN", "VEILLE_CROIZAT"])
+        .any()
+    )
     assert (c["intervalle_bas"] <= c["valeur"]).all()
     assert (c["valeur"] <= c["intervalle_haut"]).all()
-    r = synthese[(synthese["territoire_code"] == "VEILLE_MOLIERES")
-                 & (synthese["indicateur"] == "taux_emploi_1564")
-                 & (synthese["reference_niveau"] == "commune")].iloc[0]
+    r = synthese[
+        (synthese["territoire_code"] == "VEILLE_MOLIERES")
+        & (synthese["indicateur"] == "taux_emploi_1564")
+        & (synthese["reference_niveau"] == "commune")
+    ].iloc[0]
     assert r["methode"].startswith("correction") and pd.notna(r["valeur_non_corrigee"])
     # official QPV values stay the headline of the QPV
     q = synthese[(synthese["niveau"] == "qpv") & (synthese["indicateur"] == "taux_emploi_1564")]
@@ -204,8 +251,7 @@ def test_fichiers_des_partenaires(sortie):
     import geopandas as gpd
     import openpyxl
 
-    g = gpd.read_file(sortie / "tables/observatoire.gpkg", layer="qpv").set_index(
-        "territoire_code")
+    g = gpd.read_file(sortie / "tables/observatoire.gpkg", layer="qpv").set_index("territoire_code")
     assert g.loc["QN01371N", "part_etrangers_2020"] == 21.3
     assert g.loc["QN01371N", "part_etrangers_2020_statut"] == "officiel"
     assert g.loc["QN01371N", "part_etrangers_2020_fiabilite"] == "bonne"

@@ -23,22 +23,27 @@ from observatoire.sorties import (
 
 @pytest.fixture
 def table():
-    return pd.DataFrame({
-        "territoire_code": ["Q1", "Q2", "13047", "130470107"],
-        "territoire_nom": ["Le Prépaou", "La Maille", "Istres", "Le Prépaou"],
-        "niveau": ["qpv", "qpv", "commune", "iris"],
-        "indicateur": "taux_chomage_1564", "sexe": "ensemble", "annee": 2022,
-        "valeur": [13.2, np.nan, 11.12, 20.0], "statut": ["estime", "secret", "officiel",
-                                                          "officiel"],
-    })
+    return pd.DataFrame(
+        {
+            "territoire_code": ["Q1", "Q2", "13047", "130470107"],
+            "territoire_nom": ["Le Prépaou", "La Maille", "Istres", "Le Prépaou"],
+            "niveau": ["qpv", "qpv", "commune", "iris"],
+            "indicateur": "taux_chomage_1564",
+            "sexe": "ensemble",
+            "annee": 2022,
+            "valeur": [13.2, np.nan, 11.12, 20.0],
+            "statut": ["estime", "secret", "officiel", "officiel"],
+        }
+    )
 
 
 @pytest.fixture
 def geometries():
     crs = "EPSG:2154"
     return {
-        "qpv": gpd.GeoDataFrame({"code": ["Q1", "Q2"]},
-                                geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)], crs=crs),
+        "qpv": gpd.GeoDataFrame(
+            {"code": ["Q1", "Q2"]}, geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)], crs=crs
+        ),
         "commune": gpd.GeoDataFrame({"code": ["13047"]}, geometry=[box(0, 0, 10, 10)], crs=crs),
     }
 
@@ -49,8 +54,7 @@ def test_csv_and_parquet_round_trip(tmp_path, table):
     assert lu["territoire_code"].tolist() == table["territoire_code"].tolist()
     assert np.isnan(lu["valeur"].iloc[1])  # secret stays empty, never 0
     ecrire_parquet(table, tmp_path / "t.parquet")
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), table,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), table, check_dtype=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.parquet"]
 
 
@@ -87,8 +91,9 @@ def test_geopackage_errors(tmp_path, table, geometries):
 
 
 def test_xlsx_sheets(tmp_path, table):
-    chemin = ecrire_xlsx({"indicateurs": table, "un nom de feuille beaucoup trop long": table},
-                         tmp_path / "c.xlsx")
+    chemin = ecrire_xlsx(
+        {"indicateurs": table, "un nom de feuille beaucoup trop long": table}, tmp_path / "c.xlsx"
+    )
     wb = openpyxl.load_workbook(chemin)
     assert wb.sheetnames == ["indicateurs", "un nom de feuille beaucoup trop"]
     ws = wb["indicateurs"]
@@ -100,8 +105,12 @@ def test_xlsx_sheets(tmp_path, table):
 def test_ecrire_tables(tmp_path, table, geometries):
     ecrits = ecrire_tables({"indicateurs": table}, tmp_path, geometries=geometries)
     noms = sorted(p.name for p in tmp_path.iterdir())
-    assert noms == ["indicateurs.csv", "indicateurs.gpkg", "indicateurs.parquet",
-                    "observatoire.xlsx"]
+    assert noms == [
+        "indicateurs.csv",
+        "indicateurs.gpkg",
+        "indicateurs.parquet",
+        "observatoire.xlsx",
+    ]
     assert len(ecrits["indicateurs"]) == 3
 
 

@@ -118,8 +118,14 @@ def _zone_synthese(
         lignes.append(["Fiabilité", fiab.removeprefix("fiabilité ")])
     ic = intervalle_cite(r, unite)
     if ic:
-        lignes.append(["Intervalle", ic.removeprefix("intervalle à 80 % : ")
-                       .replace(" ; non corrigé :", " (80 %) ; non corrigé :")])
+        lignes.append(
+            [
+                "Intervalle",
+                ic.removeprefix("intervalle à 80 % : ").replace(
+                    " ; non corrigé :", " (80 %) ; non corrigé :"
+                ),
+            ]
+        )
     vo = _flottant(r.get("valeur_officielle"))
     if not np.isnan(vo) and not (st_val == "officiel" and vo == v):
         a_o = entier(r.get("annee_officielle"))

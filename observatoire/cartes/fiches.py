@@ -277,8 +277,9 @@ def _donnees_zone_memo(couches, code, niveau, indicateurs, ecarts, synthese, sex
     """:func:`_donnees_zone`, computed once for the sheets of every vintage of a zone."""
     cle = ("fiche", code, id(indicateurs), id(ecarts), id(synthese), sexe)
     memo = couches._memo.get(cle)
-    if memo is not None and all(x is y for x, y in zip(memo[0], (indicateurs, ecarts, synthese),
-                                                       strict=True)):
+    if memo is not None and all(
+        x is y for x, y in zip(memo[0], (indicateurs, ecarts, synthese), strict=True)
+    ):
         return memo[1]
     for k in [k for k in couches._memo if isinstance(k, tuple) and k[:2] == ("fiche", code)]:
         del couches._memo[k]
@@ -531,8 +532,10 @@ def fiche_quartier(
         v, statut = e["valeur"], e["statut"]
         details = list(e.get("autres", []))
         if e["officielle"] is not None:
-            for texte in (intervalle_cite(e["officielle"], unite),
-                          valeur_officielle_citee(e["officielle"], unite)):
+            for texte in (
+                intervalle_cite(e["officielle"], unite),
+                valeur_officielle_citee(e["officielle"], unite),
+            ):
                 if texte:
                     details.append(texte)
         cellules, marques = [], []

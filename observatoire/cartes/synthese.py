@@ -230,8 +230,10 @@ def intervalle_cite(ligne: Mapping, unite=None) -> str:
     bas, haut = ligne.get("intervalle_bas"), ligne.get("intervalle_haut")
     if bas is None or haut is None or pd.isna(bas) or pd.isna(haut):
         return ""
-    texte = (f"intervalle à 80 % : {formater_valeur(float(bas), unite, 'estime')} à "
-             f"{formater_valeur(float(haut), unite, 'estime')}")
+    texte = (
+        f"intervalle à 80 % : {formater_valeur(float(bas), unite, 'estime')} à "
+        f"{formater_valeur(float(haut), unite, 'estime')}"
+    )
     nc = ligne.get("valeur_non_corrigee")
     if nc is not None and not pd.isna(nc):
         texte += f" ; non corrigé : {formater_valeur(float(nc), unite, 'estime')}"

@@ -57,8 +57,16 @@ def normaliser_code(codes: pd.Series, longueur: int) -> pd.Series:
     return texte
 
 
-def codes_stricts(codes: pd.Series, longueur: int, motif: str, *, source: str, colonne: str,
-                  premiere: int = 2, unite: str = "line") -> pd.Series:
+def codes_stricts(
+    codes: pd.Series,
+    longueur: int,
+    motif: str,
+    *,
+    source: str,
+    colonne: str,
+    premiere: int = 2,
+    unite: str = "line",
+) -> pd.Series:
     """Return codes as text, checked: a wrong code is an error naming its lines.
 
     Codes written as numbers (``130470106.0``) are read back as text; one leading zero
@@ -93,8 +101,11 @@ codes, line(s) [3]: ['132'] (row cut short or wrong column?)
     manquant = s.isna().to_numpy()
     texte = s.where(manquant, s.map(_en_texte)).astype("str")
     texte = texte.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    perdu = texte.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool) & (
-        texte.str.len().to_numpy() == longueur - 1) & ~manquant
+    perdu = (
+        texte.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool)
+        & (texte.str.len().to_numpy() == longueur - 1)
+        & ~manquant
+    )
     texte = texte.where(~perdu, "0" + texte)
     bon = texte.str.fullmatch(motif).fillna(False).to_numpy(dtype=bool) & ~manquant
     if not bon.all():

@@ -75,8 +75,12 @@ def lire_iris(
         n_avant = len(brut)
         brut = filtrer_par_masque(brut, masque)
         if rapport is not None:
-            rapport.info("chargement", src, f"{len(brut)} of {n_avant} IRIS kept near the "
-                         "zones (masque) before reprojection", n=len(brut))
+            rapport.info(
+                "chargement",
+                src,
+                f"{len(brut)} of {n_avant} IRIS kept near the zones (masque) before reprojection",
+                n=len(brut),
+            )
     c_com = trouver_colonne(
         brut,
         ["INSEE_COM", "DEPCOM", "CODE_COM", "code_commune", "COM"],
@@ -87,13 +91,16 @@ def lire_iris(
     c_code = trouver_colonne(
         brut, ["CODE_IRIS", "DCOMIRIS", "code_iris"], source=src, role="IRIS code", requis=False
     )
+
     def communes_strictes():
-        return codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com,
-                             premiere=0, unite="feature")
+        return codes_stricts(
+            brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com, premiere=0, unite="feature"
+        )
 
     if c_code is not None:
-        code = codes_stricts(brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code,
-                             premiere=0, unite="feature")
+        code = codes_stricts(
+            brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code, premiere=0, unite="feature"
+        )
     else:
         c_suffixe = trouver_colonne(brut, ["IRIS"], source=src, role="IRIS code", requis=False)
         if c_suffixe is None:
@@ -104,8 +111,15 @@ def lire_iris(
             )
         suffixe = normaliser_code(brut[c_suffixe], 4)
         if suffixe.str.len().max() >= 8:  # a 9-character code under the name IRIS
-            code = codes_stricts(brut[c_suffixe], 9, MOTIF_IRIS, source=src, colonne=c_suffixe,
-                                 premiere=0, unite="feature")
+            code = codes_stricts(
+                brut[c_suffixe],
+                9,
+                MOTIF_IRIS,
+                source=src,
+                colonne=c_suffixe,
+                premiere=0,
+                unite="feature",
+            )
         elif c_com is None:
             raise ErreurDonnees(
                 f"{src}: column IRIS holds 4-character suffixes but no commune code column "

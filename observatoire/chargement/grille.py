@@ -269,8 +269,13 @@ def _grille_table(brut: pd.DataFrame, *, src, texte, crs, rapport):
             f"reprojected from {source_crs.to_string()} to {crs}",
             n=len(brut),
         )
-    geometrie = carres(cellules["x"].to_numpy(), cellules["y"].to_numpy(), cote,
-                       crs_source=source_crs, crs_cible=cible)
+    geometrie = carres(
+        cellules["x"].to_numpy(),
+        cellules["y"].to_numpy(),
+        cote,
+        crs_source=source_crs,
+        crs_cible=cible,
+    )
     rapport.info(
         "chargement",
         src,
@@ -380,9 +385,7 @@ def parser_ids_inspire(
     tri = np.sort(cle.to_numpy())
     if (tri[1:] == tri[:-1]).any():  # a sort is faster than hashing; details only then
         doublons = np.flatnonzero(cle.duplicated(keep=False).to_numpy())
-        groupes = (
-            pd.Series(doublons).groupby(cle.iloc[doublons].to_numpy(), sort=False).agg(list)
-        )
+        groupes = pd.Series(doublons).groupby(cle.iloc[doublons].to_numpy(), sort=False).agg(list)
         exemples = "; ".join(
             f"{ids.iloc[g[0]]!r} on {unite} {_numeros(np.asarray(g), texte)}"
             for g in groupes.iloc[:5]

@@ -129,16 +129,21 @@ def verifier_structure_csv(chemin: str | os.PathLike, sep: str) -> None:
         if complet:
             lignes = lignes[:-1]
         octet = sep.encode()
-        comptes = [(i, ligne.count(octet) + 1 if ligne.strip() else 0)
-                   for i, ligne in enumerate(lignes, start=1)]
+        comptes = [
+            (i, ligne.count(octet) + 1 if ligne.strip() else 0)
+            for i, ligne in enumerate(lignes, start=1)
+        ]
     if not comptes:
         return
     n_entete = comptes[0][1]
     dernier = comptes[-1][0]
     for numero, n in comptes[1:]:
         if n and n != n_entete:
-            fin = ("; the last line is incomplete (file cut short?)"
-                   if numero == dernier and not complet else "")
+            fin = (
+                "; the last line is incomplete (file cut short?)"
+                if numero == dernier and not complet
+                else ""
+            )
             raise ErreurDonnees(
                 f"{chemin}: line {numero}: {n} field(s), the header has {n_entete}{fin}"
             )
@@ -176,15 +181,22 @@ at line(s) [3] (expected finite numbers or a secret/missing marker)
 def _numerique_brut(serie: pd.Series, *, source: str, colonne: str) -> pd.Series:
     try:  # fast path: every cell empty-free and a plain number (Arrow's parser)
         nombres = pc.cast(pa.array(serie, from_pandas=True), pa.float64())
-        return pd.Series(nombres.to_numpy(zero_copy_only=False), index=serie.index,
-                         name=serie.name, dtype="float64")
+        return pd.Series(
+            nombres.to_numpy(zero_copy_only=False),
+            index=serie.index,
+            name=serie.name,
+            dtype="float64",
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         pass
     valeurs = pd.to_numeric(serie, errors="coerce")  # plain numbers among other cells
     reste = valeurs.isna()
     if reste.any():  # only the non-numeric cells are looked at one by one
-        texte = serie[reste].astype("object").where(serie[reste].notna(), "").map(
-            lambda v: str(v).strip()
+        texte = (
+            serie[reste]
+            .astype("object")
+            .where(serie[reste].notna(), "")
+            .map(lambda v: str(v).strip())
         )
         marque = texte.isin(MARQUEURS_MANQUANTS)
         virgule = pd.to_numeric(
@@ -225,8 +237,9 @@ def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None
     c_com = trouver_colonne(
         brut, ["COM", "DEPCOM", "code_commune"], source=src, role="", requis=False
     )
-    communes = (codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com)
-                if c_com else None)
+    communes = (
+        codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com) if c_com else None
+    )
     par_annee: dict[int, dict[str, pd.Series]] = {}
     for col in brut.columns:
         for motif, nommer in _MOTIFS_ANNEE:
@@ -447,8 +460,9 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
     except ValueError as exc:
         raise ErreurDonnees(f"{src}: {exc}") from None
     out["nom_qpv"] = brut[c_nom] if c_nom else pd.NA
-    out["_commune"] = (codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com)
-                       if c_com else None)
+    out["_commune"] = (
+        codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com) if c_com else None
+    )
     for col in brut.columns:
         if col in (c_code, c_nom, c_com):
             continue

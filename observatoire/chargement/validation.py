@@ -209,8 +209,9 @@ def preparer_geometries(
 SEUIL_VARIATION_REPARATION = 0.01
 
 
-def _reparer(out: gpd.GeoDataFrame, invalides: np.ndarray, *, source: str, code: str,
-             rapport: Rapport) -> None:
+def _reparer(
+    out: gpd.GeoDataFrame, invalides: np.ndarray, *, source: str, code: str, rapport: Rapport
+) -> None:
     """Repair invalid geometries in place with ``make_valid`` and report every repair.
 
     Every repair is a warning with the area before (as drawn, shoelace formula) and
@@ -227,25 +228,35 @@ def _reparer(out: gpd.GeoDataFrame, invalides: np.ndarray, *, source: str, code:
     fortes = []
     for c, a, b, r in zip(codes, avant, apres, raisons, strict=True):
         variation = (b - a) / a if a > 0 else (0.0 if b == 0 else float("inf"))
-        rapport.reparations.append({
-            "source": source, "code": c, "surface_avant_m2": round(float(a), 1),
-            "surface_apres_m2": round(float(b), 1), "variation": round(float(variation), 6),
-            "raison": str(r),
-        })
+        rapport.reparations.append(
+            {
+                "source": source,
+                "code": c,
+                "surface_avant_m2": round(float(a), 1),
+                "surface_apres_m2": round(float(b), 1),
+                "variation": round(float(variation), 6),
+                "raison": str(r),
+            }
+        )
         if abs(variation) > SEUIL_VARIATION_REPARATION:
             fortes.append(c)
             pct = f"{variation:+.0%}" if np.isfinite(variation) else "from a zero area"
             rapport.avertir(
-                "chargement", source,
+                "chargement",
+                source,
                 f"{c}: invalid geometry ({r}) repaired with make_valid: area {a:,.0f} m² as "
                 f"drawn → {b:,.0f} m² repaired ({pct}); the repaired shape is not the drawn "
                 "one: check the perimeter (its estimates use the repaired shape)",
-                n=1, zone=c,
+                n=1,
+                zone=c,
             )
-    detail = ", ".join(f"{c} {a:,.0f} → {b:,.0f} m²"
-                       for c, a, b in list(zip(codes, avant, apres, strict=True))[:20])
+    detail = ", ".join(
+        f"{c} {a:,.0f} → {b:,.0f} m²"
+        for c, a, b in list(zip(codes, avant, apres, strict=True))[:20]
+    )
     rapport.avertir(
-        "chargement", source,
+        "chargement",
+        source,
         f"{len(codes)} invalid geometries repaired with make_valid ({len(fortes)} changed by "
         f"more than {SEUIL_VARIATION_REPARATION:.0%} of their area): {detail}"
         + (" ..." if len(codes) > 20 else ""),

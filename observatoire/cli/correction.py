@@ -13,9 +13,21 @@ import pandas as pd
 
 __all__ = ["COMMANDES", "correction", "valider_cmd"]
 
-_AFFICHEES = ["indicateur", "n", "n_communes", "modele", "coefficients", "mae_avant",
-              "mae_apres", "medae_avant", "medae_apres", "biais_avant", "biais_apres",
-              "couverture_intervalle", "applique"]
+_AFFICHEES = [
+    "indicateur",
+    "n",
+    "n_communes",
+    "modele",
+    "coefficients",
+    "mae_avant",
+    "mae_apres",
+    "medae_avant",
+    "medae_apres",
+    "biais_avant",
+    "biais_apres",
+    "couverture_intervalle",
+    "applique",
+]
 
 
 def _fichiers_config(config: str, depuis: Path) -> tuple[dict, int | None]:
@@ -25,14 +37,19 @@ def _fichiers_config(config: str, depuis: Path) -> tuple[dict, int | None]:
 
     cfg = charger_config(config)
     dossier = chemin_config(config).parent.resolve()
-    roles = {"officiel": ["qpv_officiel"], "iris": ["iris_statistiques", "iris"],
-             "taux_iris": ["indicateurs_iris"], "communes": ["indicateurs_communes"]}
+    roles = {
+        "officiel": ["qpv_officiel"],
+        "iris": ["iris_statistiques", "iris"],
+        "taux_iris": ["indicateurs_iris"],
+        "communes": ["indicateurs_communes"],
+    }
     fichiers = {}
     for role, cles in roles.items():
         cle = next((c for c in cles if c in cfg.sources), None)
         if cle is not None:
-            fichiers[role] = resoudre_source(cfg.sources[cle], f"sources.{cle}",
-                                             dossier_config=dossier, depuis=depuis).chemin
+            fichiers[role] = resoudre_source(
+                cfg.sources[cle], f"sources.{cle}", dossier_config=dossier, depuis=depuis
+            ).chemin
     ref = cfg.sources.get("qpv_officiel")
     return fichiers, (ref.annee_valeurs if ref is not None else None)
 
@@ -43,20 +60,39 @@ def correction() -> None:
 
 
 @correction.command("valider")
-@click.option("--from", "depuis", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
-              help="Data folder holding the training files (default: the local store "
-                   "../shared/data or $OBSERVATOIRE_DONNEES_LOCALES, when it exists).")
-@click.option("--config", "config", metavar="FILE",
-              help="Territory configuration (YAML file or shipped name): its official QPV "
-                   "table (and vintage), IRIS layer of the statistics' edition and ptod "
-                   "tables replace the defaults, resolved in the --from store; the QPV "
-                   "perimeters stay the 71 QPV 2024 of the département 13 file.")
-@click.option("-o", "--output", "sortie", required=True, metavar="RAPPORT.csv",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Validation report written as CSV (applique written true/false).")
-@click.option("--modele", "modele", metavar="MODELE.json",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the fitted models of the applied indicators as JSON.")
+@click.option(
+    "--from",
+    "depuis",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data folder holding the training files (default: the local store "
+    "../shared/data or $OBSERVATOIRE_DONNEES_LOCALES, when it exists).",
+)
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    help="Territory configuration (YAML file or shipped name): its official QPV "
+    "table (and vintage), IRIS layer of the statistics' edition and ptod "
+    "tables replace the defaults, resolved in the --from store; the QPV "
+    "perimeters stay the 71 QPV 2024 of the département 13 file.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "sortie",
+    required=True,
+    metavar="RAPPORT.csv",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Validation report written as CSV (applique written true/false).",
+)
+@click.option(
+    "--modele",
+    "modele",
+    metavar="MODELE.json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the fitted models of the applied indicators as JSON.",
+)
 def valider_cmd(depuis, config, sortie, modele):
     """Cross-validate the correction by commune (leave one commune out) and write the report.
 
@@ -78,8 +114,9 @@ def valider_cmd(depuis, config, sortie, modele):
         raise click.BadParameter(f"{depuis} is not a folder", param_hint="--from")
     try:
         fichiers, annee = _fichiers_config(config, depuis) if config else ({}, None)
-        e = donnees_entrainement(depuis, fichiers=fichiers, annee_officielle=annee or 2020,
-                                 rapport=Rapport())
+        e = donnees_entrainement(
+            depuis, fichiers=fichiers, annee_officielle=annee or 2020, rapport=Rapport()
+        )
     except (ErreurConfig, ErreurDonnees, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     rapport = valider(e)
@@ -89,12 +126,16 @@ def valider_cmd(depuis, config, sortie, modele):
     ecrit.to_csv(sortie, index=False, float_format="%.4f")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         click.echo(rapport[_AFFICHEES].round(2).to_string(index=False))
-    click.echo(f"report written to {sortie} ({len(rapport)} indicators, "
-               f"{int(rapport['applique'].sum())} applied)")
+    click.echo(
+        f"report written to {sortie} ({len(rapport)} indicators, "
+        f"{int(rapport['applique'].sum())} applied)"
+    )
     if modele is not None:
         modele.parent.mkdir(parents=True, exist_ok=True)
-        modele.write_text(json.dumps(ajuster(e, validation=rapport).to_dict(), indent=1,
-                                     ensure_ascii=False), encoding="utf-8")
+        modele.write_text(
+            json.dumps(ajuster(e, validation=rapport).to_dict(), indent=1, ensure_ascii=False),
+            encoding="utf-8",
+        )
         click.echo(f"models written to {modele}")
 
 

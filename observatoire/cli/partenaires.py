@@ -27,8 +27,15 @@ def _territoire(config: str | None, depuis: Path | None, dossier: Path):
     rapport = Rapport()
     prep = preparer_run(cfg, depuis=depuis, rapport=rapport)
     (dossier / "tables").mkdir(parents=True, exist_ok=True)
-    ctx = Contexte(config=cfg, annees=list(prep.annees), dossier=dossier, rapport=rapport,
-                   preparation=prep, depuis=depuis, progression=False)
+    ctx = Contexte(
+        config=cfg,
+        annees=list(prep.annees),
+        dossier=dossier,
+        rapport=rapport,
+        preparation=prep,
+        depuis=depuis,
+        progression=False,
+    )
     etape_sources(ctx)
     etape_poids(ctx)
     return cfg, territoire_partenaires(ctx)
@@ -36,17 +43,37 @@ def _territoire(config: str | None, depuis: Path | None, dossier: Path):
 
 @partenaires.command("localiser")
 @click.argument("fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--config", "config", default=None,
-              help="Territory configuration (name or YAML file); default the shipped one.")
-@click.option("--table", "code", default=None,
-              help="Code of the partner table of the configuration that describes FICHIER "
-                   "(default: the only one).")
-@click.option("--from", "depuis", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="Local data store holding the configuration's sources.")
-@click.option("-o", "--out", "sortie", required=True, type=click.Path(path_type=Path),
-              help="CSV of the counts per territory and sex (with the secret applied).")
-@click.option("--hors-ligne", is_flag=True,
-              help="Do not call the geocoder: addresses in the cache only.")
+@click.option(
+    "--config",
+    "config",
+    default=None,
+    help="Territory configuration (name or YAML file); default the shipped one.",
+)
+@click.option(
+    "--table",
+    "code",
+    default=None,
+    help="Code of the partner table of the configuration that describes FICHIER "
+    "(default: the only one).",
+)
+@click.option(
+    "--from",
+    "depuis",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Local data store holding the configuration's sources.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "sortie",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="CSV of the counts per territory and sex (with the secret applied).",
+)
+@click.option(
+    "--hors-ligne", is_flag=True, help="Do not call the geocoder: addresses in the cache only."
+)
 def localiser(fichier: Path, config, code, depuis, sortie: Path, hors_ligne: bool) -> None:
     """Place the rows of FICHIER in the QPV, veille zones, communes and EPCI and count them.
 
@@ -71,24 +98,39 @@ def localiser(fichier: Path, config, code, depuis, sortie: Path, hors_ligne: boo
         specs = [s for s in cfg.partenaires if code is None or s.code == code]
         if len(specs) != 1:
             connus = [s.code for s in cfg.partenaires]
-            raise click.UsageError(f"--table: name one of the configuration's partner tables "
-                                   f"{connus}" if connus else
-                                   "the configuration declares no partner table (partenaires:)")
+            raise click.UsageError(
+                f"--table: name one of the configuration's partner tables {connus}"
+                if connus
+                else "the configuration declares no partner table (partenaires:)"
+            )
         spec = specs[0]
         r = traiter_table(fichier, spec, territoire, url=spec.geocodeur, en_ligne=not hors_ligne)
     except (ErreurConfig, ErreurDonnees) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2 if isinstance(exc, ErreurConfig) else 4)
-    colonnes = ["niveau", "territoire_code", "territoire_nom", "indicateur", "sexe", "annee",
-                "valeur", "statut", "methode", "source", "note"]
+    colonnes = [
+        "niveau",
+        "territoire_code",
+        "territoire_nom",
+        "indicateur",
+        "sexe",
+        "annee",
+        "valeur",
+        "statut",
+        "methode",
+        "source",
+        "note",
+    ]
     sortie.parent.mkdir(parents=True, exist_ok=True)
     r.indicateurs[colonnes].to_csv(sortie, index=False)
     bilan = {k: v for k, v in r.bilan.items() if not isinstance(v, dict)}
     bilan.update({f"par_cle_{k}": v for k, v in r.bilan.get("par_cle", {}).items()})
     rapport = sortie.with_name(f"{sortie.stem}_localisation{sortie.suffix}")
     pd.DataFrame([bilan]).to_csv(rapport, index=False)
-    click.echo(f"{r.bilan['placees']:,} of {r.bilan['lignes']:,} rows placed; counts in "
-               f"{sortie}, placement report in {rapport}")
+    click.echo(
+        f"{r.bilan['placees']:,} of {r.bilan['lignes']:,} rows placed; counts in "
+        f"{sortie}, placement report in {rapport}"
+    )
 
 
 @partenaires.command("purger")

@@ -78,37 +78,78 @@ def _afficher_rapport(rapport: Rapport, chemin) -> None:
 
 def _options_communes(f):
     options = [
-        click.option("--iris", "iris", type=click.Path(exists=True, dir_okay=False),
-                     help="IRIS contour layer (CONTOURS-IRIS, any edition)."),
+        click.option(
+            "--iris",
+            "iris",
+            type=click.Path(exists=True, dir_okay=False),
+            help="IRIS contour layer (CONTOURS-IRIS, any edition).",
+        ),
         click.option("--iris-layer", default=None, help="Layer of the IRIS file."),
-        click.option("--zones", required=True, type=click.Path(exists=True, dir_okay=False),
-                     help="Zone layer (QPV, veille perimeter, any polygons); for "
-                          "--method iris_list a CSV code_zone,code_iris[,part]."),
+        click.option(
+            "--zones",
+            required=True,
+            type=click.Path(exists=True, dir_okay=False),
+            help="Zone layer (QPV, veille perimeter, any polygons); for "
+            "--method iris_list a CSV code_zone,code_iris[,part].",
+        ),
         click.option("--zones-layer", default=None, help="Layer of the zones file."),
-        click.option("--zone-id", default=None,
-                     help="Zone code column (default: the QPV code of a QPV layer)."),
-        click.option("--grid", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="Population grid: INSEE 200 m vector grid or a GeoTIFF of counts."),
+        click.option(
+            "--zone-id",
+            default=None,
+            help="Zone code column (default: the QPV code of a QPV layer).",
+        ),
+        click.option(
+            "--grid",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="Population grid: INSEE 200 m vector grid or a GeoTIFF of counts.",
+        ),
         click.option("--grid-layer", default=None, help="Layer of the grid file."),
-        click.option("--official", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="Official zone figures (ANCT/INSEE QPV table, or any CSV with "
-                          "--official-id)."),
-        click.option("--official-id", default=None,
-                     help="Zone code column of a non-QPV official table."),
-        click.option("--official-column", default="pop_mun", show_default=True,
-                     help="Official population column."),
-        click.option("--population", "population", type=click.Path(exists=True, dir_okay=False),
-                     default=None, help="IRIS table with populations (INSEE RP IRIS base)."),
-        click.option("--population-column", default=None,
-                     help="Population column of the IRIS table (default p_pop, else the sum "
-                          "of the RP age groups)."),
-        click.option("--year", type=int, default=None,
-                     help="Year of the IRIS table, when it holds several."),
-        click.option("--min-part", type=float, default=0.005, show_default=True,
-                     help="Sliver threshold (share of both zone and IRIS area); 0 disables."),
-        click.option("--report", "fichier_rapport", type=click.Path(dir_okay=False),
-                     default=None, help="Write the events (reprojections, slivers, "
-                                        "warnings) to this CSV."),
+        click.option(
+            "--official",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="Official zone figures (ANCT/INSEE QPV table, or any CSV with --official-id).",
+        ),
+        click.option(
+            "--official-id", default=None, help="Zone code column of a non-QPV official table."
+        ),
+        click.option(
+            "--official-column",
+            default="pop_mun",
+            show_default=True,
+            help="Official population column.",
+        ),
+        click.option(
+            "--population",
+            "population",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="IRIS table with populations (INSEE RP IRIS base).",
+        ),
+        click.option(
+            "--population-column",
+            default=None,
+            help="Population column of the IRIS table (default p_pop, else the sum "
+            "of the RP age groups).",
+        ),
+        click.option(
+            "--year", type=int, default=None, help="Year of the IRIS table, when it holds several."
+        ),
+        click.option(
+            "--min-part",
+            type=float,
+            default=0.005,
+            show_default=True,
+            help="Sliver threshold (share of both zone and IRIS area); 0 disables.",
+        ),
+        click.option(
+            "--report",
+            "fichier_rapport",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Write the events (reprojections, slivers, warnings) to this CSV.",
+        ),
     ]
     for o in reversed(options):
         f = o(f)
@@ -117,16 +158,50 @@ def _options_communes(f):
 
 @click.command("weights")
 @_options_communes
-@click.option("--method", "methode", type=click.Choice(METHODES), default="surface",
-              show_default=True, help="Weighting method.")
-@click.option("--cache", "dossier_cache", type=click.Path(file_okay=False), default=None,
-              help="Reuse/store the table in this folder, keyed by input checksums.")
-@click.option("-o", "--output", "sortie", required=True, type=click.Path(dir_okay=False),
-              help="Output CSV (code_zone, code_iris, surface_m2, part_zone, part_iris, poids, "
-                   "methode, extras).")
-def weights(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, official,
-            official_id, official_column, population, population_column, year, min_part,
-            fichier_rapport, methode, dossier_cache, sortie):
+@click.option(
+    "--method",
+    "methode",
+    type=click.Choice(METHODES),
+    default="surface",
+    show_default=True,
+    help="Weighting method.",
+)
+@click.option(
+    "--cache",
+    "dossier_cache",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Reuse/store the table in this folder, keyed by input checksums.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "sortie",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output CSV (code_zone, code_iris, surface_m2, part_zone, part_iris, poids, "
+    "methode, extras).",
+)
+def weights(
+    iris,
+    iris_layer,
+    zones,
+    zones_layer,
+    zone_id,
+    grid,
+    grid_layer,
+    official,
+    official_id,
+    official_column,
+    population,
+    population_column,
+    year,
+    min_part,
+    fichier_rapport,
+    methode,
+    dossier_cache,
+    sortie,
+):
     """Compute the IRIS × zone weights table (surface, dasymetric, calibrated or iris_list).
 
     Writes code_zone, code_iris, surface_m2, part_zone, part_iris, poids, methode and
@@ -134,6 +209,7 @@ def weights(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
     """
     rapport = Rapport()
     try:
+
         def calculer():
             if methode == "iris_list":
                 couche_iris = lire_iris(iris, iris_layer, rapport=rapport) if iris else None
@@ -148,63 +224,146 @@ def weights(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
                 code = "code_zone"
             off, id_off = _officiel(official, official_id, [official_column])
             return table_poids(
-                couche_iris, z, methode=methode, code_zone=code,
+                couche_iris,
+                z,
+                methode=methode,
+                code_zone=code,
                 grille=_grille(grid, grid_layer, rapport),
                 population_iris=_population(population, population_column, year),
-                officiel=off, colonne_officielle=official_column, code_zone_officiel=id_off,
-                part_min=min_part, rapport=rapport,
+                officiel=off,
+                colonne_officielle=official_column,
+                code_zone_officiel=id_off,
+                part_min=min_part,
+                rapport=rapport,
             )
 
         if dossier_cache:
-            params = {"methode": methode, "iris_layer": iris_layer, "zones_layer": zones_layer,
-                      "zone_id": zone_id, "grid_layer": grid_layer, "official_id": official_id,
-                      "official_column": official_column, "population_column": population_column,
-                      "year": year, "min_part": min_part}
-            fichiers = {"iris": iris, "zones": zones, "grid": grid, "official": official,
-                        "population": population}
+            params = {
+                "methode": methode,
+                "iris_layer": iris_layer,
+                "zones_layer": zones_layer,
+                "zone_id": zone_id,
+                "grid_layer": grid_layer,
+                "official_id": official_id,
+                "official_column": official_column,
+                "population_column": population_column,
+                "year": year,
+                "min_part": min_part,
+            }
+            fichiers = {
+                "iris": iris,
+                "zones": zones,
+                "grid": grid,
+                "official": official,
+                "population": population,
+            }
             cle = cle_poids(fichiers, params)
             table = CachePoids(dossier_cache).obtenir(
-                cle, calculer, description={"fichiers": fichiers, "parametres": params},
-                rapport=rapport)
+                cle,
+                calculer,
+                description={"fichiers": fichiers, "parametres": params},
+                rapport=rapport,
+            )
         else:
             table = calculer()
     except ErreurDonnees as exc:
         raise click.ClickException(str(exc)) from exc
     _ecrire_csv(table, sortie)
     _afficher_rapport(rapport, fichier_rapport)
-    click.echo(f"{len(table)} rows ({table['code_zone'].nunique()} zones, method {methode}) "
-               f"written to {sortie}")
+    click.echo(
+        f"{len(table)} rows ({table['code_zone'].nunique()} zones, method {methode}) "
+        f"written to {sortie}"
+    )
 
 
 @click.command("quality")
 @_options_communes
-@click.option("--methods", "methodes", default="surface,calibrated", show_default=True,
-              help="Comma-separated methods to compare (dasymetric needs --grid).")
-@click.option("--compare", "comparaisons", multiple=True, metavar="IRISCOL=OFFICIALCOL",
-              help="Another count variable scored for every method (repeatable): an IRIS "
-                   "column of --population or --iris-table, or a sum of them, = an official "
-                   "column, e.g. p_rpmaison+p_rpappart=nombre_menages.")
-@click.option("--iris-table", "tables_iris", multiple=True,
-              type=click.Path(exists=True, dir_okay=False),
-              help="Another INSEE IRIS table whose columns --compare may use, e.g. the RP "
-                   "housing table (repeatable).")
-@click.option("--reference-shares", "parts_ref", default=None,
-              help="Reference area shares to show next to the computed part_zone: a CSV "
-                   "code_zone,code_iris,part_zone_reference, or 'cdv2015' for the shares of "
-                   "the SAN Ouest Provence Contrat de Ville 2015.")
-@click.option("-o", "--output", "sortie", required=True, type=click.Path(dir_okay=False),
-              help="Detail CSV: one row per zone × method × variable.")
-@click.option("--summary", "resume_csv", type=click.Path(dir_okay=False), default=None,
-              help="Summary CSV per method (median bias, median absolute error).")
-@click.option("--calibration", "calibration_csv", type=click.Path(dir_okay=False),
-              default=None, help="Per-zone CSV of what calibration changed (factor, capped "
-                                 "IRIS, residual).")
-@click.option("--shares-output", "parts_csv", type=click.Path(dir_okay=False), default=None,
-              help="CSV of computed vs reference shares (with --reference-shares).")
-def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, official,
-            official_id, official_column, population, population_column, year, min_part,
-            fichier_rapport, methodes, comparaisons, tables_iris, parts_ref, sortie, resume_csv,
-            calibration_csv, parts_csv):
+@click.option(
+    "--methods",
+    "methodes",
+    default="surface,calibrated",
+    show_default=True,
+    help="Comma-separated methods to compare (dasymetric needs --grid).",
+)
+@click.option(
+    "--compare",
+    "comparaisons",
+    multiple=True,
+    metavar="IRISCOL=OFFICIALCOL",
+    help="Another count variable scored for every method (repeatable): an IRIS "
+    "column of --population or --iris-table, or a sum of them, = an official "
+    "column, e.g. p_rpmaison+p_rpappart=nombre_menages.",
+)
+@click.option(
+    "--iris-table",
+    "tables_iris",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Another INSEE IRIS table whose columns --compare may use, e.g. the RP "
+    "housing table (repeatable).",
+)
+@click.option(
+    "--reference-shares",
+    "parts_ref",
+    default=None,
+    help="Reference area shares to show next to the computed part_zone: a CSV "
+    "code_zone,code_iris,part_zone_reference, or 'cdv2015' for the shares of "
+    "the SAN Ouest Provence Contrat de Ville 2015.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "sortie",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Detail CSV: one row per zone × method × variable.",
+)
+@click.option(
+    "--summary",
+    "resume_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Summary CSV per method (median bias, median absolute error).",
+)
+@click.option(
+    "--calibration",
+    "calibration_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Per-zone CSV of what calibration changed (factor, capped IRIS, residual).",
+)
+@click.option(
+    "--shares-output",
+    "parts_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV of computed vs reference shares (with --reference-shares).",
+)
+def quality(
+    iris,
+    iris_layer,
+    zones,
+    zones_layer,
+    zone_id,
+    grid,
+    grid_layer,
+    official,
+    official_id,
+    official_column,
+    population,
+    population_column,
+    year,
+    min_part,
+    fichier_rapport,
+    methodes,
+    comparaisons,
+    tables_iris,
+    parts_ref,
+    sortie,
+    resume_csv,
+    calibration_csv,
+    parts_csv,
+):
     """Compare weighted estimates with official zone figures, per method.
 
     Prints the summary (median bias, median absolute error per method); the calibrated
@@ -215,8 +374,9 @@ def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
     liste = [m.strip() for m in methodes.split(",") if m.strip()]
     inconnues = [m for m in liste if m not in METHODES or m == "iris_list"]
     if inconnues:
-        raise click.BadParameter(f"unknown or unsupported methods {inconnues}",
-                                 param_hint="--methods")
+        raise click.BadParameter(
+            f"unknown or unsupported methods {inconnues}", param_hint="--methods"
+        )
     autres = {}
     for c in comparaisons:
         if "=" not in c:
@@ -241,10 +401,18 @@ def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
         else:
             reference = pd.read_csv(parts_ref, dtype={"code_zone": str, "code_iris": str})
         res = rapport_qualite(
-            couche_iris, z, pop, off, methodes=liste, code_zone_officiel=id_off,
-            colonne_officielle=official_column, autres=autres,
-            grille=_grille(grid, grid_layer, rapport), part_min=min_part,
-            parts_reference=reference, rapport=rapport,
+            couche_iris,
+            z,
+            pop,
+            off,
+            methodes=liste,
+            code_zone_officiel=id_off,
+            colonne_officielle=official_column,
+            autres=autres,
+            grille=_grille(grid, grid_layer, rapport),
+            part_min=min_part,
+            parts_reference=reference,
+            rapport=rapport,
         )
     except ErreurDonnees as exc:
         raise click.ClickException(str(exc)) from exc
@@ -268,12 +436,17 @@ def quality(iris, iris_layer, zones, zones_layer, zone_id, grid, grid_layer, off
             f"calibration: {int(cal['calibre'].sum())} of {len(cal)} zones calibrated; factor "
             f"median {f.median():.2f} (p10 {f.quantile(0.1):.2f}, p90 {f.quantile(0.9):.2f}, "
             f"max {f.max():.2f}); {int((cal['n_iris_plafonnes'] > 0).sum())} zones with a "
-            f"weight capped at 1; {int((cal['residu'] > 0).sum())} with a residual")
+            f"weight capped at 1; {int((cal['residu'] > 0).sum())} with a residual"
+        )
     if len(res["parts"]):
         with pd.option_context("display.width", 200):
-            click.echo(res["parts"][["code_zone", "code_iris", "part_zone",
-                                     "part_zone_reference", "ecart_points"]]
-                       .round(3).to_string(index=False))
+            click.echo(
+                res["parts"][
+                    ["code_zone", "code_iris", "part_zone", "part_zone_reference", "ecart_points"]
+                ]
+                .round(3)
+                .to_string(index=False)
+            )
 
 
 COMMANDES = [weights, quality]

@@ -90,23 +90,52 @@ def _erreur(message: str, code: int) -> None:
     "configuration or option, 3 outputs exist (use --force), 4 bad input data, 5 another run "
     "is writing into the same output folder, 130 interrupted.",
 )
-@click.option("--config", "config", metavar="FILE",
-              help="Territory configuration (YAML file, or the name of a shipped one: "
-                   "san_ouest_provence, pays_de_martigues). Default: san_ouest_provence.")
-@click.option("--years", "annees", metavar="Y1,Y2|all", default="all", show_default=True,
-              help="Census vintages to compute.")
-@click.option("--from", "depuis", metavar="DIR",
-              type=click.Path(exists=True, file_okay=False),
-              help="Take the sources from this local data store instead of the download cache.")
-@click.option("--out", "sorties", metavar="DIR", type=click.Path(file_okay=False),
-              help="Output root (default: the checkout's maps/); outputs go to DIR/<territory>/.")
-@click.option("--force", is_flag=True,
-              help="Replace existing outputs (atomically) and report what changed.")
-@click.option("--cache-dir", "cache", metavar="DIR", type=click.Path(file_okay=False),
-              help="Download cache folder (default: $OBSERVATOIRE_CACHE or the checkout's data/).")
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE",
+    help="Territory configuration (YAML file, or the name of a shipped one: "
+    "san_ouest_provence, pays_de_martigues). Default: san_ouest_provence.",
+)
+@click.option(
+    "--years",
+    "annees",
+    metavar="Y1,Y2|all",
+    default="all",
+    show_default=True,
+    help="Census vintages to compute.",
+)
+@click.option(
+    "--from",
+    "depuis",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False),
+    help="Take the sources from this local data store instead of the download cache.",
+)
+@click.option(
+    "--out",
+    "sorties",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Output root (default: the checkout's maps/); outputs go to DIR/<territory>/.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace existing outputs (atomically) and report what changed."
+)
+@click.option(
+    "--cache-dir",
+    "cache",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Download cache folder (default: $OBSERVATOIRE_CACHE or the checkout's data/).",
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-@click.option("--check", "verifier", is_flag=True,
-              help="Only check the configuration against the data (fast; nothing written).")
+@click.option(
+    "--check",
+    "verifier",
+    is_flag=True,
+    help="Only check the configuration against the data (fast; nothing written).",
+)
 def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
     """Run the observatory for one territory: sources → weights → indicators → gaps → maps.
 
@@ -137,15 +166,16 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
         rapport = Rapport()
         try:
             cfg = charger_config(config)
-            prep = preparer_run(cfg, annees=demande, depuis=depuis, cache=cache,
-                                rapport=rapport)
+            prep = preparer_run(cfg, annees=demande, depuis=depuis, cache=cache, rapport=rapport)
         except ErreurConfig as exc:
             _erreur(str(exc), CODES_SORTIE["config"])
         except ErreurDonnees as exc:
             _erreur(str(exc), CODES_SORTIE["donnees"])
-        click.echo(f"configuration {cfg.code} ({cfg.nom}): OK — {len(prep.entrees)} inputs, "
-                   f"{len(prep.iris_territoire)} IRIS, QPV {list(prep.qpv['code_qpv'])}, "
-                   f"{len(cfg.veille)} veille territories, years {prep.annees}")
+        click.echo(
+            f"configuration {cfg.code} ({cfg.nom}): OK — {len(prep.entrees)} inputs, "
+            f"{len(prep.iris_territoire)} IRIS, QPV {list(prep.qpv['code_qpv'])}, "
+            f"{len(cfg.veille)} veille territories, years {prep.annees}"
+        )
         for cle, e in sorted(prep.entrees.items()):
             click.echo(f"  {cle}: {e.chemin}")
         for ev in rapport.evenements:
@@ -154,8 +184,15 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
         return
     try:
         with _console_sobre():
-            resultat = executer_run(config, annees=demande, depuis=depuis, sorties=sorties,
-                                    force=force, cache=cache, progression=not no_progress)
+            resultat = executer_run(
+                config,
+                annees=demande,
+                depuis=depuis,
+                sorties=sorties,
+                force=force,
+                cache=cache,
+                progression=not no_progress,
+            )
     except ErreurConfig as exc:
         _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["config"])
     except SortiesExistantes as exc:
@@ -168,8 +205,10 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
     except ErreurEtape as exc:
         if isinstance(exc.cause, ErreurDonnees):
             _erreur(f"{exc}\nThe previous outputs are untouched.", CODES_SORTIE["donnees"])
-        _erreur(f"{exc}\nThe previous outputs are untouched (details in the traceback above "
-                "with -v).", CODES_SORTIE["etape"])
+        _erreur(
+            f"{exc}\nThe previous outputs are untouched (details in the traceback above with -v).",
+            CODES_SORTIE["etape"],
+        )
     except ErreurDonnees as exc:
         _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["donnees"])
     except KeyboardInterrupt:
@@ -180,10 +219,19 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
 @click.command("compare")
 @click.argument("ancien", type=click.Path(exists=True, file_okay=False))
 @click.argument("nouveau", type=click.Path(exists=True, file_okay=False))
-@click.option("--seuil", default=0.0, show_default=True,
-              help="Smallest absolute change of an indicator value to list.")
-@click.option("-o", "--output", "sortie", type=click.Path(dir_okay=False),
-              help="Also write the value changes as CSV.")
+@click.option(
+    "--seuil",
+    default=0.0,
+    show_default=True,
+    help="Smallest absolute change of an indicator value to list.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "sortie",
+    type=click.Path(dir_okay=False),
+    help="Also write the value changes as CSV.",
+)
 def compare(ancien, nouveau, seuil, sortie):
     """Compare two run output folders (e.g. last year's and this year's): files and values."""
     from observatoire.comparaison import comparer_runs

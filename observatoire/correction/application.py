@@ -26,15 +26,17 @@ def zones_iris_coupes(poids: pd.DataFrame) -> set[str]:
     """
     p = poids[poids["poids"] > 0]
     coupe = p.groupby("code_zone")["poids"].agg(
-        lambda w: not np.allclose(w.to_numpy(dtype="float64"), 1.0))
+        lambda w: not np.allclose(w.to_numpy(dtype="float64"), 1.0)
+    )
     return {str(z) for z in coupe[coupe].index}
 
 
 def _valeurs_communes(indicateurs: pd.DataFrame, communes, cles: pd.DataFrame) -> np.ndarray:
     """Commune value of each row of ``cles`` (zone, indicator, sex, vintage)."""
     if isinstance(communes, pd.DataFrame):
-        on = [c for c in ("territoire_code", "indicateur", "sexe", "annee")
-              if c in communes.columns]
+        on = [
+            c for c in ("territoire_code", "indicateur", "sexe", "annee") if c in communes.columns
+        ]
         col = "valeur_commune" if "valeur_commune" in communes.columns else "valeur"
         ref = communes[[*on, col]].drop_duplicates(on)
         if "annee" in on:
@@ -44,14 +46,20 @@ def _valeurs_communes(indicateurs: pd.DataFrame, communes, cles: pd.DataFrame) -
     from observatoire.indicateurs.valeur_retenue import valeurs_retenues
 
     # the commune's value of record (the rule every reference of the run follows)
-    c = valeurs_retenues(indicateurs[indicateurs["niveau"] == "commune"],
-                         ["territoire_code", "indicateur", "sexe", "annee"])
+    c = valeurs_retenues(
+        indicateurs[indicateurs["niveau"] == "commune"],
+        ["territoire_code", "indicateur", "sexe", "annee"],
+    )
     c = c[c["valeur"].notna()].assign(annee=lambda d: d["annee"].astype("int64"))
-    k = cles.assign(territoire_code=cles["territoire_code"].map(dict(communes)),
-                    annee=cles["annee"].astype("int64"))
-    return k.merge(c[["territoire_code", "indicateur", "sexe", "annee", "valeur"]],
-                   on=["territoire_code", "indicateur", "sexe", "annee"],
-                   how="left")["valeur"].to_numpy(dtype="float64")
+    k = cles.assign(
+        territoire_code=cles["territoire_code"].map(dict(communes)),
+        annee=cles["annee"].astype("int64"),
+    )
+    return k.merge(
+        c[["territoire_code", "indicateur", "sexe", "annee", "valeur"]],
+        on=["territoire_code", "indicateur", "sexe", "annee"],
+        how="left",
+    )["valeur"].to_numpy(dtype="float64")
 
 
 def _fr(x: float) -> str:
@@ -95,20 +103,28 @@ def corriger(
         ``note``. Numerator and denominator are emptied (the value is no longer their
         ratio).
     """
-    colonnes = [*indicateurs.columns, *(["note"] if "note" not in indicateurs.columns else []),
-                "valeur_non_corrigee", "intervalle_bas", "intervalle_haut"]
-    t = indicateurs[indicateurs["niveau"].isin(["qpv", "veille"])
-                    & indicateurs["territoire_code"].astype(str).isin(set(zones_coupees))
-                    & indicateurs["statut"].isin(_STATUTS_ESTIMES)
-                    & ~indicateurs["methode"].astype(str).str.startswith("correction")
-                    & indicateurs["valeur"].notna()]
+    colonnes = [
+        *indicateurs.columns,
+        *(["note"] if "note" not in indicateurs.columns else []),
+        "valeur_non_corrigee",
+        "intervalle_bas",
+        "intervalle_haut",
+    ]
+    t = indicateurs[
+        indicateurs["niveau"].isin(["qpv", "veille"])
+        & indicateurs["territoire_code"].astype(str).isin(set(zones_coupees))
+        & indicateurs["statut"].isin(_STATUTS_ESTIMES)
+        & ~indicateurs["methode"].astype(str).str.startswith("correction")
+        & indicateurs["valeur"].notna()
+    ]
     morceaux = []
     for (ind, sexe), g in t.groupby(["indicateur", "sexe"], sort=True):
         m = modele.modele(ind, sexe)
         if m is None:
             continue
-        c = _valeurs_communes(indicateurs, communes,
-                              g[["territoire_code", "indicateur", "sexe", "annee"]])
+        c = _valeurs_communes(
+            indicateurs, communes, g[["territoire_code", "indicateur", "sexe", "annee"]]
+        )
         g, c = g[~np.isnan(c)], c[~np.isnan(c)]
         if g.empty:
             continue
@@ -134,8 +150,10 @@ def corriger(
             f"{_fr(v['mae_avant'])} → {_fr(v['mae_apres'])} points). Valeur non corrigée "
             f"{_fr(a)}, commune {_fr(b)}, intervalle à {100 * (1 - modele.alpha):.0f} % "
             f"[{_fr(lo)} ; {_fr(hi)}]."
-            for a, b, lo, hi in zip(n["valeur_non_corrigee"], c, n["intervalle_bas"],
-                                    n["intervalle_haut"], strict=True)]
+            for a, b, lo, hi in zip(
+                n["valeur_non_corrigee"], c, n["intervalle_bas"], n["intervalle_haut"], strict=True
+            )
+        ]
         morceaux.append(n)
     if not morceaux:
         return pd.DataFrame(columns=colonnes)

@@ -34,8 +34,15 @@ def indicateurs_candidats(codebook: Codebook | None = None) -> list[str]:
     ['part_etrangers', 'part_immigres']
     """
     codebook = codebook or charger_codebook()
-    ids = [i.id for i in codebook if i.ptod is not None and i.qpv_officiel is not None
-           and i.est_additif and i.type != "effectif" and i.ptod.denominateur_approche]
+    ids = [
+        i.id
+        for i in codebook
+        if i.ptod is not None
+        and i.qpv_officiel is not None
+        and i.est_additif
+        and i.type != "effectif"
+        and i.ptod.denominateur_approche
+    ]
     return list(dict.fromkeys(ids))
 
 
@@ -116,27 +123,47 @@ def donnees_entrainement(
     cb = codebook.selection(ids)
 
     t = taux[(taux["annee"].astype(int) == annee_estimation) & taux["p_pop"].notna()]
-    population = pd.DataFrame({"code_iris": t["code"].astype(str).to_numpy(),
-                               "population": t["p_pop"].to_numpy(dtype="float64")})
+    population = pd.DataFrame(
+        {
+            "code_iris": t["code"].astype(str).to_numpy(),
+            "population": t["p_pop"].to_numpy(dtype="float64"),
+        }
+    )
     if population.empty:
         raise ErreurDonnees(f"training set: no IRIS population for {annee_estimation}")
     officiel_pop = off[["code_qpv", "pop_mun"]].rename(columns={"code_qpv": "code_zone"})
     zones = qpv.rename(columns={"code_qpv": "code_zone"})
     zones = zones[zones["code_zone"].isin(officiel_pop.dropna()["code_zone"])]
-    poids = table_poids(iris, zones[["code_zone", "geometry"]], methode="calibrated",
-                        population_iris=population, officiel=officiel_pop.dropna(),
-                        rapport=rapport)
+    poids = table_poids(
+        iris,
+        zones[["code_zone", "geometry"]],
+        methode="calibrated",
+        population_iris=population,
+        officiel=officiel_pop.dropna(),
+        rapport=rapport,
+    )
     commune_iris = iris.set_index("code_iris")["code_commune"]
-    surf = (poids.assign(c=poids["code_iris"].map(commune_iris))
-            .groupby(["code_zone", "c"])["surface_m2"].sum().reset_index()
-            .sort_values(["code_zone", "surface_m2"]).drop_duplicates("code_zone", keep="last"))
+    surf = (
+        poids.assign(c=poids["code_iris"].map(commune_iris))
+        .groupby(["code_zone", "c"])["surface_m2"]
+        .sum()
+        .reset_index()
+        .sort_values(["code_zone", "surface_m2"])
+        .drop_duplicates("code_zone", keep="last")
+    )
     commune_zone = surf.set_index("code_zone")["c"]
     p = poids["code_iris"].map(population.set_index("code_iris")["population"])
     part = (poids["poids"] * p).groupby(poids["code_zone"]).sum() / p.groupby(
-        poids["code_zone"]).sum()
+        poids["code_zone"]
+    ).sum()
     app = poids_appartenance(iris[["code_iris", "code_commune"]])
-    ind = indicateurs_taux(taux, {"qpv": poids, "commune": app}, codebook=cb,
-                           annees=[annee_estimation], rapport=rapport)
+    ind = indicateurs_taux(
+        taux,
+        {"qpv": poids, "commune": app},
+        codebook=cb,
+        annees=[annee_estimation],
+        rapport=rapport,
+    )
     c_off = communes[communes["annee"].astype(int) == annee_estimation].set_index("code")
     o = off.set_index("code_qpv")
     noms = dict(zip(zones["code_zone"], zones.get("nom_qpv", zones["code_zone"]), strict=True))
@@ -148,22 +175,33 @@ def donnees_entrainement(
         est = sel[sel["niveau"] == "qpv"].set_index("territoire_code")
         agr = sel[sel["niveau"] == "commune"].set_index("territoire_code")["valeur"]
         col = i.ptod.colonne
-        ref = (pd.to_numeric(c_off[col], errors="coerce") if col in c_off.columns
-               else pd.Series(dtype="float64"))
+        ref = (
+            pd.to_numeric(c_off[col], errors="coerce")
+            if col in c_off.columns
+            else pd.Series(dtype="float64")
+        )
         codes = est.index
         cz = commune_zone.reindex(codes)
         v_off = cz.map(ref.dropna())
-        d = pd.DataFrame({
-            "code_zone": codes, "nom_zone": [noms.get(c) for c in codes],
-            "code_commune": cz.to_numpy(), "indicateur": i.id, "sexe": i.sexe,
-            "officiel": pd.to_numeric(o[i.qpv_officiel.colonne], errors="coerce")
-            .reindex(codes).to_numpy() if i.qpv_officiel.colonne in o.columns else np.nan,
-            "estimation": est["valeur"].to_numpy(dtype="float64"),
-            "commune": v_off.fillna(cz.map(agr)).to_numpy(dtype="float64"),
-            "origine_commune": np.where(v_off.notna(), "officiel", "agregat_iris"),
-            "part_population": part.reindex(codes).to_numpy(),
-            "n_iris": est["n_iris"].to_numpy(dtype="float64"),
-        })
+        d = pd.DataFrame(
+            {
+                "code_zone": codes,
+                "nom_zone": [noms.get(c) for c in codes],
+                "code_commune": cz.to_numpy(),
+                "indicateur": i.id,
+                "sexe": i.sexe,
+                "officiel": pd.to_numeric(o[i.qpv_officiel.colonne], errors="coerce")
+                .reindex(codes)
+                .to_numpy()
+                if i.qpv_officiel.colonne in o.columns
+                else np.nan,
+                "estimation": est["valeur"].to_numpy(dtype="float64"),
+                "commune": v_off.fillna(cz.map(agr)).to_numpy(dtype="float64"),
+                "origine_commune": np.where(v_off.notna(), "officiel", "agregat_iris"),
+                "part_population": part.reindex(codes).to_numpy(),
+                "n_iris": est["n_iris"].to_numpy(dtype="float64"),
+            }
+        )
         morceaux.append(d.dropna(subset=["officiel", "estimation", "commune"]))
     out = pd.concat(morceaux, ignore_index=True) if morceaux else pd.DataFrame()
     out["annee_officielle"] = annee_officielle

@@ -9,8 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMES", "COLONNES_RAPPORT", "ALPHA", "plis_par_commune", "valider",
-           "ModeleIndicateur", "ModeleCorrection", "ajuster"]
+__all__ = [
+    "FORMES",
+    "COLONNES_RAPPORT",
+    "ALPHA",
+    "plis_par_commune",
+    "valider",
+    "ModeleIndicateur",
+    "ModeleCorrection",
+    "ajuster",
+]
 
 #: Candidate forms and the French formula printed in notes.
 FORMES = {
@@ -20,9 +28,20 @@ FORMES = {
 }
 #: Leading columns of the validation report (one row per indicator).
 COLONNES_RAPPORT = [
-    "indicateur", "sexe", "n", "n_communes", "modele", "coefficients", "mae_avant",
-    "mae_apres", "medae_avant", "medae_apres", "biais_avant", "biais_apres",
-    "couverture_intervalle", "applique",
+    "indicateur",
+    "sexe",
+    "n",
+    "n_communes",
+    "modele",
+    "coefficients",
+    "mae_avant",
+    "mae_apres",
+    "medae_avant",
+    "medae_apres",
+    "biais_avant",
+    "biais_apres",
+    "couverture_intervalle",
+    "applique",
 ]
 ALPHA = 0.2  # 80 % prediction intervals
 _MIN_ZONES, _MIN_COMMUNES = 8, 3
@@ -51,9 +70,13 @@ def _ajuster_forme(forme: str, d: pd.DataFrame):
 def _predire(resultat, forme: str, estimation, commune, alpha: float = ALPHA) -> pd.DataFrame:
     x, decalage = _exog(forme, estimation, commune)
     sf = resultat.get_prediction(x).summary_frame(alpha=alpha)
-    return pd.DataFrame({"valeur": sf["mean"].to_numpy() + decalage,
-                         "bas": sf["obs_ci_lower"].to_numpy() + decalage,
-                         "haut": sf["obs_ci_upper"].to_numpy() + decalage})
+    return pd.DataFrame(
+        {
+            "valeur": sf["mean"].to_numpy() + decalage,
+            "bas": sf["obs_ci_lower"].to_numpy() + decalage,
+            "haut": sf["obs_ci_upper"].to_numpy() + decalage,
+        }
+    )
 
 
 def plis_par_commune(groupes) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -135,14 +158,20 @@ def valider(
         y = d["officiel"].to_numpy(dtype="float64")
         err0 = d["estimation"].to_numpy(dtype="float64") - y
         ligne: dict[str, Any] = {
-            "indicateur": ind, "sexe": sexe, "n": len(d),
-            "n_communes": d["code_commune"].nunique(), "modele": None, "coefficients": None,
+            "indicateur": ind,
+            "sexe": sexe,
+            "n": len(d),
+            "n_communes": d["code_commune"].nunique(),
+            "modele": None,
+            "coefficients": None,
             "mae_avant": np.mean(np.abs(err0)) if len(d) else np.nan,
             "mae_apres": np.nan,
             "medae_avant": np.median(np.abs(err0)) if len(d) else np.nan,
             "medae_apres": np.nan,
-            "biais_avant": np.mean(err0) if len(d) else np.nan, "biais_apres": np.nan,
-            "couverture_intervalle": np.nan, "applique": False,
+            "biais_avant": np.mean(err0) if len(d) else np.nan,
+            "biais_apres": np.nan,
+            "couverture_intervalle": np.nan,
+            "applique": False,
         }
         assez = len(d) >= _MIN_ZONES and ligne["n_communes"] >= _MIN_COMMUNES
         meilleur = None
@@ -153,22 +182,31 @@ def valider(
             p = _hors_echantillon(forme, d, alpha)
             err = p["valeur"].to_numpy() - y
             ok = ~np.isnan(err)
-            stats = {"mae_apres": np.mean(np.abs(err[ok])),
-                     "medae_apres": np.median(np.abs(err[ok])),
-                     "biais_apres": np.mean(err[ok]),
-                     "couverture_intervalle": np.mean(
-                         (y[ok] >= p["bas"].to_numpy()[ok]) & (y[ok] <= p["haut"].to_numpy()[ok]))}
-            ligne[f"mae_{forme}"], ligne[f"medae_{forme}"] = (stats["mae_apres"],
-                                                              stats["medae_apres"])
+            stats = {
+                "mae_apres": np.mean(np.abs(err[ok])),
+                "medae_apres": np.median(np.abs(err[ok])),
+                "biais_apres": np.mean(err[ok]),
+                "couverture_intervalle": np.mean(
+                    (y[ok] >= p["bas"].to_numpy()[ok]) & (y[ok] <= p["haut"].to_numpy()[ok])
+                ),
+            }
+            ligne[f"mae_{forme}"], ligne[f"medae_{forme}"] = (
+                stats["mae_apres"],
+                stats["medae_apres"],
+            )
             if meilleur is None or stats["medae_apres"] < meilleur[1]["medae_apres"]:
                 meilleur = (forme, stats)
         if meilleur is not None:
             forme, stats = meilleur
-            ligne.update(stats, modele=forme,
-                         coefficients=_texte_coefficients(
-                             _coefficients(_ajuster_forme(forme, d))))
-            ligne["applique"] = bool(stats["mae_apres"] < ligne["mae_avant"]
-                                     and stats["medae_apres"] < ligne["medae_avant"])
+            ligne.update(
+                stats,
+                modele=forme,
+                coefficients=_texte_coefficients(_coefficients(_ajuster_forme(forme, d))),
+            )
+            ligne["applique"] = bool(
+                stats["mae_apres"] < ligne["mae_avant"]
+                and stats["medae_apres"] < ligne["medae_avant"]
+            )
         lignes.append(ligne)
     extra = [f"{m}_{f}" for f in formes for m in ("mae", "medae")]
     return pd.DataFrame(lignes, columns=COLONNES_RAPPORT + extra)
@@ -208,11 +246,17 @@ class ModeleIndicateur:
         X = x.to_numpy(dtype="float64")
         b = np.array([self.coefficients[c] for c in x.columns])
         moyenne = X @ b
-        se = np.sqrt(self.echelle_residus ** 2
-                     + np.einsum("ij,jk,ik->i", X, np.asarray(self.covariance), X))
+        se = np.sqrt(
+            self.echelle_residus**2 + np.einsum("ij,jk,ik->i", X, np.asarray(self.covariance), X)
+        )
         t = stdtrit(self.ddl_residus, 1 - alpha / 2)
-        return pd.DataFrame({"valeur": moyenne + decalage, "bas": moyenne - t * se + decalage,
-                             "haut": moyenne + t * se + decalage})
+        return pd.DataFrame(
+            {
+                "valeur": moyenne + decalage,
+                "bas": moyenne - t * se + decalage,
+                "haut": moyenne + t * se + decalage,
+            }
+        )
 
     def sans_resultat(self) -> ModeleIndicateur:
         """Copy without the statsmodels result (what the run caches)."""
@@ -222,11 +266,20 @@ class ModeleIndicateur:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (without the statsmodels result)."""
-        return {"indicateur": self.indicateur, "sexe": self.sexe, "forme": self.forme,
-                "formule": FORMES[self.forme], "coefficients": self.coefficients,
-                "echelle_residus": self.echelle_residus, "ddl_residus": self.ddl_residus,
-                "covariance": self.covariance, "n": self.n, "zones": self.zones,
-                "communes": self.communes, "validation": self.validation}
+        return {
+            "indicateur": self.indicateur,
+            "sexe": self.sexe,
+            "forme": self.forme,
+            "formule": FORMES[self.forme],
+            "coefficients": self.coefficients,
+            "echelle_residus": self.echelle_residus,
+            "ddl_residus": self.ddl_residus,
+            "covariance": self.covariance,
+            "n": self.n,
+            "zones": self.zones,
+            "communes": self.communes,
+            "validation": self.validation,
+        }
 
 
 @dataclass
@@ -251,16 +304,22 @@ class ModeleCorrection:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready manifest: applied models and the full validation report."""
-        def propre(v):
-            return None if isinstance(v, float) and v != v else (
-                v.item() if isinstance(v, np.generic) else v)
 
-        return {"annee_officielle": self.annee_officielle,
-                "annee_estimation": self.annee_estimation,
-                "niveau_intervalle": 1 - self.alpha,
-                "validation": "leave-one-commune-out",
-                "modeles": [m.to_dict() for m in self.modeles.values()],
-                "rapport": [{k: propre(v) for k, v in r.items()} for r in self.rapport]}
+        def propre(v):
+            return (
+                None
+                if isinstance(v, float) and v != v
+                else (v.item() if isinstance(v, np.generic) else v)
+            )
+
+        return {
+            "annee_officielle": self.annee_officielle,
+            "annee_estimation": self.annee_estimation,
+            "niveau_intervalle": 1 - self.alpha,
+            "validation": "leave-one-commune-out",
+            "modeles": [m.to_dict() for m in self.modeles.values()],
+            "rapport": [{k: propre(v) for k, v in r.items()} for r in self.rapport],
+        }
 
 
 def ajuster(
@@ -283,24 +342,44 @@ def ajuster(
     rap = validation if validation is not None else valider(entrainement, alpha=alpha)
     modeles = {}
     for r in rap[rap["applique"].astype(bool)].itertuples(index=False):
-        d = entrainement[(entrainement["indicateur"] == r.indicateur)
-                         & (entrainement["sexe"] == r.sexe)].dropna(
-            subset=["officiel", "estimation", "commune"])
+        d = entrainement[
+            (entrainement["indicateur"] == r.indicateur) & (entrainement["sexe"] == r.sexe)
+        ].dropna(subset=["officiel", "estimation", "commune"])
         res = _ajuster_forme(r.modele, d)
         modeles[(r.indicateur, r.sexe)] = ModeleIndicateur(
-            indicateur=r.indicateur, sexe=r.sexe, forme=r.modele,
-            coefficients=_coefficients(res), echelle_residus=float(np.sqrt(res.scale)),
-            ddl_residus=float(res.df_resid), covariance=res.cov_params().to_numpy().tolist(),
-            n=len(d), zones=sorted(d["code_zone"]), communes=sorted(set(d["code_commune"])),
-            validation={k: getattr(r, k) for k in ("mae_avant", "mae_apres", "medae_avant",
-                                                   "medae_apres", "biais_avant", "biais_apres",
-                                                   "couverture_intervalle")},
-            resultat=res)
+            indicateur=r.indicateur,
+            sexe=r.sexe,
+            forme=r.modele,
+            coefficients=_coefficients(res),
+            echelle_residus=float(np.sqrt(res.scale)),
+            ddl_residus=float(res.df_resid),
+            covariance=res.cov_params().to_numpy().tolist(),
+            n=len(d),
+            zones=sorted(d["code_zone"]),
+            communes=sorted(set(d["code_commune"])),
+            validation={
+                k: getattr(r, k)
+                for k in (
+                    "mae_avant",
+                    "mae_apres",
+                    "medae_avant",
+                    "medae_apres",
+                    "biais_avant",
+                    "biais_apres",
+                    "couverture_intervalle",
+                )
+            },
+            resultat=res,
+        )
     annees = entrainement.get("annee_officielle"), entrainement.get("annee_estimation")
     return ModeleCorrection(
         modeles=modeles,
-        annee_officielle=int(annees[0].iloc[0]) if annees[0] is not None and len(
-            entrainement) else None,
-        annee_estimation=int(annees[1].iloc[0]) if annees[1] is not None and len(
-            entrainement) else None,
-        alpha=alpha, rapport=rap.to_dict("records"))
+        annee_officielle=int(annees[0].iloc[0])
+        if annees[0] is not None and len(entrainement)
+        else None,
+        annee_estimation=int(annees[1].iloc[0])
+        if annees[1] is not None and len(entrainement)
+        else None,
+        alpha=alpha,
+        rapport=rap.to_dict("records"),
+    )

@@ -250,12 +250,19 @@ class Indicateur(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self):
-        if (self.insee is None and self.ptod is None and self.qpv_officiel is None
-                and self.grille is None and self.partenaire is None):
-            raise ValueError("no source: give at least one of insee, ptod, qpv_officiel, "
-                             "grille, partenaire")
+        if (
+            self.insee is None
+            and self.ptod is None
+            and self.qpv_officiel is None
+            and self.grille is None
+            and self.partenaire is None
+        ):
+            raise ValueError(
+                "no source: give at least one of insee, ptod, qpv_officiel, grille, partenaire"
+            )
         if self.grille is not None and (self.type == "effectif") != (
-                self.grille.denominateur is None):
+            self.grille.denominateur is None
+        ):
             raise ValueError("grille: type effectif takes no denominateur, other types need one")
         if self.type == "mediane" and self.additif:
             raise ValueError("a median cannot be additive")

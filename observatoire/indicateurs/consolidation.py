@@ -185,21 +185,30 @@ def _statut_zone(poids: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     ``ventilation_iris(<methods>)``, ``estime_corrige`` with calibrated or grid weights.
     """
     w = poids["poids"].to_numpy(dtype="float64")
-    p = pd.DataFrame({"code_zone": poids["code_zone"].to_numpy(),
-                      "_un": np.abs(w - 1.0) <= 1e-8 + 1e-5,   # np.allclose, element-wise
-                      "_m": (poids["methode"].astype(str).to_numpy() if "methode" in poids.columns
-                             else "")})
+    p = pd.DataFrame(
+        {
+            "code_zone": poids["code_zone"].to_numpy(),
+            "_un": np.abs(w - 1.0) <= 1e-8 + 1e-5,  # np.allclose, element-wise
+            "_m": (poids["methode"].astype(str).to_numpy() if "methode" in poids.columns else ""),
+        }
+    )
     entiers = p.groupby("code_zone", sort=False)["_un"].all()
     m = p.loc[p["_m"] != "", ["code_zone", "_m"]].drop_duplicates().sort_values("_m")
     meths = m.groupby("code_zone", sort=False)["_m"].agg(",".join).reindex(entiers.index)
     meths = meths.fillna("")
     corrige = meths.str.contains("calib|corrig|dasym", case=False, regex=True)
-    statut = pd.Series(np.where(entiers, "estime", np.where(corrige, "estime_corrige",
-                                                            "estime")), index=entiers.index)
-    methode = pd.Series(np.where(entiers, "somme_iris",
-                                 np.where(meths.eq(""), "ventilation_iris",
-                                          "ventilation_iris(" + meths + ")")),
-                        index=entiers.index)
+    statut = pd.Series(
+        np.where(entiers, "estime", np.where(corrige, "estime_corrige", "estime")),
+        index=entiers.index,
+    )
+    methode = pd.Series(
+        np.where(
+            entiers,
+            "somme_iris",
+            np.where(meths.eq(""), "ventilation_iris", "ventilation_iris(" + meths + ")"),
+        ),
+        index=entiers.index,
+    )
     return statut, methode
 
 
@@ -224,13 +233,13 @@ def _verifier_poids(niveau: str, poids: pd.DataFrame) -> pd.DataFrame:
     return p[p["poids"] > 0]
 
 
-
 def _codes_iris(disponibles: pd.Index, poids) -> pd.Index:
     """IRIS codes of the IRIS level: all available ones, or those listed (frame or list)."""
     if poids is None:
         return disponibles
     liste = poids["code_iris"] if isinstance(poids, pd.DataFrame) else list(poids)
     return pd.Index(liste).intersection(disponibles)
+
 
 def _noms(noms, niveau: str) -> Mapping:
     if not noms or niveau not in noms or noms[niveau] is None:

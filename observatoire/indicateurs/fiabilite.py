@@ -23,8 +23,15 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["GRADES", "REGLES", "SEUIL_FACTEUR", "SEUIL_IMPUTES", "infos_zones", "fiabilite",
-           "motifs_zone"]
+__all__ = [
+    "GRADES",
+    "REGLES",
+    "SEUIL_FACTEUR",
+    "SEUIL_IMPUTES",
+    "infos_zones",
+    "fiabilite",
+    "motifs_zone",
+]
 
 #: Grades from the best to the worst.
 GRADES = ("bonne", "moyenne", "faible")
@@ -43,8 +50,7 @@ REGLES: dict[str, tuple[str, str]] = {
     "grille_imputee": ("moyenne", "carroyage avec au moins 20 % de carreaux imputés"),
     "corrige": ("moyenne", "estimation corrigée de la dilution"),
     "approximation": ("moyenne", "taux IRIS pondérés par un dénominateur approché"),
-    "coupe_cale": ("moyenne", "la zone coupe des IRIS (poids calés sur la population "
-                              "officielle)"),
+    "coupe_cale": ("moyenne", "la zone coupe des IRIS (poids calés sur la population officielle)"),
     "coupe_grille": ("moyenne", "la zone coupe des IRIS (poids carroyés)"),
     "coupe_surface": ("faible", "la zone coupe des IRIS (poids de surface)"),
     "facteur": ("faible", "facteur de calage supérieur à 2"),
@@ -108,16 +114,21 @@ def infos_zones(
     for code, g in p.groupby("code_zone", sort=True):
         cut = g[g["_coupe"]]
         meths = sorted({m for x in cut["_methode"] for m in x.split(",") if m})
-        fac = (g["facteur_calibration"].astype("float64").max()
-               if "facteur_calibration" in g.columns else np.nan)
-        lignes.append({
-            "code_zone": code,
-            "coupe_iris": bool(len(cut)),
-            "methode_poids": ",".join(meths),
-            "facteur_calibration": fac,
-            "plausibilite": str(code) in plaus,
-            "iris_redessines": ",".join(sorted(set(g["code_iris"].astype(str)) & redess)),
-        })
+        fac = (
+            g["facteur_calibration"].astype("float64").max()
+            if "facteur_calibration" in g.columns
+            else np.nan
+        )
+        lignes.append(
+            {
+                "code_zone": code,
+                "coupe_iris": bool(len(cut)),
+                "methode_poids": ",".join(meths),
+                "facteur_calibration": fac,
+                "plausibilite": str(code) in plaus,
+                "iris_redessines": ",".join(sorted(set(g["code_iris"].astype(str)) & redess)),
+            }
+        )
     return pd.DataFrame(lignes).set_index("code_zone")
 
 
@@ -199,14 +210,14 @@ def fiabilite(
         fac = z["facteur_calibration"].astype("float64").to_numpy()
         appliquer(zone & (fac > SEUIL_FACTEUR), "facteur")
         appliquer(zone & z["plausibilite"].fillna(False).to_numpy(dtype=bool), "plausibilite")
-        appliquer(zone & z["iris_redessines"].fillna("").astype(str).ne("").to_numpy(),
-                  "iris_redessines")
+        appliquer(
+            zone & z["iris_redessines"].fillna("").astype(str).ne("").to_numpy(), "iris_redessines"
+        )
         sans_regle = zone & ~coupe
     else:
         sans_regle = zone
     appliquer(sans_regle & ~corrige & np.array([not m for m in motifs]), "iris_entiers")
-    appliquer(~np.isin(niveau, _ZONES) & iris_estimes & (statut != "approximation"),
-              "iris_entiers")
+    appliquer(~np.isin(niveau, _ZONES) & iris_estimes & (statut != "approximation"), "iris_entiers")
     if ecart_annees is not None:
         d = pd.to_numeric(ecart_annees, errors="coerce").to_numpy(dtype="float64")
         appliquer(d > SEUIL_MILLESIMES, "millesimes")
@@ -240,14 +251,17 @@ def motifs_zone(infos: Mapping) -> list[str]:
     out = []
     f = infos.get("facteur_calibration")
     if f is not None and np.isinf(f):
-        out.append("poids calés sur la population officielle et plafonnés à 1 : ses IRIS "
-                   "ne peuvent pas contenir toute la population officielle (fiabilité faible)")
+        out.append(
+            "poids calés sur la population officielle et plafonnés à 1 : ses IRIS "
+            "ne peuvent pas contenir toute la population officielle (fiabilité faible)"
+        )
     elif f is not None and not pd.isna(f):
         txt = f"poids calés sur la population officielle (facteur {f:.1f}".replace(".", ",")
         txt += " : supérieur à 2, fiabilité faible)" if f > SEUIL_FACTEUR else ")"
         out.append(txt)
     r = infos.get("iris_redessines")
     if r:
-        out.append("IRIS redessinés entre l’édition de la géométrie et celle des "
-                   f"statistiques : {r}")
+        out.append(
+            f"IRIS redessinés entre l’édition de la géométrie et celle des statistiques : {r}"
+        )
     return out

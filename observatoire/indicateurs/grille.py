@@ -43,8 +43,13 @@ SEUIL_MENAGES = 11
 METHODE_GRILLE = "grille(part de surface des carreaux)"
 
 
-def sommes_grille(grille: gpd.GeoDataFrame, territoires: gpd.GeoDataFrame,
-                  colonnes: list[str], *, code: str = "code") -> pd.DataFrame:
+def sommes_grille(
+    grille: gpd.GeoDataFrame,
+    territoires: gpd.GeoDataFrame,
+    colonnes: list[str],
+    *,
+    code: str = "code",
+) -> pd.DataFrame:
     """Sum grid columns over each territory by cell-area share.
 
     Returns one row per territory (``code`` index) with the weighted sums of
@@ -73,7 +78,8 @@ def sommes_grille(grille: gpd.GeoDataFrame, territoires: gpd.GeoDataFrame,
     part = np.ones(len(iz))
     b = ~dedans
     part[b] = shapely.area(shapely.intersection(zones[iz[b]], cellules[ic[b]])) / shapely.area(
-        cellules[ic[b]])
+        cellules[ic[b]]
+    )
     codes = territoires[code].astype(str).to_numpy()
     out = pd.DataFrame(index=pd.Index(pd.unique(codes), name=code))
     cle = codes[iz]
@@ -85,7 +91,7 @@ def sommes_grille(grille: gpd.GeoDataFrame, territoires: gpd.GeoDataFrame,
     out["n_carreaux"] = pd.Series(part > 0).groupby(cle).sum()
     out["n_carreaux"] = out["n_carreaux"].fillna(0).astype("int64")
     if "imputed" in g.columns and "menages" in g.columns:
-        imp = (g["imputed"].to_numpy(dtype="float64")[ic] == 1)
+        imp = g["imputed"].to_numpy(dtype="float64")[ic] == 1
         v = g["menages"].to_numpy(dtype="float64")[ic] * part * imp
         out["_imputes"] = pd.Series(v).groupby(cle).sum()
     return out
@@ -127,13 +133,18 @@ def indicateurs_grille(
         ``methode`` :data:`METHODE_GRILLE`; ``origine`` ``grille``) with ``part_imputee``.
     """
     codebook = codebook or charger_codebook()
-    specs = [i for i in codebook if i.grille is not None
-             and i.grille.numerateur in grille.columns
-             and (i.grille.denominateur is None or i.grille.denominateur in grille.columns)]
+    specs = [
+        i
+        for i in codebook
+        if i.grille is not None
+        and i.grille.numerateur in grille.columns
+        and (i.grille.denominateur is None or i.grille.denominateur in grille.columns)
+    ]
     if not specs or "menages" not in grille.columns:
         return table_vide()
-    colonnes = sorted({c for i in specs for c in (i.grille.numerateur, i.grille.denominateur)
-                       if c} | {"menages"})
+    colonnes = sorted(
+        {c for i in specs for c in (i.grille.numerateur, i.grille.denominateur) if c} | {"menages"}
+    )
     morceaux = []
     for niveau, terr in territoires.items():
         if terr is None or terr.empty:
@@ -159,23 +170,43 @@ def indicateurs_grille(
             den = np.where(secret, np.nan, den)
             statut[secret] = "secret"
             note = np.where(
-                secret, f"moins de {seuil_menages:g} ménages fiscaux : non diffusé (règle INSEE "
+                secret,
+                f"moins de {seuil_menages:g} ménages fiscaux : non diffusé (règle INSEE "
                 "des données carroyées)",
-                [f"{100 * p:.0f} % des ménages dans des carreaux imputés" if p == p else None
-                 for p in np.broadcast_to(imp, len(s))])
-            morceaux.append(pd.DataFrame({
-                "territoire_code": s.index.to_numpy(),
-                "territoire_nom": [noms_niv.get(c) for c in s.index],
-                "niveau": niveau, "indicateur": ind.id, "sexe": ind.sexe, "annee": int(annee),
-                "valeur": val, "numerateur": num, "denominateur": den, "unite": ind.unite,
-                "methode": METHODE_GRILLE, "statut": statut,
-                "source": f"{source}, millésime {annee}", "origine": "grille",
-                "formule": (ind.grille.numerateur if ind.grille.denominateur is None else
-                            f"{ind.multiplicateur:g} × Σ s·{ind.grille.numerateur} / "
-                            f"Σ s·{ind.grille.denominateur}"),
-                "note": note, "n_iris": np.nan,
-                "_part_imputee": np.where(secret, np.nan, imp),
-            }))
+                [
+                    f"{100 * p:.0f} % des ménages dans des carreaux imputés" if p == p else None
+                    for p in np.broadcast_to(imp, len(s))
+                ],
+            )
+            morceaux.append(
+                pd.DataFrame(
+                    {
+                        "territoire_code": s.index.to_numpy(),
+                        "territoire_nom": [noms_niv.get(c) for c in s.index],
+                        "niveau": niveau,
+                        "indicateur": ind.id,
+                        "sexe": ind.sexe,
+                        "annee": int(annee),
+                        "valeur": val,
+                        "numerateur": num,
+                        "denominateur": den,
+                        "unite": ind.unite,
+                        "methode": METHODE_GRILLE,
+                        "statut": statut,
+                        "source": f"{source}, millésime {annee}",
+                        "origine": "grille",
+                        "formule": (
+                            ind.grille.numerateur
+                            if ind.grille.denominateur is None
+                            else f"{ind.multiplicateur:g} × Σ s·{ind.grille.numerateur} / "
+                            f"Σ s·{ind.grille.denominateur}"
+                        ),
+                        "note": note,
+                        "n_iris": np.nan,
+                        "_part_imputee": np.where(secret, np.nan, imp),
+                    }
+                )
+            )
     if not morceaux:
         return table_vide()
     brut = pd.concat(morceaux, ignore_index=True)

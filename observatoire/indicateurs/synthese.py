@@ -137,49 +137,109 @@ def table_synthese(
     # official values of the zone when the headline is not one (cited beside it)
     off = z[(z["statut"] == "officiel") & z["valeur"].notna()]
     off = off.sort_values("annee").drop_duplicates(
-        ["niveau", "territoire_code", "indicateur", "sexe"], keep="last")
+        ["niveau", "territoire_code", "indicateur", "sexe"], keep="last"
+    )
     off = off.set_index(["niveau", "territoire_code", "indicateur", "sexe"])
     k = pd.MultiIndex.from_frame(tete[["niveau", "territoire_code", "indicateur", "sexe"]])
     est_off = tete["statut"].eq("officiel").to_numpy()
-    tete["valeur_officielle"] = np.where(est_off, np.nan,
-                                         off["valeur"].reindex(k).to_numpy(dtype="float64"))
+    tete["valeur_officielle"] = np.where(
+        est_off, np.nan, off["valeur"].reindex(k).to_numpy(dtype="float64")
+    )
     tete["annee_officielle"] = pd.array(
-        np.where(est_off, np.nan, off["annee"].reindex(k).to_numpy(dtype="float64")),
-        dtype="Int64")
+        np.where(est_off, np.nan, off["annee"].reindex(k).to_numpy(dtype="float64")), dtype="Int64"
+    )
 
     # one row per reference territory of each zone and level asked
     refs = references[references["reference_niveau"].isin(niveaux_reference)]
     refs = refs[["territoire_code", "niveau", "reference_niveau", "reference_code"]]
     s = tete.merge(refs.drop_duplicates(), on=["territoire_code", "niveau"], how="left")
-    cols_e = ["reference_valeur", "reference_statut", "reference_annee", "ecart_points",
-              "statut", "ecart_annees", "lecture"]
-    e = ecarts[[c for c in ["territoire_code", "niveau", "indicateur", "sexe", "annee",
-                            "methode", "origine", "reference_niveau", "reference_code",
-                            *cols_e] if c in ecarts.columns]]
+    cols_e = [
+        "reference_valeur",
+        "reference_statut",
+        "reference_annee",
+        "ecart_points",
+        "statut",
+        "ecart_annees",
+        "lecture",
+    ]
+    e = ecarts[
+        [
+            c
+            for c in [
+                "territoire_code",
+                "niveau",
+                "indicateur",
+                "sexe",
+                "annee",
+                "methode",
+                "origine",
+                "reference_niveau",
+                "reference_code",
+                *cols_e,
+            ]
+            if c in ecarts.columns
+        ]
+    ]
     e = e.rename(columns={"statut": "ecart_statut"}).drop_duplicates(
-        ["territoire_code", "niveau", "indicateur", "sexe", "annee", "methode", "origine",
-         "reference_niveau", "reference_code"])
-    s = s.merge(e, on=["territoire_code", "niveau", "indicateur", "sexe", "annee", "methode",
-                       "origine", "reference_niveau", "reference_code"], how="left")
+        [
+            "territoire_code",
+            "niveau",
+            "indicateur",
+            "sexe",
+            "annee",
+            "methode",
+            "origine",
+            "reference_niveau",
+            "reference_code",
+        ]
+    )
+    s = s.merge(
+        e,
+        on=[
+            "territoire_code",
+            "niveau",
+            "indicateur",
+            "sexe",
+            "annee",
+            "methode",
+            "origine",
+            "reference_niveau",
+            "reference_code",
+        ],
+        how="left",
+    )
     for col in ("reference_annee", "ecart_annees"):
         if col not in s.columns:
             s[col] = pd.NA
         s[col] = pd.array(pd.to_numeric(s[col], errors="coerce"), dtype="Int64")
 
-    s["libelle"] = [getattr(meta.get(t), "libelle", None)
-                    for t in zip(s["indicateur"], s["sexe"], strict=True)]
-    s["pilier"] = [getattr(meta.get(t), "pilier", None)
-                   for t in zip(s["indicateur"], s["sexe"], strict=True)]
+    s["libelle"] = [
+        getattr(meta.get(t), "libelle", None) for t in zip(s["indicateur"], s["sexe"], strict=True)
+    ]
+    s["pilier"] = [
+        getattr(meta.get(t), "pilier", None) for t in zip(s["indicateur"], s["sexe"], strict=True)
+    ]
     noms = noms_references or {}
-    s["reference_nom"] = [noms.get((n, c)) if isinstance(n, str) else None
-                          for n, c in zip(s["reference_niveau"], s["reference_code"],
-                                          strict=True)]
+    s["reference_nom"] = [
+        noms.get((n, c)) if isinstance(n, str) else None
+        for n, c in zip(s["reference_niveau"], s["reference_code"], strict=True)
+    ]
     grade, motif = fiabilite(s, zones, ecart_annees=s["ecart_annees"])
     s["fiabilite"] = grade
     s["fiabilite_motif"] = motif
     s["note"] = _notes(s, z, meta)
-    s = s.sort_values(["niveau", "territoire_code", "indicateur", "sexe", "annee_recensement",
-                       "reference_niveau", "reference_code"], kind="stable")
+    s = s.sort_values(
+        [
+            "niveau",
+            "territoire_code",
+            "indicateur",
+            "sexe",
+            "annee_recensement",
+            "reference_niveau",
+            "reference_code",
+        ],
+        kind="stable",
+    )
     for col in COLONNES_SYNTHESE:
         if col not in s.columns:
             s[col] = None
@@ -192,24 +252,37 @@ def _notes(s: pd.DataFrame, zones: pd.DataFrame, meta: dict) -> list:
     effectif = {k for k, i in meta.items() if i.type == "effectif"}
     for row in s.itertuples(index=False):
         notes = []
-        if isinstance(row.reference_niveau, str) and pd.isna(row.reference_valeur) \
-                and pd.notna(row.valeur):
+        if (
+            isinstance(row.reference_niveau, str)
+            and pd.isna(row.reference_valeur)
+            and pd.notna(row.valeur)
+        ):
             if str(row.methode).startswith("grille"):
-                notes.append("le carroyage ne couvre pas ce territoire de référence : pas de "
-                             "référence calculée sur une couverture partielle")
+                notes.append(
+                    "le carroyage ne couvre pas ce territoire de référence : pas de "
+                    "référence calculée sur une couverture partielle"
+                )
             else:
-                notes.append(_SANS_REFERENCE if row.statut == "officiel"
-                             else "référence non disponible pour ce millésime")
+                notes.append(
+                    _SANS_REFERENCE
+                    if row.statut == "officiel"
+                    else "référence non disponible pour ce millésime"
+                )
         elif not isinstance(row.reference_niveau, str):
             notes.append("aucun territoire de référence configuré")
         d = row.ecart_annees
         if d is not pd.NA and pd.notna(d) and d > 2:
-            notes.append(f"millésimes distants de {int(d)} ans (valeur {row.annee}, "
-                         f"référence {row.reference_annee})")
+            notes.append(
+                f"millésimes distants de {int(d)} ans (valeur {row.annee}, "
+                f"référence {row.reference_annee})"
+            )
         if (row.indicateur, row.sexe) in effectif and pd.notna(row.valeur):
             notes.append("effectif : pas d'écart en points")
         if pd.isna(row.valeur) and row.statut in ("secret", "manquant"):
-            notes.append("valeur secrète (seuil de diffusion)" if row.statut == "secret"
-                         else "valeur non disponible")
+            notes.append(
+                "valeur secrète (seuil de diffusion)"
+                if row.statut == "secret"
+                else "valeur non disponible"
+            )
         out.append(" ; ".join(notes) or None)
     return out

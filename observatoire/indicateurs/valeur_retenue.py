@@ -74,15 +74,35 @@ RANGS: tuple[RegleRang, ...] = (
     RegleRang(2, "grille", (), r"^grille", "agrégation directe d'un carroyage"),
     RegleRang(3, "corrige", (), r"^correction", "estimation IRIS corrigée de la dilution"),
     RegleRang(4, "iris_entiers", (), r"^(somme_iris|appartenance)", "somme d'IRIS entiers"),
-    RegleRang(5, "iris_cale", ("estime", "estime_corrige"), r"calibrated",
-              "IRIS ventilés avec des poids calés sur la population officielle"),
-    RegleRang(6, "iris_dasymetrique", ("estime", "estime_corrige"), r"dasymetric",
-              "IRIS ventilés avec des poids carroyés (dasymétriques)"),
-    RegleRang(7, "iris_surface", ("estime", "estime_corrige"), r"surface|iris_list",
-              "IRIS ventilés avec des poids de surface"),
+    RegleRang(
+        5,
+        "iris_cale",
+        ("estime", "estime_corrige"),
+        r"calibrated",
+        "IRIS ventilés avec des poids calés sur la population officielle",
+    ),
+    RegleRang(
+        6,
+        "iris_dasymetrique",
+        ("estime", "estime_corrige"),
+        r"dasymetric",
+        "IRIS ventilés avec des poids carroyés (dasymétriques)",
+    ),
+    RegleRang(
+        7,
+        "iris_surface",
+        ("estime", "estime_corrige"),
+        r"surface|iris_list",
+        "IRIS ventilés avec des poids de surface",
+    ),
     RegleRang(8, "estimation", ("estime", "estime_corrige"), None, "autre estimation"),
-    RegleRang(9, "approximation", ("approximation",), None,
-              "taux IRIS pondérés par un dénominateur approché"),
+    RegleRang(
+        9,
+        "approximation",
+        ("approximation",),
+        None,
+        "taux IRIS pondérés par un dénominateur approché",
+    ),
     RegleRang(10, "autre", (), None, "autre valeur"),
 )
 
@@ -90,8 +110,9 @@ RANGS: tuple[RegleRang, ...] = (
 PENALITE_SANS_VALEUR = 100
 
 
-def rang_valeurs(table: pd.DataFrame, regles: Sequence[RegleRang] = RANGS
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def rang_valeurs(
+    table: pd.DataFrame, regles: Sequence[RegleRang] = RANGS
+) -> tuple[np.ndarray, np.ndarray]:
     """Rank of each row under ``regles`` and the name of the rule it matched.
 
     Parameters

@@ -40,36 +40,65 @@ def indicateurs_codebook(spec: TablePartenaire) -> list[Indicateur]:
     source = f"{spec.partenaire}, fichier {spec.annee}"
     out = []
     for sexe in sexes:
-        out.append(Indicateur(
-            id=spec.id_effectif, libelle=f"{spec.libelle} ({spec.partenaire})",
-            pilier=spec.pilier, theme="partenaires", type="effectif", sexe=sexe,
-            unite="personnes", direction="neutre", seuil_denominateur=spec.seuil_secret,
-            source=source, partenaire=spec.partenaire))
+        out.append(
+            Indicateur(
+                id=spec.id_effectif,
+                libelle=f"{spec.libelle} ({spec.partenaire})",
+                pilier=spec.pilier,
+                theme="partenaires",
+                type="effectif",
+                sexe=sexe,
+                unite="personnes",
+                direction="neutre",
+                seuil_denominateur=spec.seuil_secret,
+                source=source,
+                partenaire=spec.partenaire,
+            )
+        )
         if spec.denominateur is not None:
-            out.append(Indicateur(
-                id=spec.id_taux,
-                libelle=f"{spec.libelle} pour {spec.denominateur.facteur:g} "
-                        f"({spec.partenaire} / {spec.denominateur.indicateur})",
-                pilier=spec.pilier, theme="partenaires", type="taux", sexe=sexe,
-                unite="%" if spec.denominateur.facteur == 100 else
-                f"pour {spec.denominateur.facteur:g}",
-                facteur=spec.denominateur.facteur, direction="neutre",
-                seuil_denominateur=0, source=source, partenaire=spec.partenaire))
+            out.append(
+                Indicateur(
+                    id=spec.id_taux,
+                    libelle=f"{spec.libelle} pour {spec.denominateur.facteur:g} "
+                    f"({spec.partenaire} / {spec.denominateur.indicateur})",
+                    pilier=spec.pilier,
+                    theme="partenaires",
+                    type="taux",
+                    sexe=sexe,
+                    unite="%"
+                    if spec.denominateur.facteur == 100
+                    else f"pour {spec.denominateur.facteur:g}",
+                    facteur=spec.denominateur.facteur,
+                    direction="neutre",
+                    seuil_denominateur=0,
+                    source=source,
+                    partenaire=spec.partenaire,
+                )
+            )
     return out
 
 
 def _atomes(app: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Weights tables level → (territory, placement signature) for complement suppression."""
-    sig = (app.sort_values(["i", "niveau", "code"])
-           .assign(_k=lambda d: d["niveau"] + ":" + d["code"].astype(str) + ":"
-                   + d["poids"].round(9).astype(str))
-           .groupby("i")["_k"].agg("|".join))
+    sig = (
+        app.sort_values(["i", "niveau", "code"])
+        .assign(
+            _k=lambda d: (
+                d["niveau"] + ":" + d["code"].astype(str) + ":" + d["poids"].round(9).astype(str)
+            )
+        )
+        .groupby("i")["_k"]
+        .agg("|".join)
+    )
     atome = pd.Series(pd.factorize(sig)[0], index=sig.index).astype(str)
     a = app.assign(code_iris="a" + app["i"].map(atome))
     out = {}
     for niveau, g in a.groupby("niveau"):
-        out[niveau] = (g.groupby(["code", "code_iris"], as_index=False)["poids"].max()
-                       .rename(columns={"code": "code_zone"}))
+        out[niveau] = (
+            g.groupby(["code", "code_iris"], as_index=False)["poids"]
+            .max()
+            .rename(columns={"code": "code_zone"})
+        )
     return out
 
 
@@ -110,15 +139,18 @@ def compter(
 
     w = table["poids"].to_numpy(dtype="float64")
     sexe = table["sexe"].to_numpy(dtype=object)
-    a = appartenances.assign(_w=appartenances["poids"].to_numpy() * w[appartenances["i"]],
-                             _s=sexe[appartenances["i"]])
+    a = appartenances.assign(
+        _w=appartenances["poids"].to_numpy() * w[appartenances["i"]], _s=sexe[appartenances["i"]]
+    )
     ventile = a[a["mode"] == "ventile"].groupby(["niveau", "code"]).size()
     place = (bilan or {}).get("placees")
     total = (bilan or {}).get("lignes")
     note = None
     if place is not None and total:
-        note = (f"{total - place} ligne(s) sur {total} non localisée(s) "
-                f"({100 * (total - place) / total:.1f} %) : voir le bilan de localisation")
+        note = (
+            f"{total - place} ligne(s) sur {total} non localisée(s) "
+            f"({100 * (total - place) / total:.1f} %) : voir le bilan de localisation"
+        )
     cb = Codebook(indicateurs_codebook(spec), source=f"partenaires ({spec.code})")
     lignes = []
     t = territoires.drop_duplicates(["niveau", "territoire_code"])
@@ -130,17 +162,28 @@ def compter(
         k = pd.MultiIndex.from_frame(t[["niveau", "territoire_code"]])
         v = n.reindex(k).fillna(0.0).to_numpy()
         est = ventile.reindex(k).fillna(0).to_numpy() > 0
-        lignes.append(pd.DataFrame({
-            "territoire_code": t["territoire_code"].to_numpy(),
-            "territoire_nom": t["territoire_nom"].to_numpy(),
-            "niveau": t["niveau"].to_numpy(), "indicateur": ind.id, "sexe": ind.sexe,
-            "annee": spec.annee, "valeur": v, "numerateur": v, "denominateur": np.nan,
-            "unite": ind.unite,
-            "methode": np.where(est, "comptage_partenaire(ventile)", "comptage_partenaire"),
-            "statut": np.where(est, "estime", "officiel"), "source": ind.source,
-            "origine": ORIGINE, "formule": f"Σ lignes localisées ({', '.join(spec.cle)})",
-            "note": note,
-        }))
+        lignes.append(
+            pd.DataFrame(
+                {
+                    "territoire_code": t["territoire_code"].to_numpy(),
+                    "territoire_nom": t["territoire_nom"].to_numpy(),
+                    "niveau": t["niveau"].to_numpy(),
+                    "indicateur": ind.id,
+                    "sexe": ind.sexe,
+                    "annee": spec.annee,
+                    "valeur": v,
+                    "numerateur": v,
+                    "denominateur": np.nan,
+                    "unite": ind.unite,
+                    "methode": np.where(est, "comptage_partenaire(ventile)", "comptage_partenaire"),
+                    "statut": np.where(est, "estime", "officiel"),
+                    "source": ind.source,
+                    "origine": ORIGINE,
+                    "formule": f"Σ lignes localisées ({', '.join(spec.cle)})",
+                    "note": note,
+                }
+            )
+        )
     out = _normaliser(pd.concat(lignes, ignore_index=True))
     out = appliquer_secret(out, _atomes(appartenances), codebook=cb, origines=(ORIGINE,))
     out = _secret_sexes(out)
@@ -152,23 +195,34 @@ def compter(
 def _secret_sexes(out: pd.DataFrame) -> pd.DataFrame:
     """Hide the other sex of a territory where one sex is hidden."""
     sx = out[out["sexe"].isin(["F", "H"])]
-    caches = set(map(tuple, sx.loc[sx["statut"] == "secret", ["niveau", "territoire_code",
-                                                                "indicateur"]].to_numpy()))
+    caches = set(
+        map(
+            tuple,
+            sx.loc[
+                sx["statut"] == "secret", ["niveau", "territoire_code", "indicateur"]
+            ].to_numpy(),
+        )
+    )
     if not caches:
         return out
     cle = list(zip(out["niveau"], out["territoire_code"], out["indicateur"], strict=True))
-    m = np.array([k in caches for k in cle]) & out["sexe"].isin(["F", "H"]).to_numpy() & (
-        out["statut"] != "secret").to_numpy()
+    m = (
+        np.array([k in caches for k in cle])
+        & out["sexe"].isin(["F", "H"]).to_numpy()
+        & (out["statut"] != "secret").to_numpy()
+    )
     out.loc[m, ["valeur", "numerateur", "denominateur"]] = np.nan
     out.loc[m, "statut"] = "secret"
     out.loc[m, "note"] = "secret par complément (l'autre sexe est sous le seuil)"
     return out
 
 
-def _taux(comptes: pd.DataFrame, spec: TablePartenaire, cb: Codebook,
-          denominateurs: pd.DataFrame) -> pd.DataFrame:
+def _taux(
+    comptes: pd.DataFrame, spec: TablePartenaire, cb: Codebook, denominateurs: pd.DataFrame
+) -> pd.DataFrame:
     d = denominateurs.drop_duplicates(["niveau", "territoire_code"]).set_index(
-        ["niveau", "territoire_code"])
+        ["niveau", "territoire_code"]
+    )
     c = comptes.copy()
     k = pd.MultiIndex.from_frame(c[["niveau", "territoire_code"]])
     den = d["valeur"].reindex(k).to_numpy(dtype="float64")
@@ -180,11 +234,14 @@ def _taux(comptes: pd.DataFrame, spec: TablePartenaire, cb: Codebook,
     c["valeur"] = v
     c["denominateur"] = den
     c["unite"] = cb[spec.id_taux, "ensemble"].unite
-    c["statut"] = np.where(c["statut"] == "secret", "secret",
-                           np.where(np.isnan(v), "manquant", c["statut"]))
+    c["statut"] = np.where(
+        c["statut"] == "secret", "secret", np.where(np.isnan(v), "manquant", c["statut"])
+    )
     c["formule"] = f"{f:g} × {spec.id_effectif} / {spec.denominateur.indicateur}"
     c["note"] = [
-        None if np.isnan(x) else
-        f"dénominateur : {spec.denominateur.indicateur} {int(a)} ; comptage {spec.annee}"
-        for x, a in zip(den, np.where(pd.isna(an), 0, an), strict=True)]
+        None
+        if np.isnan(x)
+        else f"dénominateur : {spec.denominateur.indicateur} {int(a)} ; comptage {spec.annee}"
+        for x, a in zip(den, np.where(pd.isna(an), 0, an), strict=True)
+    ]
     return c

@@ -39,6 +39,7 @@ def normaliser_adresse(adresse, code_postal=None, commune=None) -> str:
     >>> normaliser_adresse(" 12, Allée des Écoles ", "13800", "ISTRES")
     '12 allee des ecoles|13800|istres'
     """
+
     def n(v) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             return ""
@@ -57,26 +58,26 @@ class CacheGeocodage:
         self.table: dict[str, tuple[float, float, float]] = {}
         if self.chemin.is_file():
             t = pd.read_csv(self.chemin, dtype={"cle": str})
-            self.table = {c: (x, y, s) for c, x, y, s in
-                          t[_COLONNES_CACHE].itertuples(index=False)}
+            self.table = {c: (x, y, s) for c, x, y, s in t[_COLONNES_CACHE].itertuples(index=False)}
 
     def ecrire(self) -> None:
         """Write the cache atomically."""
         from observatoire.ecriture_atomique import ecrire_fichier_atomique
 
         self.chemin.parent.mkdir(parents=True, exist_ok=True)
-        t = pd.DataFrame([(c, *v) for c, v in sorted(self.table.items())],
-                         columns=_COLONNES_CACHE)
+        t = pd.DataFrame([(c, *v) for c, v in sorted(self.table.items())], columns=_COLONNES_CACHE)
         ecrire_fichier_atomique(self.chemin, t.to_csv(index=False))
 
 
 def _requete(lot: pd.DataFrame, url: str, session, delai: float) -> pd.DataFrame:
     tampon = io.StringIO()
     lot.to_csv(tampon, index=False, quoting=csv.QUOTE_MINIMAL)
-    r = session.post(url, files={"data": ("adresses.csv", tampon.getvalue().encode("utf-8"),
-                                          "text/csv")},
-                     data={"columns": ["adresse", "commune"], "postcode": "code_postal"},
-                     timeout=delai)
+    r = session.post(
+        url,
+        files={"data": ("adresses.csv", tampon.getvalue().encode("utf-8"), "text/csv")},
+        data={"columns": ["adresse", "commune"], "postcode": "code_postal"},
+        timeout=delai,
+    )
     r.raise_for_status()
     rep = pd.read_csv(io.StringIO(r.content.decode("utf-8-sig")), dtype={"id": str})
     manque = [c for c in ("id", "latitude", "longitude", "result_score") if c not in rep.columns]
@@ -112,10 +113,18 @@ def geocoder(
         ``longitude, latitude, score`` aligned on ``adresses`` (NaN when not geocoded)
         and counts ``{"cache": n, "service": n, "non_geocodees": n, "erreur": text}``.
     """
-    cles = pd.Series([normaliser_adresse(a, p, c) for a, p, c in zip(
-        adresses["adresse"], adresses.get("code_postal", pd.Series(None, index=adresses.index)),
-        adresses.get("commune", pd.Series(None, index=adresses.index)), strict=True)],
-        index=adresses.index)
+    cles = pd.Series(
+        [
+            normaliser_adresse(a, p, c)
+            for a, p, c in zip(
+                adresses["adresse"],
+                adresses.get("code_postal", pd.Series(None, index=adresses.index)),
+                adresses.get("commune", pd.Series(None, index=adresses.index)),
+                strict=True,
+            )
+        ],
+        index=adresses.index,
+    )
     uniques = pd.unique(cles[cles.str.len() > 2])
     connues = [c for c in uniques if c in cache.table]
     a_chercher = [c for c in uniques if c not in cache.table]
@@ -127,15 +136,17 @@ def geocoder(
         premiere = cles.reset_index(drop=True).drop_duplicates()
         lignes = adresses.reset_index(drop=True).loc[premiere.index]
         lignes = lignes.assign(cle=premiere.to_numpy()).set_index("cle").loc[a_chercher]
-        envoi = pd.DataFrame({
-            "id": np.arange(len(lignes)).astype(str),
-            "adresse": lignes["adresse"].to_numpy(),
-            "code_postal": lignes["code_postal"].to_numpy() if "code_postal" in lignes else "",
-            "commune": lignes["commune"].to_numpy() if "commune" in lignes else "",
-        })
+        envoi = pd.DataFrame(
+            {
+                "id": np.arange(len(lignes)).astype(str),
+                "adresse": lignes["adresse"].to_numpy(),
+                "code_postal": lignes["code_postal"].to_numpy() if "code_postal" in lignes else "",
+                "commune": lignes["commune"].to_numpy() if "commune" in lignes else "",
+            }
+        )
         try:
             for debut in range(0, len(envoi), TAILLE_LOT):
-                lot = envoi.iloc[debut:debut + TAILLE_LOT]
+                lot = envoi.iloc[debut : debut + TAILLE_LOT]
                 rep = _requete(lot, url, session, delai).set_index("id")
                 for i in lot["id"]:
                     if i not in rep.index:
@@ -143,15 +154,21 @@ def geocoder(
                     r = rep.loc[i]
                     s = pd.to_numeric(r["result_score"], errors="coerce")
                     if pd.notna(s) and pd.notna(r["latitude"]):
-                        cache.table[a_chercher[int(i)]] = (float(r["longitude"]),
-                                                          float(r["latitude"]), float(s))
+                        cache.table[a_chercher[int(i)]] = (
+                            float(r["longitude"]),
+                            float(r["latitude"]),
+                            float(s),
+                        )
                         bilan["service"] += 1
         except (requests.RequestException, ErreurDonnees, ValueError) as exc:
             # offline or service failure: cached addresses are used, the others listed
             bilan["erreur"] = f"{type(exc).__name__}: {str(exc)[:200]}"
         cache.ecrire()
-    res = pd.DataFrame([cache.table.get(c, (np.nan, np.nan, np.nan)) for c in cles],
-                       columns=["longitude", "latitude", "score"], index=adresses.index)
+    res = pd.DataFrame(
+        [cache.table.get(c, (np.nan, np.nan, np.nan)) for c in cles],
+        columns=["longitude", "latitude", "score"],
+        index=adresses.index,
+    )
     bilan["non_geocodees"] = int(res["score"].isna().sum())
     return res, bilan
 

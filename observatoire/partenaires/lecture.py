@@ -30,8 +30,9 @@ def _lire_brut(chemin: Path) -> pd.DataFrame:
                 entete = f.readline()
             # the separator of the header line: ';' (French spreadsheets), tab, else ','
             sep = next((c for c in (";", "\t", "|") if c in entete), ",")
-            return pd.read_csv(chemin, sep=sep, dtype=str, encoding=enc,
-                               keep_default_na=False, na_values=[""])
+            return pd.read_csv(
+                chemin, sep=sep, dtype=str, encoding=enc, keep_default_na=False, na_values=[""]
+            )
         except UnicodeDecodeError:
             continue
         except pd.errors.ParserError as exc:
@@ -78,7 +79,8 @@ def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> p
     if absentes:
         raise ErreurDonnees(
             f"{chemin}: column(s) {sorted(absentes.values())} declared in partenaires "
-            f"({spec.code}) absent from the file (columns: {list(brut.columns)[:20]})")
+            f"({spec.code}) absent from the file (columns: {list(brut.columns)[:20]})"
+        )
     out = pd.DataFrame({"ligne": np.arange(2, len(brut) + 2)})
     for role, col in spec.colonnes.items():
         out[role] = brut[col].astype("string").str.strip().to_numpy()
@@ -88,8 +90,9 @@ def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> p
             v = pd.to_numeric(txt, errors="coerce").to_numpy(dtype="float64")
             mauvais = txt.notna().to_numpy() & ~np.isfinite(v)
             if mauvais.any():
-                raise ErreurDonnees(f"{chemin}: column {spec.colonnes[role]}: not a number "
-                                    f"({_lignes(mauvais)})")
+                raise ErreurDonnees(
+                    f"{chemin}: column {spec.colonnes[role]}: not a number ({_lignes(mauvais)})"
+                )
             out[role] = v
     if spec.sexe is not None:
         s = brut[spec.sexe.colonne].astype("string").str.strip()
@@ -99,17 +102,21 @@ def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> p
         if autre.any():
             raise ErreurDonnees(
                 f"{chemin}: column {spec.sexe.colonne}: value(s) neither women "
-                f"{spec.sexe.femmes} nor men {spec.sexe.hommes} ({_lignes(autre)})")
+                f"{spec.sexe.femmes} nor men {spec.sexe.hommes} ({_lignes(autre)})"
+            )
         out["sexe"] = np.where(f, "F", np.where(h, "H", None))
     else:
         out["sexe"] = None
     if spec.poids is not None:
-        p = pd.to_numeric(brut[spec.poids].str.replace(",", ".", regex=False),
-                          errors="coerce").to_numpy(dtype="float64")
+        p = pd.to_numeric(
+            brut[spec.poids].str.replace(",", ".", regex=False), errors="coerce"
+        ).to_numpy(dtype="float64")
         mauvais = ~np.isfinite(p) | (p < 0)
         if mauvais.any():
-            raise ErreurDonnees(f"{chemin}: column {spec.poids}: weight missing, negative or "
-                                f"not a number ({_lignes(mauvais)})")
+            raise ErreurDonnees(
+                f"{chemin}: column {spec.poids}: weight missing, negative or "
+                f"not a number ({_lignes(mauvais)})"
+            )
         out["poids"] = p
     else:
         out["poids"] = 1.0

@@ -27,31 +27,32 @@ from observatoire.partenaires.modele import TablePartenaire
 __all__ = ["MOTIFS", "localiser"]
 
 #: Reasons a row is not placed.
-MOTIFS = ("hors_territoire", "code_inconnu", "sans_localisation", "score_faible",
-          "non_geocodee")
+MOTIFS = ("hors_territoire", "code_inconnu", "sans_localisation", "score_faible", "non_geocodee")
 
 
 def _points(x, y, crs: str, iris: gpd.GeoDataFrame, zones: gpd.GeoDataFrame):
     """IRIS (one) and zones (several) of each point; None / no row when outside."""
     ok = np.isfinite(x) & np.isfinite(y)
-    pts = gpd.GeoSeries(gpd.points_from_xy(np.where(ok, x, 0), np.where(ok, y, 0)),
-                        crs=crs).to_crs(CRS_TRAVAIL)
-    p = gpd.GeoDataFrame({"_i": np.arange(len(x))}, geometry=pts.to_numpy(),
-                         crs=CRS_TRAVAIL)[ok]
+    pts = gpd.GeoSeries(gpd.points_from_xy(np.where(ok, x, 0), np.where(ok, y, 0)), crs=crs).to_crs(
+        CRS_TRAVAIL
+    )
+    p = gpd.GeoDataFrame({"_i": np.arange(len(x))}, geometry=pts.to_numpy(), crs=CRS_TRAVAIL)[ok]
     dans_iris = gpd.sjoin(p, iris[["code_iris", "geometry"]], predicate="within", how="inner")
     dans_iris = dans_iris.drop_duplicates("_i")
     code_iris = np.full(len(x), None, dtype=object)
     code_iris[dans_iris["_i"].to_numpy()] = dans_iris["code_iris"].to_numpy()
-    dans_zones = gpd.sjoin(p, zones[["code_zone", "niveau", "geometry"]], predicate="within",
-                           how="inner")
+    dans_zones = gpd.sjoin(
+        p, zones[["code_zone", "niveau", "geometry"]], predicate="within", how="inner"
+    )
     return ok, code_iris, dans_zones[["_i", "niveau", "code_zone"]]
 
 
 def _remplie(table: pd.DataFrame, cle: str) -> np.ndarray:
     """Rows whose columns of ``cle`` are filled."""
     if cle == "coordonnees":
-        return (np.isfinite(table["x"].to_numpy(dtype="float64"))
-                & np.isfinite(table["y"].to_numpy(dtype="float64")))
+        return np.isfinite(table["x"].to_numpy(dtype="float64")) & np.isfinite(
+            table["y"].to_numpy(dtype="float64")
+        )
     col = "adresse" if cle == "adresse" else cle
     v = table[col].astype("string").str.strip()
     return (v.notna() & (v.str.len() > 0)).to_numpy(dtype=bool)
@@ -119,8 +120,9 @@ def localiser(
         sous = table.iloc[pos]
         if cle in ("adresse", "coordonnees"):
             if cle == "adresse":
-                res, geo = geocoder(sous, cache=cache or CacheGeocodage("."), url=url,
-                                    en_ligne=en_ligne)
+                res, geo = geocoder(
+                    sous, cache=cache or CacheGeocodage("."), url=url, en_ligne=en_ligne
+                )
                 bilan["geocodage"] = geo
                 x, y = res["longitude"].to_numpy(), res["latitude"].to_numpy()
                 score = res["score"].to_numpy()
@@ -140,10 +142,17 @@ def localiser(
             commune[pos[place]] = [iris_com[c] for c in code_iris[place]]
             mode[pos[place]] = "point"
             dz = dz[place[dz["_i"].to_numpy()]]
-            lignes.append(pd.DataFrame({"i": pos[dz["_i"].to_numpy()],
-                                        "niveau": dz["niveau"].to_numpy(),
-                                        "code": dz["code_zone"].to_numpy(), "poids": 1.0,
-                                        "mode": "point"}))
+            lignes.append(
+                pd.DataFrame(
+                    {
+                        "i": pos[dz["_i"].to_numpy()],
+                        "niveau": dz["niveau"].to_numpy(),
+                        "code": dz["code_zone"].to_numpy(),
+                        "poids": 1.0,
+                        "mode": "point",
+                    }
+                )
+            )
         else:
             code = sous[cle].astype("string").str.strip().to_numpy(dtype=object)
             if cle == "code_iris":
@@ -154,20 +163,34 @@ def localiser(
                     p = poids[poids["code_iris"].isin(set(code[connu]))]
                     cible = pd.DataFrame({"code_iris": code[connu], "i": pos[connu]})
                     j = p.merge(cible, on="code_iris")
-                    lignes.append(pd.DataFrame({"i": j["i"].to_numpy(),
-                                                "niveau": j["niveau"].to_numpy(),
-                                                "code": j["code_zone"].to_numpy(),
-                                                "poids": j["poids"].to_numpy(dtype="float64"),
-                                                "mode": "ventile"}))
+                    lignes.append(
+                        pd.DataFrame(
+                            {
+                                "i": j["i"].to_numpy(),
+                                "niveau": j["niveau"].to_numpy(),
+                                "code": j["code_zone"].to_numpy(),
+                                "poids": j["poids"].to_numpy(dtype="float64"),
+                                "mode": "ventile",
+                            }
+                        )
+                    )
             elif cle == "code_qpv":
                 qpv = set(zones.loc[zones["niveau"] == "qpv", "code_zone"])
                 connu = np.array([c in qpv for c in code], dtype=bool)
                 cq = communes_qpv or {}
                 commune[pos[connu]] = [cq.get(c) for c in code[connu]]
-                autre = ~connu & np.array([str(c)[:2] in ("QN", "QP") for c in code],
-                                          dtype=bool)
-                lignes.append(pd.DataFrame({"i": pos[connu], "niveau": "qpv",
-                                            "code": code[connu], "poids": 1.0, "mode": "code"}))
+                autre = ~connu & np.array([str(c)[:2] in ("QN", "QP") for c in code], dtype=bool)
+                lignes.append(
+                    pd.DataFrame(
+                        {
+                            "i": pos[connu],
+                            "niveau": "qpv",
+                            "code": code[connu],
+                            "poids": 1.0,
+                            "mode": "code",
+                        }
+                    )
+                )
             else:
                 connu = np.array([c in communes for c in code], dtype=bool)
                 commune[pos[connu]] = code[connu]
@@ -175,16 +198,24 @@ def localiser(
             motif[pos[autre]] = "hors_territoire"
             motif[pos[~connu & ~autre]] = "code_inconnu"
             mode[pos[connu]] = "code"
-        bilan["par_cle"][cle] = int(sum(1 for c, m in zip(commune[pos], motif[pos],
-                                                          strict=True)
-                                        if c is not None and m is None))
+        bilan["par_cle"][cle] = int(
+            sum(
+                1
+                for c, m in zip(commune[pos], motif[pos], strict=True)
+                if c is not None and m is None
+            )
+        )
     motif[reste] = "sans_localisation"
     place = np.array([c is not None for c in commune]) & (motif == None)  # noqa: E711
     idx = np.flatnonzero(place)
-    lignes.append(pd.DataFrame({"i": idx, "niveau": "commune", "code": commune[idx],
-                                "poids": 1.0, "mode": mode[idx]}))
-    lignes.append(pd.DataFrame({"i": idx, "niveau": "epci", "code": epci, "poids": 1.0,
-                                "mode": mode[idx]}))
+    lignes.append(
+        pd.DataFrame(
+            {"i": idx, "niveau": "commune", "code": commune[idx], "poids": 1.0, "mode": mode[idx]}
+        )
+    )
+    lignes.append(
+        pd.DataFrame({"i": idx, "niveau": "epci", "code": epci, "poids": 1.0, "mode": mode[idx]})
+    )
     app = pd.concat(lignes, ignore_index=True)
     app = app[app["i"].isin(idx)].reset_index(drop=True)
     app["i"] = app["i"].astype("int64")

@@ -81,15 +81,24 @@ class TablePartenaire(BaseModel):
     sexe: SexePartenaire | None = None
     poids: str | None = Field(None, description="column of row weights (default 1 per row)")
     denominateur: DenominateurPartenaire | None = None
-    pilier: Literal["cohésion sociale", "cadre de vie et renouvellement urbain",
-                    "développement économique et emploi"] = "cohésion sociale"
+    pilier: Literal[
+        "cohésion sociale",
+        "cadre de vie et renouvellement urbain",
+        "développement économique et emploi",
+    ] = "cohésion sociale"
     seuil_secret: float = Field(11, ge=0, description="counts under it are not published")
-    score_min: float = Field(0.6, ge=0, le=1, description="geocoding score under which a "
-                             "row is not placed")
-    geocodeur: str = Field("https://api-adresse.data.gouv.fr/search/csv/",
-                           description="batch CSV geocoder of the Base Adresse Nationale")
-    ventiler: bool = Field(False, description="apportion rows coded by IRIS into the QPV and "
-                           "veille zones with the run's weights (status estime)")
+    score_min: float = Field(
+        0.6, ge=0, le=1, description="geocoding score under which a row is not placed"
+    )
+    geocodeur: str = Field(
+        "https://api-adresse.data.gouv.fr/search/csv/",
+        description="batch CSV geocoder of the Base Adresse Nationale",
+    )
+    ventiler: bool = Field(
+        False,
+        description="apportion rows coded by IRIS into the QPV and "
+        "veille zones with the run's weights (status estime)",
+    )
 
     @field_validator("source", mode="before")
     @classmethod
@@ -129,15 +138,20 @@ class TablePartenaire(BaseModel):
             tous |= requis | facultatifs
             manque = sorted(requis - set(self.colonnes))
             if manque:
-                raise ValueError(f"cle {cle}: colonnes needs {sorted(requis)} (missing "
-                                 f"{manque}; optional {sorted(facultatifs)})")
+                raise ValueError(
+                    f"cle {cle}: colonnes needs {sorted(requis)} (missing "
+                    f"{manque}; optional {sorted(facultatifs)})"
+                )
         inconnus = sorted(set(self.colonnes) - tous)
         if inconnus:
-            raise ValueError(f"cle {self.cle}: unknown column role(s) {inconnus} (expected "
-                             f"{sorted(tous)})")
+            raise ValueError(
+                f"cle {self.cle}: unknown column role(s) {inconnus} (expected {sorted(tous)})"
+            )
         if "coordonnees" in self.cle and self.crs is None:
-            raise ValueError("cle coordonnees: give the crs of the table (EPSG:4326 for "
-                             "longitude/latitude, EPSG:2154 for Lambert-93)")
+            raise ValueError(
+                "cle coordonnees: give the crs of the table (EPSG:4326 for "
+                "longitude/latitude, EPSG:2154 for Lambert-93)"
+            )
         return self
 
     @property

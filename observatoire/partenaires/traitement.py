@@ -50,15 +50,32 @@ class TerritoirePartenaires:
         """Every territory a partner count is published for."""
         z = self.zones
         coms = sorted(set(self.iris["code_commune"]))
-        return pd.concat([
-            pd.DataFrame({"niveau": z["niveau"].to_numpy(),
-                          "territoire_code": z["code_zone"].to_numpy(),
-                          "territoire_nom": z["nom_zone"].to_numpy()}),
-            pd.DataFrame({"niveau": "commune", "territoire_code": coms,
-                          "territoire_nom": [self.noms_communes.get(c, c) for c in coms]}),
-            pd.DataFrame({"niveau": ["epci"], "territoire_code": [self.epci],
-                          "territoire_nom": [self.nom_epci]}),
-        ], ignore_index=True)
+        return pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "niveau": z["niveau"].to_numpy(),
+                        "territoire_code": z["code_zone"].to_numpy(),
+                        "territoire_nom": z["nom_zone"].to_numpy(),
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "niveau": "commune",
+                        "territoire_code": coms,
+                        "territoire_nom": [self.noms_communes.get(c, c) for c in coms],
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "niveau": ["epci"],
+                        "territoire_code": [self.epci],
+                        "territoire_nom": [self.nom_epci],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
 
 
 @dataclass
@@ -102,10 +119,19 @@ def traiter_table(
     if table is None:
         table = lire_table_partenaire(chemin, spec)
     app, bilan = localiser(
-        table, spec, iris=territoire.iris, zones=territoire.zones, epci=territoire.epci,
-        communes_qpv=territoire.communes_qpv, poids=territoire.poids,
-        cache=CacheGeocodage(dossier_cache(cache)), url=url, en_ligne=en_ligne)
-    ind = compter(table, app, spec, territoire.territoires(), bilan=bilan,
-                  denominateurs=denominateurs)
+        table,
+        spec,
+        iris=territoire.iris,
+        zones=territoire.zones,
+        epci=territoire.epci,
+        communes_qpv=territoire.communes_qpv,
+        poids=territoire.poids,
+        cache=CacheGeocodage(dossier_cache(cache)),
+        url=url,
+        en_ligne=en_ligne,
+    )
+    ind = compter(
+        table, app, spec, territoire.territoires(), bilan=bilan, denominateurs=denominateurs
+    )
     bilan = {"table": spec.code, "partenaire": spec.partenaire, "annee": spec.annee, **bilan}
     return ResultatPartenaire(indicateurs=ind, bilan=bilan)

@@ -62,8 +62,9 @@ def cle_poids(fichiers: Mapping[str, str | os.PathLike | None], parametres: Mapp
         role: (empreinte_fichier(c) if c is not None else None)
         for role, c in sorted(fichiers.items())
     }
-    texte = json.dumps({"fichiers": empreintes, "parametres": dict(parametres)}, sort_keys=True,
-                       default=str)
+    texte = json.dumps(
+        {"fichiers": empreintes, "parametres": dict(parametres)}, sort_keys=True, default=str
+    )
     return hashlib.sha256(texte.encode()).hexdigest()
 
 
@@ -105,8 +106,9 @@ class CachePoids:
         _ecrire_atomique(cible, lambda p: table.to_parquet(p, index=False))
         if description is not None:
             texte = json.dumps(dict(description), indent=2, sort_keys=True, default=str)
-            _ecrire_atomique(cible.with_suffix(".json"),
-                             lambda p: Path(p).write_text(texte, encoding="utf-8"))
+            _ecrire_atomique(
+                cible.with_suffix(".json"), lambda p: Path(p).write_text(texte, encoding="utf-8")
+            )
         return cible
 
     def obtenir(
@@ -121,14 +123,22 @@ class CachePoids:
         table = self.lire(cle)
         if table is not None:
             if rapport is not None:
-                rapport.info("ponderation", str(self.chemin(cle)), "weights table read from cache",
-                             n=len(table))
+                rapport.info(
+                    "ponderation",
+                    str(self.chemin(cle)),
+                    "weights table read from cache",
+                    n=len(table),
+                )
             return table
         table = calculer()
         self.ecrire(cle, table, description)
         if rapport is not None:
-            rapport.info("ponderation", str(self.chemin(cle)), "weights table computed and cached",
-                         n=len(table))
+            rapport.info(
+                "ponderation",
+                str(self.chemin(cle)),
+                "weights table computed and cached",
+                n=len(table),
+            )
         return table
 
 

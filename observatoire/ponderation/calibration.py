@@ -218,13 +218,25 @@ def calibrer(
         r_zone = pd.Series(r_sel).groupby(zones[sel]).first()
         facteur[calibre] = f_zone.reindex(zones[calibre]).to_numpy()
         residu[calibre] = r_zone.reindex(zones[calibre]).to_numpy()
-    par_zone = pd.DataFrame({"zone": zones, "sans_off": sans_off, "sans_pop": pop_inconnue,
-                             "f": facteur, "r": residu}).groupby("zone", sort=False).first()
+    par_zone = (
+        pd.DataFrame(
+            {
+                "zone": zones,
+                "sans_off": sans_off,
+                "sans_pop": pop_inconnue,
+                "f": facteur,
+                "r": residu,
+            }
+        )
+        .groupby("zone", sort=False)
+        .first()
+    )
     sans_officiel = par_zone.index[par_zone["sans_off"]].tolist()
     sans_pop = par_zone.index[~par_zone["sans_off"] & par_zone["sans_pop"]].tolist()
     residus = [f"{z} ({r:.0f})" for z, r in par_zone["r"][par_zone["r"] > 0].items()]
-    ecart = par_zone["f"][(par_zone["r"] <= 0) & ~par_zone["f"].between(0.5, 2.0)
-                          & par_zone["f"].notna()]
+    ecart = par_zone["f"][
+        (par_zone["r"] <= 0) & ~par_zone["f"].between(0.5, 2.0) & par_zone["f"].notna()
+    ]
     loin = [f"{z} ({f:.2f})" for z, f in ecart.items()]
     out["poids"] = nouveaux
     out["methode"] = "calibrated"
@@ -233,24 +245,46 @@ def calibrer(
     out["plafonne"] = calibre & (nouveaux >= 1.0) & (out["poids_base"].to_numpy() < 1.0)
     out["calibre"] = calibre
     if sans_officiel:
-        rapport.avertir(ETAPE, "calibration", f"{len(sans_officiel)} zone(s) without official "
-                        f"population keep their spatial weights: {sans_officiel[:20]}",
-                        n=len(sans_officiel))
+        rapport.avertir(
+            ETAPE,
+            "calibration",
+            f"{len(sans_officiel)} zone(s) without official "
+            f"population keep their spatial weights: {sans_officiel[:20]}",
+            n=len(sans_officiel),
+        )
     if sans_pop:
-        rapport.avertir(ETAPE, "calibration", f"{len(sans_pop)} zone(s) drawing on IRIS of unknown "
-                        f"population keep their spatial weights: {sans_pop[:20]}", n=len(sans_pop))
+        rapport.avertir(
+            ETAPE,
+            "calibration",
+            f"{len(sans_pop)} zone(s) drawing on IRIS of unknown "
+            f"population keep their spatial weights: {sans_pop[:20]}",
+            n=len(sans_pop),
+        )
     if residus:
-        rapport.avertir(ETAPE, "calibration", f"{len(residus)} zone(s) whose IRIS cannot hold the "
-                        f"official population (weights capped at 1, residual): {residus[:20]}",
-                        n=len(residus))
+        rapport.avertir(
+            ETAPE,
+            "calibration",
+            f"{len(residus)} zone(s) whose IRIS cannot hold the "
+            f"official population (weights capped at 1, residual): {residus[:20]}",
+            n=len(residus),
+        )
     if loin:
-        rapport.avertir(ETAPE, "calibration", f"{len(loin)} zone(s) with a calibration factor "
-                        f"outside [0.5, 2] (the spatial method is biased there): {loin[:20]}",
-                        n=len(loin))
+        rapport.avertir(
+            ETAPE,
+            "calibration",
+            f"{len(loin)} zone(s) with a calibration factor "
+            f"outside [0.5, 2] (the spatial method is biased there): {loin[:20]}",
+            n=len(loin),
+        )
     somme = pd.Series(nouveaux).groupby(out["code_iris"].to_numpy()).sum()
     trop = somme[somme > 1 + 1e-9]
     if len(trop):
-        rapport.avertir(ETAPE, "calibration", f"{len(trop)} IRIS give more than their whole "
-                        f"population to the zones together after calibration: "
-                        f"{trop.index[:20].tolist()}", n=len(trop))
+        rapport.avertir(
+            ETAPE,
+            "calibration",
+            f"{len(trop)} IRIS give more than their whole "
+            f"population to the zones together after calibration: "
+            f"{trop.index[:20].tolist()}",
+            n=len(trop),
+        )
     return out

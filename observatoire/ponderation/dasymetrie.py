@@ -79,8 +79,13 @@ def _cellules(grille: gpd.GeoDataFrame, colonne: str, rapport: Rapport):
         raise ErreurDonnees(f"grid: column {colonne!r}: {int((pop < 0).sum())} negative value(s)")
     nan = np.isnan(pop)
     if nan.any():
-        rapport.avertir(ETAPE, "grid", f"{int(nan.sum())} cell(s) with missing {colonne} ignored "
-                        "(treated as unknown, the IRIS may fall back to surface)", n=int(nan.sum()))
+        rapport.avertir(
+            ETAPE,
+            "grid",
+            f"{int(nan.sum())} cell(s) with missing {colonne} ignored "
+            "(treated as unknown, the IRIS may fall back to surface)",
+            n=int(nan.sum()),
+        )
     geoms = grille.geometry.to_numpy()
     garder = ~nan & (pop > 0) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     cellules = geoms[garder]
@@ -175,7 +180,8 @@ def poids_dasymetriques(
     if repli.any():
         liste = sorted(out.loc[repli, "code_iris"].astype(str).unique().tolist())
         rapport.avertir(
-            ETAPE, "grid",
+            ETAPE,
+            "grid",
             f"{len(liste)} IRIS without grid population: surface weights used instead "
             f"(repli_surface): {liste[:20]}" + (" ..." if len(liste) > 20 else ""),
             n=len(liste),

@@ -52,9 +52,7 @@ def polygones_seuls(geoms: np.ndarray) -> np.ndarray:
         garder = np.isin(shapely.get_type_id(parts), [3, 6])
         nouvelles = np.full(int(coll.sum()), shapely.from_wkt("POLYGON EMPTY"), dtype=object)
         if garder.any():
-            unions = (
-                gpd.GeoSeries(parts[garder]).groupby(idx[garder]).agg(shapely.union_all)
-            )
+            unions = gpd.GeoSeries(parts[garder]).groupby(idx[garder]).agg(shapely.union_all)
             nouvelles[unions.index.to_numpy()] = unions.to_numpy()
         geoms[coll] = nouvelles
     return geoms
@@ -224,8 +222,12 @@ def intersecter(
     positif = surface > 0
     n_contacts = int((~positif).sum())
     if n_contacts:
-        rapport.info(ETAPE, "intersection",
-                     f"{n_contacts} boundary contact(s) of zero area ignored", n=n_contacts)
+        rapport.info(
+            ETAPE,
+            "intersection",
+            f"{n_contacts} boundary contact(s) of zero area ignored",
+            n=n_contacts,
+        )
 
     # Plausibility: the zone's pieces should cover it once (before dropping slivers).
     couverture = pd.Series(part_zone[positif]).groupby(table["code_zone"].to_numpy()[positif]).sum()
@@ -240,7 +242,8 @@ def intersecter(
     if len(ecart):
         details = ", ".join(f"{k}: {v:.3f}" for k, v in ecart.head(20).items())
         rapport.avertir(
-            ETAPE, "intersection",
+            ETAPE,
+            "intersection",
             f"{len(ecart)} zone(s) whose IRIS pieces cover Σ part_zone away from 1 "
             f"(gaps/overlaps between IRIS, generalised layer, zone outside the IRIS territory): "
             f"{details}",
@@ -252,12 +255,13 @@ def intersecter(
         ecl = table.loc[eclat]
         details = ", ".join(
             f"{z}×{i} ({pz:.2%} of zone)"
-            for z, i, pz in ecl[["code_zone", "code_iris", "part_zone"]].head(30).itertuples(
-                index=False
-            )
+            for z, i, pz in ecl[["code_zone", "code_iris", "part_zone"]]
+            .head(30)
+            .itertuples(index=False)
         )
         rapport.info(
-            ETAPE, "intersection",
+            ETAPE,
+            "intersection",
             f"{int(eclat.sum())} sliver piece(s) under {part_min:.2%} of both the zone and the "
             f"IRIS dropped: {details}",
             n=int(eclat.sum()),

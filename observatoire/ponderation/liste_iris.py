@@ -72,8 +72,10 @@ def poids_liste_iris(
     else:
         w = np.ones(len(liste))
     if ((w < 0) | (w > 1)).any():
-        raise ErreurDonnees(f"IRIS list: column {part!r} must hold shares in [0, 1] "
-                            f"(got {w[(w < 0) | (w > 1)][:10].tolist()})")
+        raise ErreurDonnees(
+            f"IRIS list: column {part!r} must hold shares in [0, 1] "
+            f"(got {w[(w < 0) | (w > 1)][:10].tolist()})"
+        )
     out = pd.DataFrame(
         {
             "code_zone": liste[code_zone].astype(str).to_numpy(),
@@ -87,18 +89,26 @@ def poids_liste_iris(
     )
     doublons = out.duplicated(["code_zone", "code_iris"])
     if doublons.any():
-        raise ErreurDonnees(f"IRIS list: (zone, IRIS) pairs repeated: "
-                            f"{out.loc[doublons, ['code_zone', 'code_iris']].values.tolist()[:20]}")
+        raise ErreurDonnees(
+            f"IRIS list: (zone, IRIS) pairs repeated: "
+            f"{out.loc[doublons, ['code_zone', 'code_iris']].values.tolist()[:20]}"
+        )
     if iris_connus is not None:
         inconnus = sorted(set(out["code_iris"]) - set(normaliser_code(iris_connus, 9)))
         if inconnus:
-            raise ErreurDonnees(f"IRIS list: {len(inconnus)} IRIS code(s) not in the IRIS layer: "
-                                f"{inconnus[:20]}")
+            raise ErreurDonnees(
+                f"IRIS list: {len(inconnus)} IRIS code(s) not in the IRIS layer: {inconnus[:20]}"
+            )
     somme = out.groupby("code_iris")["poids"].sum()
     trop = somme[somme > 1 + 1e-9]
     if len(trop):
-        rapport.avertir(ETAPE, "IRIS list", f"{len(trop)} IRIS given more than their whole "
-                        f"population across zones: {trop.index[:20].tolist()}", n=len(trop))
+        rapport.avertir(
+            ETAPE,
+            "IRIS list",
+            f"{len(trop)} IRIS given more than their whole "
+            f"population across zones: {trop.index[:20].tolist()}",
+            n=len(trop),
+        )
     return out.sort_values(["code_zone", "code_iris"], kind="stable").reset_index(drop=True)
 
 
@@ -187,18 +197,25 @@ def poids_iris_moins_zones(
     if absents:
         raise ErreurDonnees(f"zone {code}: zone(s) to take out {absents} not in the weights table")
     codes = list(codes_iris)
-    liste = pd.DataFrame({"code_zone": code, "code_iris": codes,
-                          "part": list(parts) if parts is not None else 1.0})
+    liste = pd.DataFrame(
+        {"code_zone": code, "code_iris": codes, "part": list(parts) if parts is not None else 1.0}
+    )
     out = poids_liste_iris(liste, rapport=rapport)
     retire = (
         poids_zones[poids_zones["code_zone"].astype(str).isin(moins)]
-        .groupby("code_iris")["poids"].sum()
+        .groupby("code_iris")["poids"]
+        .sum()
     )
     r = retire.reindex(out["code_iris"]).fillna(0.0).to_numpy()
     brut = out["poids"].to_numpy() - r
     if (brut < -1e-9).any():
-        rapport.avertir(ETAPE, f"zone {code}", "the zones taken out hold more than the declared "
-                        "share of some IRIS: weights floored at 0", n=int((brut < -1e-9).sum()))
+        rapport.avertir(
+            ETAPE,
+            f"zone {code}",
+            "the zones taken out hold more than the declared "
+            "share of some IRIS: weights floored at 0",
+            n=int((brut < -1e-9).sum()),
+        )
     out["poids"] = np.clip(brut, 0.0, 1.0)
     out["poids_retire"] = r
     methodes = poids_zones.loc[poids_zones["code_zone"].astype(str).isin(moins), "methode"]
@@ -207,8 +224,11 @@ def poids_iris_moins_zones(
     out.loc[r > 0, "methode"] = "iris_list-" + out["methode_retrait"]
     for i, v in zip(out["code_iris"], r, strict=True):
         if v > 0:
-            rapport.info(ETAPE, f"zone {code}", f"IRIS {i}: {v:.1%} of its population is in "
-                         f"{', '.join(moins)} and is taken out")
+            rapport.info(
+                ETAPE,
+                f"zone {code}",
+                f"IRIS {i}: {v:.1%} of its population is in {', '.join(moins)} and is taken out",
+            )
     return out
 
 
@@ -282,8 +302,11 @@ def zone_depuis_iris(
         )
         chevauchements = chevauchements[chevauchements["surface_m2"] > 0].reset_index(drop=True)
         for z, s, p in chevauchements.itertuples(index=False):
-            rapport.info(ETAPE, f"zone {code}", f"cut-out zone {z} overlapped {s:.0f} m² "
-                         f"({p:.1%} of {z} lies in the IRIS set)")
+            rapport.info(
+                ETAPE,
+                f"zone {code}",
+                f"cut-out zone {z} overlapped {s:.0f} m² ({p:.1%} of {z} lies in the IRIS set)",
+            )
         geom = shapely.difference(base, shapely.union_all(g_moins))
         geom = polygones_seuls(np.array([geom]))[0]
     if shapely.is_empty(geom):

@@ -64,7 +64,10 @@ def intersection_par_blocs(a: np.ndarray, b: np.ndarray, *, fils: int | None = N
     blocs = list(zip(bornes[:-1], bornes[1:], strict=True))
     out = np.empty(len(a), dtype=object)
     with ThreadPoolExecutor(max_workers=fils) as pool:
-        for (i, j), res in zip(blocs, pool.map(lambda ij: shapely.intersection(
-                a[ij[0]:ij[1]], b[ij[0]:ij[1]]), blocs), strict=True):
+        for (i, j), res in zip(
+            blocs,
+            pool.map(lambda ij: shapely.intersection(a[ij[0] : ij[1]], b[ij[0] : ij[1]]), blocs),
+            strict=True,
+        ):
             out[i:j] = res
     return out

@@ -14,15 +14,26 @@ from observatoire.ponderation.surface import poids_surface
 from observatoire.ponderation.ventilation import ventiler
 from observatoire.rapport import ErreurDonnees, Rapport
 
-__all__ = ["table_poids", "zones_implausibles", "METHODES", "COLONNES_POIDS",
-           "SEUIL_POPULATION_QPV"]
+__all__ = [
+    "table_poids",
+    "zones_implausibles",
+    "METHODES",
+    "COLONNES_POIDS",
+    "SEUIL_POPULATION_QPV",
+]
 
 #: Weighting methods understood by :func:`table_poids`.
 METHODES = ("surface", "dasymetric", "calibrated", "iris_list")
 
 #: Leading columns of every weights table (extras follow).
 COLONNES_POIDS = [
-    "code_zone", "code_iris", "surface_m2", "part_zone", "part_iris", "poids", "methode"
+    "code_zone",
+    "code_iris",
+    "surface_m2",
+    "part_zone",
+    "part_iris",
+    "poids",
+    "methode",
 ]
 
 #: Legal minimum population of a QPV (décret 2014-1750).
@@ -104,28 +115,52 @@ def table_poids(
         raise ValueError(f"unknown weighting method {methode!r}; choose one of {list(METHODES)}")
     if methode == "iris_list":
         connus = iris[code_iris] if iris is not None else None
-        return _ordonner(poids_liste_iris(zones, code_zone=code_zone, iris_connus=connus,
-                                          rapport=rapport))
+        return _ordonner(
+            poids_liste_iris(zones, code_zone=code_zone, iris_connus=connus, rapport=rapport)
+        )
     if iris is None:
         raise ErreurDonnees(f"method {methode!r} needs an IRIS layer")
     if methode == "dasymetric" and grille is None:
         raise ErreurDonnees("method 'dasymetric' needs a population grid (grille / --grid)")
     if methode == "calibrated" and (population_iris is None or officiel is None):
-        raise ErreurDonnees("method 'calibrated' needs IRIS populations (population_iris / "
-                            "--population) and official zone populations (officiel / --official)")
+        raise ErreurDonnees(
+            "method 'calibrated' needs IRIS populations (population_iris / "
+            "--population) and official zone populations (officiel / --official)"
+        )
 
     spatiale = grille is not None and methode in ("dasymetric", "calibrated")
-    inter = intersecter(iris, zones, code_zone=code_zone, code_iris=code_iris,
-                        part_min=part_min, crs=crs, rapport=rapport, geometries=spatiale)
+    inter = intersecter(
+        iris,
+        zones,
+        code_zone=code_zone,
+        code_iris=code_iris,
+        part_min=part_min,
+        crs=crs,
+        rapport=rapport,
+        geometries=spatiale,
+    )
     if spatiale:
-        table = poids_dasymetriques(inter, iris, grille, code_iris=code_iris,
-                                    colonne_population=colonne_grille, crs=crs, rapport=rapport)
+        table = poids_dasymetriques(
+            inter,
+            iris,
+            grille,
+            code_iris=code_iris,
+            colonne_population=colonne_grille,
+            crs=crs,
+            rapport=rapport,
+        )
     else:
         table = poids_surface(inter)
     if methode == "calibrated":
-        table = calibrer(table, population_iris, officiel, colonne_population=colonne_population,
-                         colonne_officielle=colonne_officielle,
-                         code_zone_officiel=code_zone_officiel or code_zone, rapport=rapport)
+        table = calibrer(
+            table,
+            population_iris,
+            officiel,
+            colonne_population=colonne_population,
+            colonne_officielle=colonne_officielle,
+            code_zone_officiel=code_zone_officiel or code_zone,
+            rapport=rapport,
+        )
     if population_iris is not None:
         _plausibilite(table, population_iris, colonne_population, rapport, population_min_qpv)
     return _ordonner(table)
@@ -163,7 +198,8 @@ def _plausibilite(table, population_iris, colonne, rapport, seuil) -> None:
         methode = table["methode"].iloc[0]
         details = ", ".join(f"{z}: {v:.0f}" for z, v in bas.items())
         rapport.avertir(
-            "ponderation", "plausibility",
+            "ponderation",
+            "plausibility",
             f"{len(bas)} QPV estimated under {seuil:.0f} inhabitants with {methode} "
             f"weights (legal minimum for a QPV: the weights are probably wrong there): {details}",
             n=len(bas),

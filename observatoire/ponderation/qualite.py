@@ -76,12 +76,15 @@ def population_iris(
     else:
         manque = [c for c in AGES_RP if c not in t.columns]
         if manque:
-            raise ErreurDonnees(f"IRIS table: no population column (p_pop) and age groups {manque} "
-                                "missing; pass the population column")
+            raise ErreurDonnees(
+                f"IRIS table: no population column (p_pop) and age groups {manque} "
+                "missing; pass the population column"
+            )
         pop = t[AGES_RP].astype("float64").sum(axis=1, min_count=len(AGES_RP))
         pop = pop.where(t[AGES_RP].notna().all(axis=1))
-    out = pd.DataFrame({"code_iris": t["code_iris"].to_numpy(),
-                        "population": pop.to_numpy(dtype="float64")})
+    out = pd.DataFrame(
+        {"code_iris": t["code_iris"].to_numpy(), "population": pop.to_numpy(dtype="float64")}
+    )
     if out["code_iris"].duplicated().any():
         raise ErreurDonnees("IRIS table: IRIS codes repeated for one year")
     return out
@@ -143,11 +146,15 @@ def variables_comparees(
                 annees = sorted(t["annee"].unique().tolist())
                 t = t[t["annee"] == annee]
                 if t.empty:
-                    raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} has "
-                                        f"no value for {annee} (vintages {annees})")
+                    raise ErreurDonnees(
+                        f"compared variable {expression!r}: column {terme!r} has "
+                        f"no value for {annee} (vintages {annees})"
+                    )
             if "annee" in t.columns and t["annee"].nunique() > 1:
-                raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} has "
-                                    f"several vintages {sorted(t['annee'].unique())}: choose one")
+                raise ErreurDonnees(
+                    f"compared variable {expression!r}: column {terme!r} has "
+                    f"several vintages {sorted(t['annee'].unique())}: choose one"
+                )
             serie = t.set_index("code_iris")[terme].astype("float64")
             colonnes.append(serie.reindex(out["code_iris"]).to_numpy())
         valeurs = np.vstack(colonnes)
@@ -171,15 +178,19 @@ def estimer_zones(
         est = ventiler(poids, table_iris, list(variables))
         couv = poids.groupby("code_zone")["part_zone"].sum(min_count=1)
         for v in variables:
-            morceaux.append(pd.DataFrame({
-                "code_zone": est["code_zone"].to_numpy(),
-                "methode": methode,
-                "variable": v,
-                "estimation": est[v].to_numpy(dtype="float64"),
-                "n_iris": est["n_iris"].to_numpy(),
-                "n_iris_manquants": est[f"{v}__manquant"].to_numpy(),
-                "couverture": couv.reindex(est["code_zone"]).to_numpy(),
-            }))
+            morceaux.append(
+                pd.DataFrame(
+                    {
+                        "code_zone": est["code_zone"].to_numpy(),
+                        "methode": methode,
+                        "variable": v,
+                        "estimation": est[v].to_numpy(dtype="float64"),
+                        "n_iris": est["n_iris"].to_numpy(),
+                        "n_iris_manquants": est[f"{v}__manquant"].to_numpy(),
+                        "couverture": couv.reindex(est["code_zone"]).to_numpy(),
+                    }
+                )
+            )
     return pd.concat(morceaux, ignore_index=True)
 
 
@@ -269,21 +280,29 @@ def resumer(detail: pd.DataFrame) -> pd.DataFrame:
         s = g[ok]
         note = ""
         if exact.any():
-            note = ("exact by construction (weights fitted on this official figure): not scored; "
-                    "score calibrated on other official variables")
-        lignes.append({
-            "methode": methode,
-            "variable": variable,
-            "n_zones": len(g),
-            "n_scorees": int(ok.sum()),
-            "total_estime": float(s["estimation"].sum()) if ok.any() else np.nan,
-            "total_officiel": float(s["officiel"].sum()) if ok.any() else np.nan,
-            "biais_median_pct": float(s["erreur_pct"].median()) if ok.any() else np.nan,
-            "erreur_abs_mediane_pct": float(s["erreur_pct"].abs().median()) if ok.any() else np.nan,
-            "biais_moyen_pct": float(s["erreur_pct"].mean()) if ok.any() else np.nan,
-            "erreur_abs_moyenne_pct": float(s["erreur_pct"].abs().mean()) if ok.any() else np.nan,
-            "note": note,
-        })
+            note = (
+                "exact by construction (weights fitted on this official figure): not scored; "
+                "score calibrated on other official variables"
+            )
+        lignes.append(
+            {
+                "methode": methode,
+                "variable": variable,
+                "n_zones": len(g),
+                "n_scorees": int(ok.sum()),
+                "total_estime": float(s["estimation"].sum()) if ok.any() else np.nan,
+                "total_officiel": float(s["officiel"].sum()) if ok.any() else np.nan,
+                "biais_median_pct": float(s["erreur_pct"].median()) if ok.any() else np.nan,
+                "erreur_abs_mediane_pct": float(s["erreur_pct"].abs().median())
+                if ok.any()
+                else np.nan,
+                "biais_moyen_pct": float(s["erreur_pct"].mean()) if ok.any() else np.nan,
+                "erreur_abs_moyenne_pct": float(s["erreur_pct"].abs().mean())
+                if ok.any()
+                else np.nan,
+                "note": note,
+            }
+        )
     return pd.DataFrame(lignes)
 
 
@@ -339,16 +358,29 @@ def rapport_qualite(
     tables = {}
     for m in methodes:
         tables[m] = table_poids(
-            iris, zones, methode=m, code_zone=code_zone, code_iris=code_iris, grille=grille,
-            population_iris=pop, colonne_population=colonne_population, officiel=officiel,
-            colonne_officielle=colonne_officielle, code_zone_officiel=code_zone_officiel,
-            part_min=part_min, rapport=rapport,
+            iris,
+            zones,
+            methode=m,
+            code_zone=code_zone,
+            code_iris=code_iris,
+            grille=grille,
+            population_iris=pop,
+            colonne_population=colonne_population,
+            officiel=officiel,
+            colonne_officielle=colonne_officielle,
+            code_zone_officiel=code_zone_officiel,
+            part_min=part_min,
+            rapport=rapport,
         )
     variables = [colonne_population, *autres]
     est = estimer_zones(tables, table_iris[["code_iris", *variables]], variables)
-    detail = evaluer(est, officiel, {colonne_population: colonne_officielle, **autres},
-                     code_zone_officiel=code_zone_officiel,
-                     variable_calibration=colonne_population)
+    detail = evaluer(
+        est,
+        officiel,
+        {colonne_population: colonne_officielle, **autres},
+        code_zone_officiel=code_zone_officiel,
+        variable_calibration=colonne_population,
+    )
     calibration = pd.DataFrame()
     if "calibrated" in tables:
         cal = tables["calibrated"]
@@ -393,16 +425,18 @@ def resumer_calibration(
     avant = ventiler(base, population, [colonne_population]).set_index("code_zone")
     apres = ventiler(poids, population, [colonne_population]).set_index("code_zone")
     g = poids.groupby("code_zone")
-    out = pd.DataFrame({
-        "methode_base": g["methode_base"].first(),
-        "estimation_base": avant[colonne_population],
-        "estimation_calibree": apres[colonne_population],
-        "facteur_calibration": g["facteur_calibration"].first(),
-        "n_iris": g["code_iris"].nunique(),
-        "n_iris_plafonnes": g["plafonne"].sum().astype("int64"),
-        "residu": g["residu"].first(),
-        "calibre": g["calibre"].first().astype(bool),
-    })
+    out = pd.DataFrame(
+        {
+            "methode_base": g["methode_base"].first(),
+            "estimation_base": avant[colonne_population],
+            "estimation_calibree": apres[colonne_population],
+            "facteur_calibration": g["facteur_calibration"].first(),
+            "n_iris": g["code_iris"].nunique(),
+            "n_iris_plafonnes": g["plafonne"].sum().astype("int64"),
+            "residu": g["residu"].first(),
+            "calibre": g["calibre"].first().astype(bool),
+        }
+    )
     return out.reset_index()
 
 

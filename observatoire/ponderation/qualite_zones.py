@@ -21,8 +21,13 @@ from observatoire.ponderation.poids import table_poids
 from observatoire.ponderation.ventilation import ventiler
 from observatoire.rapport import Rapport
 
-__all__ = ["COLONNES_QUALITE", "EQUIVALENTS_GRILLE", "agreger_grille", "qualite_zones",
-           "comparer_taux_officiels"]
+__all__ = [
+    "COLONNES_QUALITE",
+    "EQUIVALENTS_GRILLE",
+    "agreger_grille",
+    "qualite_zones",
+    "comparer_taux_officiels",
+]
 
 #: Official QPV indicator → grid indicator of the nearest definition (tax households).
 EQUIVALENTS_GRILLE = {"part_menages_une_personne": "fil_part_menages_1personne"}
@@ -42,8 +47,13 @@ COLONNES_QUALITE = [
 ]
 
 
-def agreger_grille(grille: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
-                   colonnes: Sequence[str], *, code_zone: str = "code_zone") -> pd.DataFrame:
+def agreger_grille(
+    grille: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    colonnes: Sequence[str],
+    *,
+    code_zone: str = "code_zone",
+) -> pd.DataFrame:
     """Sum grid columns over each zone by cell-area share (``Σ_c share_c · x_c``).
 
     Examples
@@ -121,25 +131,43 @@ def qualite_zones(
     lignes = []
 
     def ajouter(code, ind, methode, annee, v, note=None):
-        o = off.at[code, correspondances[ind][1]] if correspondances[ind][1] in off.columns \
+        o = (
+            off.at[code, correspondances[ind][1]]
+            if correspondances[ind][1] in off.columns
             else np.nan
+        )
         err = v - o if pd.notna(v) and pd.notna(o) else np.nan
-        lignes.append({
-            "territoire_code": code, "territoire_nom": (noms or {}).get(code),
-            "indicateur": ind, "annee_officielle": annee_officielle,
-            "valeur_officielle": o, "methode": methode, "annee_estimation": annee,
-            "valeur_estimee": v, "erreur": err,
-            "erreur_relative": err / o if pd.notna(err) and o else np.nan, "note": note,
-        })
+        lignes.append(
+            {
+                "territoire_code": code,
+                "territoire_nom": (noms or {}).get(code),
+                "indicateur": ind,
+                "annee_officielle": annee_officielle,
+                "valeur_officielle": o,
+                "methode": methode,
+                "annee_estimation": annee,
+                "valeur_estimee": v,
+                "erreur": err,
+                "erreur_relative": err / o if pd.notna(err) and o else np.nan,
+                "note": note,
+            }
+        )
 
     for methode in methodes:
         p = table_poids(
-            iris, z, methode=methode, grille=grille,
+            iris,
+            z,
+            methode=methode,
+            grille=grille,
             population_iris=comptages_iris[["code_iris", "population"]].dropna()
-            if methode == "calibrated" else None,
+            if methode == "calibrated"
+            else None,
             officiel=officiel[["code_zone", "pop_mun"]].dropna()
-            if methode == "calibrated" else None,
-            part_min=part_min, crs=CRS_TRAVAIL, rapport=muet,
+            if methode == "calibrated"
+            else None,
+            part_min=part_min,
+            crs=CRS_TRAVAIL,
+            rapport=muet,
         )
         est = ventiler(p, comptages_iris[["code_iris", *colonnes]], colonnes)
         est = est.set_index("code_zone")
@@ -148,10 +176,12 @@ def qualite_zones(
                 v = est[col].get(code, np.nan)
                 note = None
                 if methode == "calibrated" and ind == "population":
-                    note = ("calé sur la population officielle : égal par construction"
-                            if abs(v - off.at[code, "pop_mun"]) < 0.5 else
-                            "calé sur la population officielle, que ses IRIS ne peuvent pas "
-                            "contenir entièrement (poids plafonnés à 1)")
+                    note = (
+                        "calé sur la population officielle : égal par construction"
+                        if abs(v - off.at[code, "pop_mun"]) < 0.5
+                        else "calé sur la population officielle, que ses IRIS ne peuvent pas "
+                        "contenir entièrement (poids plafonnés à 1)"
+                    )
                 ajouter(code, ind, methode, annee_estimation, v, note)
     if grille is not None and correspondances_grille:
         cols = [c for c in correspondances_grille.values() if c in grille.columns]
@@ -159,12 +189,19 @@ def qualite_zones(
         for code in z["code_zone"]:
             for ind, col in correspondances_grille.items():
                 if ind in correspondances and col in agr.columns:
-                    ajouter(code, ind, "grille", annee_grille, agr.at[code, col],
-                            "carreaux agrégés par part de surface (individus et ménages "
-                            "fiscaux, pas ceux du recensement)")
+                    ajouter(
+                        code,
+                        ind,
+                        "grille",
+                        annee_grille,
+                        agr.at[code, col],
+                        "carreaux agrégés par part de surface (individus et ménages "
+                        "fiscaux, pas ceux du recensement)",
+                    )
     out = pd.DataFrame(lignes, columns=COLONNES_QUALITE)
-    return out.sort_values(["territoire_code", "indicateur", "methode"],
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(["territoire_code", "indicateur", "methode"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def comparer_taux_officiels(
@@ -196,22 +233,32 @@ def comparer_taux_officiels(
     est = q[(q["statut"] != "officiel") & q["valeur"].notna()]
     lignes = []
     for row in off.itertuples(index=False):
-        cibles = [row.indicateur] + ([equivalents[row.indicateur]]
-                                     if equivalents and row.indicateur in equivalents else [])
-        e = est[(est["territoire_code"] == row.territoire_code)
-                & est["indicateur"].isin(cibles)]
+        cibles = [row.indicateur] + (
+            [equivalents[row.indicateur]] if equivalents and row.indicateur in equivalents else []
+        )
+        e = est[(est["territoire_code"] == row.territoire_code) & est["indicateur"].isin(cibles)]
         e = e.assign(_d=(e["annee"].astype(int) - int(row.annee)).abs())
-        e = e[e["_d"] <= tolerance_annees].sort_values(["_d", "annee"],
-                                                       ascending=[True, False])
+        e = e[e["_d"] <= tolerance_annees].sort_values(["_d", "annee"], ascending=[True, False])
         for r in e.drop_duplicates(["indicateur", "methode"]).itertuples(index=False):
             err = r.valeur - row.valeur
-            note = ("indicateur du carroyage (ménages fiscaux) : "
-                    f"{r.indicateur}" if r.indicateur != row.indicateur else None)
-            lignes.append({
-                "territoire_code": row.territoire_code, "territoire_nom": row.territoire_nom,
-                "indicateur": row.indicateur, "annee_officielle": int(row.annee),
-                "valeur_officielle": row.valeur, "methode": r.methode,
-                "annee_estimation": int(r.annee), "valeur_estimee": r.valeur, "erreur": err,
-                "erreur_relative": err / row.valeur if row.valeur else np.nan, "note": note,
-            })
+            note = (
+                f"indicateur du carroyage (ménages fiscaux) : {r.indicateur}"
+                if r.indicateur != row.indicateur
+                else None
+            )
+            lignes.append(
+                {
+                    "territoire_code": row.territoire_code,
+                    "territoire_nom": row.territoire_nom,
+                    "indicateur": row.indicateur,
+                    "annee_officielle": int(row.annee),
+                    "valeur_officielle": row.valeur,
+                    "methode": r.methode,
+                    "annee_estimation": int(r.annee),
+                    "valeur_estimee": r.valeur,
+                    "erreur": err,
+                    "erreur_relative": err / row.valeur if row.valeur else np.nan,
+                    "note": note,
+                }
+            )
     return pd.DataFrame(lignes, columns=COLONNES_QUALITE)

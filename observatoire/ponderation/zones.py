@@ -57,10 +57,17 @@ def lire_zones(
         return q.rename(columns={"code_qpv": "code_zone", "nom_qpv": "nom_zone"})
     brut = lire_vecteur(chemin, couche)
     if code not in brut.columns:
-        raise ErreurDonnees(f"{src}: no zone code column {code!r}; columns are "
-                            f"{[c for c in brut.columns if c != 'geometry']}")
-    c_nom = trouver_colonne(brut, ["nom_zone", "nom", "name", "libelle", "lib_qp", "nom_qpv"],
-                            source=src, role="", requis=False)
+        raise ErreurDonnees(
+            f"{src}: no zone code column {code!r}; columns are "
+            f"{[c for c in brut.columns if c != 'geometry']}"
+        )
+    c_nom = trouver_colonne(
+        brut,
+        ["nom_zone", "nom", "name", "libelle", "lib_qp", "nom_qpv"],
+        source=src,
+        role="",
+        requis=False,
+    )
     out = gpd.GeoDataFrame(
         {
             "code_zone": brut[code].astype("object").map(str).str.strip().to_numpy(),

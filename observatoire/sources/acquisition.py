@@ -128,16 +128,18 @@ def chemin_source(
     if depuis is not None:
         cat = catalogue_pour(depuis)
         entree = cat[source_id]
-        chemin = chemin_dans_magasin(depuis, entree.chemin, source_id=source_id,
-                                     catalogue=cat.chemin)
+        chemin = chemin_dans_magasin(
+            depuis, entree.chemin, source_id=source_id, catalogue=cat.chemin
+        )
         if not chemin.exists():
             raise ErreurDonnees(
                 f"{chemin}: file of source {source_id!r} (catalogue {cat.chemin}) not found "
                 f"in the local store {depuis}"
             )
         if entree.sha256 is not None:
-            verifier_sha256(chemin, entree.sha256, quoi=f"the catalogue {cat.chemin}",
-                            remede=_REMEDE_MAGASIN)
+            verifier_sha256(
+                chemin, entree.sha256, quoi=f"the catalogue {cat.chemin}", remede=_REMEDE_MAGASIN
+            )
         return chemin
     c = Cache(cache)
     chemin = c.chemin_verifie(source_id)
@@ -281,8 +283,7 @@ def _copier_local(source_id: str, cat: Catalogue, depuis: Path, c: Cache, forcer
     t0 = time.perf_counter()
     valider_id_source(source_id)
     entree = cat[source_id]
-    origine = chemin_dans_magasin(depuis, entree.chemin, source_id=source_id,
-                                  catalogue=cat.chemin)
+    origine = chemin_dans_magasin(depuis, entree.chemin, source_id=source_id, catalogue=cat.chemin)
     if not origine.is_file():
         raise ErreurDonnees(
             f"{origine}: file of source {source_id!r} (catalogue {cat.chemin}) not found"
@@ -291,8 +292,7 @@ def _copier_local(source_id: str, cat: Catalogue, depuis: Path, c: Cache, forcer
     if entree.sha256 is not None and somme != entree.sha256:
         raise ErreurSomme(
             f"{origine}: sha256 mismatch for source {source_id!r}: catalogue {cat.chemin} "
-            f"expects {entree.sha256}, file has {somme}; nothing was copied. "
-            + _REMEDE_MAGASIN
+            f"expects {entree.sha256}, file has {somme}; nothing was copied. " + _REMEDE_MAGASIN
         )
     deja = c.entree(source_id)
     chemin_deja = None if forcer else c.chemin_verifie(source_id)

@@ -128,9 +128,11 @@ class Cache:
             return None
         p = self.racine / e["chemin"]
         if not p.resolve().is_relative_to(self.racine):
-            raise ErreurDonnees(f"{self.chemin_index}: entry {source_id!r} points outside the "
-                                f"cache ({p}); remove it with `observatoire data fetch --sources "
-                                f"{source_id} --force`")
+            raise ErreurDonnees(
+                f"{self.chemin_index}: entry {source_id!r} points outside the "
+                f"cache ({p}); remove it with `observatoire data fetch --sources "
+                f"{source_id} --force`"
+            )
         if not p.exists():
             return None
         if (
@@ -159,9 +161,11 @@ class Cache:
         attendu = e.get("sha256_fichier") or e.get("sha256")
         depuis = " --from DIR" if e.get("catalogue") else ""
         verifier_sha256(
-            p, str(attendu), quoi=f"the cache index {self.chemin_index}",
+            p,
+            str(attendu),
+            quoi=f"the cache index {self.chemin_index}",
             remede=f"Fetch it again: `observatoire data fetch --sources {source_id} --force"
-                   f"{depuis}`.",
+            f"{depuis}`.",
         )
         return p
 

@@ -133,8 +133,9 @@ letters, digits, '_', '-' or '.', without '..' or path separators)
     return source_id
 
 
-def chemin_dans_magasin(magasin: str | os.PathLike, relatif: str, *, source_id: str,
-                        catalogue: str) -> Path:
+def chemin_dans_magasin(
+    magasin: str | os.PathLike, relatif: str, *, source_id: str, catalogue: str
+) -> Path:
     """Resolve a catalogue path inside a local store, refusing links that lead out of it.
 
     Raises
