@@ -14,7 +14,7 @@ Errors name the bad key and the expected form::
     (expected 'QN' or 'QP' + 6 characters, e.g. QN01365M)
 
 Checks that need data (unknown QPV code, IRIS absent from the geography, missing
-file, year the sources do not hold) live in :mod:`observatoire.verification`.
+file, year the sources do not hold) live in :mod:`observatoire.run.verification`.
 """
 
 from __future__ import annotations

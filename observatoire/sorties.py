@@ -1,25 +1,22 @@
 """Atomic writers for the output tables: CSV, Parquet, GeoPackage (one layer per level), XLSX.
 
-Every writer writes to a temporary file in the destination folder, then renames
-it over the target (:func:`os.replace`), so a crash never leaves a half-written
-file and readers never see one.
+Every writer goes through :func:`observatoire.ecriture_atomique.fichier_atomique`, so
+a crash never leaves a half-written file and readers never see one.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
+from observatoire.ecriture_atomique import fichier_atomique
 from observatoire.rapport import ErreurDonnees
 
 __all__ = [
-    "ecriture_atomique",
     "ecrire_csv",
     "ecrire_parquet",
     "ecrire_geopackage",
@@ -28,35 +25,6 @@ __all__ = [
     "texte_neutralise",
     "DEBUTS_FORMULE",
 ]
-
-
-@contextmanager
-def ecriture_atomique(chemin: str | os.PathLike):
-    """Yield a temporary path next to ``chemin``; rename it onto ``chemin`` on success.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> with ecriture_atomique(d / "a.txt") as tmp:
-    ...     _ = tmp.write_text("ok")
-    >>> (d / "a.txt").read_text(), sorted(p.name for p in d.iterdir())
-    ('ok', ['a.txt'])
-    """
-    chemin = Path(chemin)
-    chemin.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{chemin.stem}.", suffix=".tmp" + chemin.suffix, dir=chemin.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp)
-    tmp.unlink()  # writers (GDAL, openpyxl) want to create the file themselves
-    try:
-        yield tmp
-        os.replace(tmp, chemin)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 #: First characters that make a spreadsheet read a text cell as a formula.
@@ -100,7 +68,7 @@ def ecrire_csv(table: pd.DataFrame, chemin: str | os.PathLike) -> Path:
         table = table.copy()
         for c in textes:
             table[c] = table[c].astype(object).map(texte_neutralise)
-    with ecriture_atomique(chemin) as tmp:
+    with fichier_atomique(chemin) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8")
     return Path(chemin)
 
@@ -119,7 +87,7 @@ def ecrire_parquet(table: pd.DataFrame, chemin: str | os.PathLike) -> Path:
                 if t[c].map(type).nunique() > 1
                 else t[c]
             )
-    with ecriture_atomique(chemin) as tmp:
+    with fichier_atomique(chemin) as tmp:
         t.to_parquet(tmp, index=False)
     return Path(chemin)
 
@@ -166,7 +134,7 @@ def ecrire_geopackage(
             f"(levels {sorted(map(str, pd.unique(table[niveau])))}, "
             f"geometries {sorted(geometries)})"
         )
-    with ecriture_atomique(chemin) as tmp:
+    with fichier_atomique(chemin) as tmp:
         for n in niveaux:
             geo = geometries[n]
             if geo.crs is None:
@@ -299,7 +267,7 @@ def ecrire_xlsx(
         ws.freeze_panes = "A2"
         if len(colonnes):
             ws.auto_filter.ref = f"A1:{get_column_letter(len(colonnes))}{max(len(df) + 1, 1)}"
-    with ecriture_atomique(chemin) as tmp:
+    with fichier_atomique(chemin) as tmp:
         classeur.save(tmp)
     return Path(chemin)
 

@@ -11,7 +11,7 @@ from aides_run import dict_chemins
 from observatoire.chargement import lire_indicateurs_ptod, lire_table, lire_table_iris
 from observatoire.config import config_depuis_dict
 from observatoire.rapport import ErreurDonnees, Rapport
-from observatoire.verification import preparer_run
+from observatoire.run.verification import preparer_run
 
 ENTETE = "IRIS;COM;TYP_IRIS;P16_POP;P16_POP0014\n"
 

@@ -15,7 +15,7 @@ from shapely import Polygon, box
 from observatoire.cli import main
 from observatoire.config import ErreurConfig, charger_config, config_depuis_dict
 from observatoire.rapport import Rapport
-from observatoire.verification import preparer_run
+from observatoire.run.verification import preparer_run
 
 
 def _cfg(d):

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from shapely import Polygon, box
 
 from observatoire import ecriture_atomique
-from observatoire import run as module_run
 from observatoire.chargement.validation import preparer_geometries
-from observatoire.comparaison import comparer_runs
-from observatoire.manifeste import sha256_fichier
 from observatoire.rapport import Rapport
 from observatoire.run import ErreurEcriture, Etape, executer_run
+from observatoire.run import executer as module_run
+from observatoire.run.comparaison import comparer_runs
+from observatoire.run.manifeste import sha256_fichier
 
 
 def _tables(ctx):
@@ -108,7 +108,7 @@ def test_dossier_en_lecture_seule_ou_plein(cfg, tmp_path, monkeypatch, panne):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(ctx.dossier / "x"))
 
         etapes = [ETAPES[0], Etape("cartes", plein)]
-    monkeypatch.setattr("observatoire.etapes.ETAPES", etapes)
+    monkeypatch.setattr("observatoire.run.etapes.ETAPES", etapes)
     res = CliRunner().invoke(
         main,
         [

@@ -162,14 +162,14 @@ def test_yaml_invalide_et_fichier_absent(tmp_path):
 
 
 def _preparer(donnees, d, **kw):
-    from observatoire.verification import preparer_run
+    from observatoire.run.verification import preparer_run
 
     return preparer_run(config_depuis_dict(d, origine="t.yaml"), **kw)
 
 
 def test_preparation_san(donnees):
     from observatoire.rapport import Rapport
-    from observatoire.verification import preparer_run
+    from observatoire.run.verification import preparer_run
 
     r = Rapport()
     p = preparer_run(config_chemins(donnees), rapport=r)
@@ -185,7 +185,7 @@ def test_preparation_san(donnees):
 
 
 def test_preparation_martigues_toutes_les_qpv(donnees):
-    from observatoire.verification import preparer_run
+    from observatoire.run.verification import preparer_run
 
     p = preparer_run(config_chemins(donnees, "pays_de_martigues"))
     assert sorted(p.qpv["code_qpv"]) == [
@@ -276,7 +276,7 @@ def test_chemin_relatif_au_fichier_de_config(donnees, tmp_path):
     d["qpv"]["perimetres"][0]["source"] = "qpv.geojson"
     p = tmp_path / "terr.yaml"
     p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    from observatoire.verification import preparer_run
+    from observatoire.run.verification import preparer_run
 
     prep = preparer_run(charger_config(p))
     assert prep.entrees["qpv.perimetres[0]"].chemin == (tmp_path / "qpv.geojson").resolve()

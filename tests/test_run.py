@@ -18,8 +18,8 @@ from aides_run import run_reel
 from click.testing import CliRunner
 
 from observatoire.cli import main
-from observatoire.manifeste import sha256_fichier
 from observatoire.run import ErreurEtape, executer_run
+from observatoire.run.manifeste import sha256_fichier
 
 QPV = ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
 VEILLE = [

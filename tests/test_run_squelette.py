@@ -14,9 +14,8 @@ import pytest
 from aides_run import config_chemins
 from click.testing import CliRunner
 
-from observatoire import ecriture_atomique
-from observatoire.manifeste import sha256_fichier
-from observatoire.run import ErreurEtape, Etape, SortiesExistantes, executer_run
+from observatoire.run import ErreurEtape, Etape, SortiesExistantes, executer_run, remplacement
+from observatoire.run.manifeste import sha256_fichier
 
 
 def _etape_tables(ctx):
@@ -147,7 +146,7 @@ def test_echec_d_une_etape_laisse_les_sorties(cfg, tmp_path):
 
 def test_echange_sans_renameat2(cfg, tmp_path, monkeypatch):
     executer_run(cfg, sorties=tmp_path, etapes=ETAPES, progression=False)
-    monkeypatch.setattr(ecriture_atomique, "_echanger", lambda a, b: False)
+    monkeypatch.setattr(remplacement, "_echanger", lambda a, b: False)
     res = executer_run(cfg, sorties=tmp_path, etapes=ETAPES, progression=False, force=True)
     assert res.changements.aucun
     assert [p.name for p in tmp_path.iterdir()] == ["san_ouest_provence"]
@@ -160,7 +159,7 @@ def test_restes_d_un_run_mort_entre_deux_renommages(tmp_path):
     (ancien / "a.csv").write_text("vieux")
     orphelin = tmp_path / ".t.en-cours-999999999-abc"
     orphelin.mkdir()
-    faits = ecriture_atomique.nettoyer_restes(cible)
+    faits = remplacement.nettoyer_restes(cible)
     assert set(faits) == {ancien, orphelin}
     assert (cible / "a.csv").read_text() == "vieux"  # the previous outputs come back
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
@@ -260,7 +259,7 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
     assert not (tmp_path / "o").exists()
     # existing outputs: 3
     cfg_yaml.write_text(yaml.safe_dump(dict_chemins(donnees), allow_unicode=True))
-    import observatoire.etapes as etapes_mod
+    import observatoire.run.etapes as etapes_mod
 
     monkeypatch.setattr(etapes_mod, "ETAPES", ETAPES)
     r = runner.invoke(

@@ -10,6 +10,7 @@ import pyogrio
 import pytest
 from shapely import box
 
+from observatoire.ecriture_atomique import fichier_atomique
 from observatoire.rapport import ErreurDonnees
 from observatoire.sorties import (
     ecrire_csv,
@@ -17,7 +18,6 @@ from observatoire.sorties import (
     ecrire_parquet,
     ecrire_tables,
     ecrire_xlsx,
-    ecriture_atomique,
 )
 
 
@@ -62,7 +62,7 @@ def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path):
     cible = tmp_path / "t.csv"
     cible.write_text("ancien")
     with pytest.raises(RuntimeError):
-        with ecriture_atomique(cible) as tmp:
+        with fichier_atomique(cible) as tmp:
             tmp.write_text("moitié")
             raise RuntimeError("crash")
     assert cible.read_text() == "ancien"

@@ -8,7 +8,6 @@ HTML-escaped; only our own assets and the JSON block (already escaped by
 from __future__ import annotations
 
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from observatoire.cartes.actifs import (
     style_observatoire,
     verifier_hors_ligne,
 )
+from observatoire.ecriture_atomique import fichier_atomique
 
 __all__ = ["rendre_page", "ecrire_page", "chemin_relatif"]
 
@@ -66,18 +66,9 @@ def rendre_page(
 
 def ecrire_page(chemin: str | os.PathLike, html: str) -> Path:
     """Write ``html`` to ``chemin`` atomically (temporary file in the same folder, then rename)."""
-    chemin = Path(chemin)
-    chemin.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{chemin.name}.", suffix=".tmp", dir=chemin.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, chemin)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return chemin
+    with fichier_atomique(chemin) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return Path(chemin)
 
 
 def chemin_relatif(cible: str | os.PathLike, depuis: str | os.PathLike) -> str:

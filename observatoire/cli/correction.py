@@ -33,7 +33,7 @@ _AFFICHEES = [
 def _fichiers_config(config: str, depuis: Path) -> tuple[dict, int | None]:
     """Official QPV table, IRIS layer and ptod tables named by a territory configuration."""
     from observatoire.config import charger_config, chemin_config
-    from observatoire.verification import resoudre_source
+    from observatoire.run.verification import resoudre_source
 
     cfg = charger_config(config)
     dossier = chemin_config(config).parent.resolve()

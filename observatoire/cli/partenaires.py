@@ -18,10 +18,10 @@ def partenaires() -> None:
 def _territoire(config: str | None, depuis: Path | None, dossier: Path):
     """Return the run's geography of a configuration (its checks, sources, weights steps)."""
     from observatoire.config import charger_config
-    from observatoire.etapes import etape_poids, etape_sources, territoire_partenaires
     from observatoire.rapport import Rapport
     from observatoire.run import Contexte
-    from observatoire.verification import preparer_run
+    from observatoire.run.etapes import etape_poids, etape_sources, territoire_partenaires
+    from observatoire.run.verification import preparer_run
 
     cfg = charger_config(config)
     rapport = Rapport()

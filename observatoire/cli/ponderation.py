@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ import pandas as pd
 
 from observatoire.chargement import lire_grille, lire_iris, lire_qpv_officiel, lire_table_iris
 from observatoire.chargement.tables import lire_table
+from observatoire.ecriture_atomique import fichier_atomique
 from observatoire.ponderation import (
     METHODES,
     CachePoids,
@@ -29,16 +29,8 @@ __all__ = ["COMMANDES", "weights", "quality"]
 
 
 def _ecrire_csv(table: pd.DataFrame, chemin: str | os.PathLike) -> None:
-    chemin = Path(chemin)
-    chemin.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=chemin.parent, prefix=f".{chemin.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with fichier_atomique(chemin) as tmp:
         table.to_csv(tmp, index=False, float_format="%.10g")
-        os.replace(tmp, chemin)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _grille(chemin, couche, rapport):

@@ -161,7 +161,7 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
     if verifier:
         from observatoire.config import charger_config
         from observatoire.rapport import Rapport
-        from observatoire.verification import preparer_run
+        from observatoire.run.verification import preparer_run
 
         rapport = Rapport()
         try:
@@ -234,7 +234,7 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
 )
 def compare(ancien, nouveau, seuil, sortie):
     """Compare two run output folders (e.g. last year's and this year's): files and values."""
-    from observatoire.comparaison import comparer_runs
+    from observatoire.run.comparaison import comparer_runs
 
     comp = comparer_runs(ancien, nouveau, seuil=seuil)
     click.echo(comp.resume())

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from observatoire.ecriture_atomique import ecrire_fichier_atomique, fichier_atomique
 from observatoire.rapport import ErreurDonnees, Rapport
 
 __all__ = ["empreinte_fichier", "cle_poids", "CachePoids"]
@@ -103,12 +103,11 @@ class CachePoids:
         """Write the table (atomically: temporary file then rename) and its description."""
         self.dossier.mkdir(parents=True, exist_ok=True)
         cible = self.chemin(cle)
-        _ecrire_atomique(cible, lambda p: table.to_parquet(p, index=False))
+        with fichier_atomique(cible) as tmp:
+            table.to_parquet(tmp, index=False)
         if description is not None:
             texte = json.dumps(dict(description), indent=2, sort_keys=True, default=str)
-            _ecrire_atomique(
-                cible.with_suffix(".json"), lambda p: Path(p).write_text(texte, encoding="utf-8")
-            )
+            ecrire_fichier_atomique(cible.with_suffix(".json"), texte)
         return cible
 
     def obtenir(
@@ -140,14 +139,3 @@ class CachePoids:
                 n=len(table),
             )
         return table
-
-
-def _ecrire_atomique(cible: Path, ecrire: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=cible.parent, prefix=f".{cible.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        ecrire(tmp)
-        os.replace(tmp, cible)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

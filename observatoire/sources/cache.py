@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from observatoire.chemins import dossier_cache
-from observatoire.ecriture_atomique import umask
+from observatoire.ecriture_atomique import ecrire_fichier_atomique, umask
 from observatoire.rapport import ErreurDonnees
 from observatoire.sources.integrite import sha256_chemin, valider_id_source, verifier_sha256
 
@@ -105,12 +105,8 @@ class Cache:
         return idx
 
     def _ecrire_index(self, idx: dict) -> None:
-        self.racine.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".json", dir=self.racine)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(idx, f, ensure_ascii=False, indent=2, sort_keys=True)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, self.chemin_index)
+        texte = json.dumps(idx, ensure_ascii=False, indent=2, sort_keys=True)
+        ecrire_fichier_atomique(self.chemin_index, texte)
 
     def entrees(self) -> dict[str, dict]:
         """Return the index entries of the cached sources, by id."""

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.chargement import CRS_TRAVAIL
-from observatoire.run import Contexte, Etape
+from observatoire.run.contexte import Contexte, Etape
 
 __all__ = [
     "ETAPES",
@@ -812,7 +812,7 @@ def _modele_correction(ctx: Contexte):
     from observatoire import __version__
     from observatoire.chemins import dossier_cache
     from observatoire.ecriture_atomique import ecrire_fichier_atomique
-    from observatoire.manifeste import sha256_fichier
+    from observatoire.run.manifeste import sha256_fichier
 
     prep, cfg = ctx.preparation, ctx.config
     roles = {

@@ -1,17 +1,17 @@
 """The yearly run: one territory configuration → tables, maps, sheets and a manifest.
 
-:func:`executer_run` chains the pipeline steps (:mod:`observatoire.etapes`:
+:func:`executer_run` chains the pipeline steps (:mod:`observatoire.run.etapes`:
 sources → poids → indicateurs → écarts → tables → cartes → fiches) for the years
 asked, into ``<sorties>/<territoire>/``:
 
-- fast checks first (:func:`observatoire.verification.preparer_run`): a bad
+- fast checks first (:func:`observatoire.run.verification.preparer_run`): a bad
   configuration, a missing file, an unknown QPV code, an IRIS absent from the
   geography or a year the sources do not hold stops the run before anything is
   written;
 - existing outputs are never replaced without ``force=True``
   (:class:`SortiesExistantes` lists them);
 - everything is built in a temporary folder next to the target and swapped in at
-  the end (:mod:`observatoire.ecriture_atomique`): a failed or killed run leaves
+  the end (:mod:`observatoire.run.remplacement`): a failed or killed run leaves
   the previous outputs untouched;
 - ``manifest.json`` records every input (path, SHA-256, provenance), the
   parameters, package versions, timings and warning counts, the output files
@@ -29,23 +29,17 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from observatoire import __version__
 from observatoire.chemins import dossier_sorties
 from observatoire.config import ConfigTerritoire, charger_config
-from observatoire.ecriture_atomique import (
-    RunEnCours,
-    dossier_temporaire,
-    ecrire_fichier_atomique,
-    nettoyer_restes,
-    remplacer_dossier,
-    verrou_sorties,
-)
-from observatoire.manifeste import (
+from observatoire.ecriture_atomique import ecrire_fichier_atomique
+from observatoire.rapport import Rapport
+from observatoire.run.contexte import Contexte, Etape
+from observatoire.run.manifeste import (
     NOM_JOURNAL,
     NOM_MANIFESTE,
     Changements,
@@ -55,7 +49,13 @@ from observatoire.manifeste import (
     lire_manifeste,
     versions_paquets,
 )
-from observatoire.rapport import Rapport
+from observatoire.run.remplacement import (
+    RunEnCours,
+    dossier_temporaire,
+    nettoyer_restes,
+    remplacer_dossier,
+    verrou_sorties,
+)
 
 __all__ = [
     "Contexte",
@@ -172,75 +172,6 @@ def _cible_sorties(sorties, code: str) -> Path:
     if cible.exists() and not cible.is_dir():
         raise ErreurEcriture(cible, "it exists and is not a folder")
     return cible
-
-
-@dataclass
-class Contexte:
-    """What every step reads and writes.
-
-    Attributes
-    ----------
-    config : ConfigTerritoire
-    annees : list of int
-        Census vintages computed by this run.
-    dossier : Path
-        Temporary build folder: steps write their outputs under it, never elsewhere.
-    rapport : Rapport
-        Non-fatal events (warnings go to the summary and the manifest).
-    preparation : object
-        Result of the fast checks (resolved inputs, loaded layers), see
-        :func:`observatoire.verification.preparer_run`.
-    resultats : dict
-        Step outputs handed to the next steps (``"poids"``, ``"indicateurs"``...).
-    resume : list of str
-        Lines for the end-of-run summary (what was computed).
-    progression : bool
-        Whether to show progress bars.
-    nettoyages : list of callables
-        Called when the run fails, before its temporary folder is removed.
-    """
-
-    config: ConfigTerritoire
-    annees: list[int]
-    dossier: Path
-    rapport: Rapport
-    preparation: Any = None
-    depuis: Path | None = None
-    resultats: dict[str, Any] = field(default_factory=dict)
-    resume: list[str] = field(default_factory=list)
-    progression: bool = True
-    #: Called (in order) when the run fails, before the temporary folder is removed
-    #: (e.g. to stop a background writer).
-    nettoyages: list[Callable[[], None]] = field(default_factory=list)
-
-    def chemin(self, *parties: str) -> Path:
-        """Path of an output under the build folder (parent folders created)."""
-        p = self.dossier.joinpath(*parties)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-    def barre(self, elements: Iterable, description: str, total: int | None = None):
-        """Wrap ``elements`` in a tqdm progress bar (silent when progress is off)."""
-        from tqdm.auto import tqdm
-
-        # disable=None: bars only on a terminal (no progress noise in redirected logs)
-        return tqdm(
-            elements,
-            desc=description,
-            total=total,
-            leave=False,
-            unit="",
-            disable=None if self.progression else True,
-        )
-
-
-@dataclass(frozen=True)
-class Etape:
-    """A named pipeline step: ``fonction(ctx)`` writes under ``ctx.dossier``."""
-
-    nom: str
-    fonction: Callable[[Contexte], None]
-    description: str = ""
 
 
 @dataclass
@@ -464,7 +395,7 @@ def executer_run(
     force : bool
         Replace existing outputs (atomically) and report what changed.
     etapes : sequence of Etape, optional
-        Pipeline steps (default :data:`observatoire.etapes.ETAPES`); tests pass stubs.
+        Pipeline steps (default :data:`observatoire.run.etapes.ETAPES`); tests pass stubs.
     progression : bool
         Show progress bars.
     cache : path, optional
@@ -487,7 +418,7 @@ def executer_run(
     ErreurEtape
         A step failed (previous outputs untouched).
     """
-    from observatoire.verification import preparer_run
+    from observatoire.run.verification import preparer_run
 
     debut = time.perf_counter()
     horodatage = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -551,7 +482,7 @@ def _construire(
         raise SortiesExistantes(cible, existants, ancien_manifeste)
 
     if etapes is None:
-        from observatoire.etapes import ETAPES
+        from observatoire.run.etapes import ETAPES
 
         etapes = ETAPES
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from observatoire.manifeste import (
+from observatoire.run.manifeste import (
     Changements,
     EtatSorties,
     comparer_inventaires,

@@ -1,0 +1,82 @@
+"""What the steps of a run share: the context they read and write, and the step type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from observatoire.config import ConfigTerritoire
+from observatoire.rapport import Rapport
+
+__all__ = ["Contexte", "Etape"]
+
+
+@dataclass
+class Contexte:
+    """What every step reads and writes.
+
+    Attributes
+    ----------
+    config : ConfigTerritoire
+    annees : list of int
+        Census vintages computed by this run.
+    dossier : Path
+        Temporary build folder: steps write their outputs under it, never elsewhere.
+    rapport : Rapport
+        Non-fatal events (warnings go to the summary and the manifest).
+    preparation : object
+        Result of the fast checks (resolved inputs, loaded layers), see
+        :func:`observatoire.run.verification.preparer_run`.
+    resultats : dict
+        Step outputs handed to the next steps (``"poids"``, ``"indicateurs"``...).
+    resume : list of str
+        Lines for the end-of-run summary (what was computed).
+    progression : bool
+        Whether to show progress bars.
+    nettoyages : list of callables
+        Called when the run fails, before its temporary folder is removed.
+    """
+
+    config: ConfigTerritoire
+    annees: list[int]
+    dossier: Path
+    rapport: Rapport
+    preparation: Any = None
+    depuis: Path | None = None
+    resultats: dict[str, Any] = field(default_factory=dict)
+    resume: list[str] = field(default_factory=list)
+    progression: bool = True
+    #: Called (in order) when the run fails, before the temporary folder is removed
+    #: (e.g. to stop a background writer).
+    nettoyages: list[Callable[[], None]] = field(default_factory=list)
+
+    def chemin(self, *parties: str) -> Path:
+        """Path of an output under the build folder (parent folders created)."""
+        p = self.dossier.joinpath(*parties)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def barre(self, elements: Iterable, description: str, total: int | None = None):
+        """Wrap ``elements`` in a tqdm progress bar (silent when progress is off)."""
+        from tqdm.auto import tqdm
+
+        # disable=None: bars only on a terminal (no progress noise in redirected logs)
+        return tqdm(
+            elements,
+            desc=description,
+            total=total,
+            leave=False,
+            unit="",
+            disable=None if self.progression else True,
+        )
+
+
+@dataclass(frozen=True)
+class Etape:
+    """A named pipeline step: ``fonction(ctx)`` writes under ``ctx.dossier``."""
+
+    nom: str
+    fonction: Callable[[Contexte], None]
+    description: str = ""
