@@ -4,9 +4,14 @@ A configuration says *what* the yearly run computes for one territory: its
 communes and EPCI, its QPV (codes, generation, perimeter file), its veille
 territories (a perimeter file, or a set of IRIS with optional shares, possibly
 minus other zones), the comparison levels, the indicators, the years, the
-weighting method and the output formats. It names its input files by source id
-(resolved by :func:`observatoire.sources.chemin_source`, from the cache or a
-local store given with ``--from``) or by path (relative to the YAML file).
+weighting method, the output formats and the partners' tables. It names its input
+files by source id (resolved by :func:`observatoire.sources.chemin_source`, from
+the cache or a local store given with ``--from``) or by path (relative to the YAML
+file); :attr:`SourceRef.est_chemin` is the one rule telling them apart.
+
+This module owns every model of the YAML file (the partners' tables included), so it
+imports nothing else of the package; :mod:`observatoire.sources` reads territories
+through :func:`charger_config`.
 
 Errors name the bad key and the expected form::
 
@@ -23,7 +28,7 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -36,8 +41,6 @@ from pydantic import (
     model_validator,
 )
 
-from observatoire.partenaires.modele import TablePartenaire
-
 __all__ = [
     "ErreurConfig",
     "SourceRef",
@@ -48,10 +51,14 @@ __all__ = [
     "Veille",
     "Ponderation",
     "Sorties",
+    "SexePartenaire",
+    "DenominateurPartenaire",
+    "TablePartenaire",
     "ConfigTerritoire",
     "ROLES_SOURCES",
     "NIVEAUX_COMPARAISON",
     "FORMATS_TABLES",
+    "CLES_PARTENAIRES",
     "CONFIG_DEFAUT",
     "configs_disponibles",
     "chemin_config",
@@ -415,6 +422,160 @@ class Sorties(BaseModel):
     fiches: bool = True
 
 
+CLES_PARTENAIRES = ("adresse", "coordonnees", "code_iris", "code_qpv", "code_commune")
+_ROLES_PARTENAIRES = {
+    "adresse": ({"adresse"}, {"code_postal", "commune"}),
+    "coordonnees": ({"x", "y"}, set()),
+    "code_iris": ({"code_iris"}, set()),
+    "code_qpv": ({"code_qpv"}, set()),
+    "code_commune": ({"code_commune"}, set()),
+}
+
+
+class SexePartenaire(BaseModel):
+    """Column holding the sex and the values that mean women and men."""
+
+    model_config = _PERMIS
+    colonne: str
+    femmes: list[str] = Field(default_factory=lambda: ["F", "2"])
+    hommes: list[str] = Field(default_factory=lambda: ["H", "M", "1"])
+
+    @field_validator("femmes", "hommes", mode="before")
+    @classmethod
+    def _textes(cls, v):
+        return [str(x) for x in v]
+
+
+class DenominateurPartenaire(BaseModel):
+    """Rate = facteur × count / an indicator of the run for the same territory."""
+
+    model_config = _PERMIS
+    indicateur: str = Field(description="codebook id of a head count (e.g. population)")
+    facteur: float = Field(100, gt=0)
+
+
+class TablePartenaire(BaseModel):
+    """One partner table of a territory (``partenaires:``).
+
+    A partner sends a CSV/XLSX list of people, one row each; the table says what its
+    rows mean and the run counts them by neighbourhood::
+
+        partenaires:
+          - code: demandeurs_emploi              # indicator id: part_<code>, nb_<code>
+            libelle: Demandeurs d'emploi (catégorie A)
+            partenaire: France Travail
+            source: {source: partenaires/demandeurs_2025.csv}
+            annee: 2025
+            cle: adresse                         # adresse | coordonnees | code_iris | code_qpv
+                                                 # | code_commune, or a list in order of
+                                                 # preference (each row takes the first key
+                                                 # whose columns it fills)
+            colonnes: {adresse: ADRESSE, code_postal: CP, commune: VILLE}
+            sexe: {colonne: SEXE, femmes: [F, "2"], hommes: [H, "1"]}
+            denominateur: {indicateur: population, facteur: 100}   # optional rate
+
+    Column roles by key: ``adresse`` needs ``adresse`` (and optionally ``code_postal``,
+    ``commune``); ``coordonnees`` needs ``x`` and ``y`` and the ``crs`` of the table
+    (``EPSG:4326`` for longitude/latitude, ``EPSG:2154`` for Lambert-93); each code key
+    needs the role of its name (``code_iris``, ``code_qpv``, ``code_commune``).
+    """
+
+    model_config = _PERMIS
+    code: str
+    libelle: str
+    partenaire: str
+    source: dict[str, Any] = Field(description="{source: id or path[, couche]}")
+    annee: int = Field(ge=1990, le=2100)
+    cle: list[Literal["adresse", "coordonnees", "code_iris", "code_qpv", "code_commune"]]
+    colonnes: dict[str, str]
+    crs: str | None = None
+    sexe: SexePartenaire | None = None
+    poids: str | None = Field(None, description="column of row weights (default 1 per row)")
+    denominateur: DenominateurPartenaire | None = None
+    pilier: Literal[
+        "cohésion sociale",
+        "cadre de vie et renouvellement urbain",
+        "développement économique et emploi",
+    ] = "cohésion sociale"
+    seuil_secret: float = Field(11, ge=0, description="counts under it are not published")
+    score_min: float = Field(
+        0.6, ge=0, le=1, description="geocoding score under which a row is not placed"
+    )
+    geocodeur: str = Field(
+        "https://api-adresse.data.gouv.fr/search/csv/",
+        description="batch CSV geocoder of the Base Adresse Nationale",
+    )
+    ventiler: bool = Field(
+        False,
+        description="apportion rows coded by IRIS into the QPV and "
+        "veille zones with the run's weights (status estime)",
+    )
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, v):
+        v = {"source": v} if isinstance(v, str) else v
+        if not isinstance(v, dict) or not str(v.get("source") or "").strip():
+            raise ValueError("expected a source id or path, or {source: ..., couche: ...}")
+        return v
+
+    @property
+    def ref(self) -> SourceRef:
+        """The table's input as a :class:`SourceRef`."""
+        return SourceRef.model_validate(self.source)
+
+    @field_validator("cle", mode="before")
+    @classmethod
+    def _cles(cls, v):
+        v = [v] if isinstance(v, str) else v
+        if not v or len(set(v)) != len(v):
+            raise ValueError(
+                f"cle: one key or a list of distinct keys among {list(CLES_PARTENAIRES)}"
+            )
+        return v
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
+            raise ValueError(f"{v!r} is not an indicator code (lower case, digits, '_')")
+        return v
+
+    @model_validator(mode="after")
+    def _colonnes(self):
+        tous = set()
+        for cle in self.cle:
+            requis, facultatifs = _ROLES_PARTENAIRES[cle]
+            tous |= requis | facultatifs
+            manque = sorted(requis - set(self.colonnes))
+            if manque:
+                raise ValueError(
+                    f"cle {cle}: colonnes needs {sorted(requis)} (missing "
+                    f"{manque}; optional {sorted(facultatifs)})"
+                )
+        inconnus = sorted(set(self.colonnes) - tous)
+        if inconnus:
+            raise ValueError(
+                f"cle {self.cle}: unknown column role(s) {inconnus} (expected {sorted(tous)})"
+            )
+        if "coordonnees" in self.cle and self.crs is None:
+            raise ValueError(
+                "cle coordonnees: give the crs of the table (EPSG:4326 for "
+                "longitude/latitude, EPSG:2154 for Lambert-93)"
+            )
+        return self
+
+    @property
+    def id_effectif(self) -> str:
+        """Indicator id of the count."""
+        return f"nb_{self.code}"
+
+    @property
+    def id_taux(self) -> str:
+        """Indicator id of the rate (when a denominator is named)."""
+        return f"part_{self.code}"
+
+
 class ConfigTerritoire(BaseModel):
     """A whole territory configuration (see ``observatoire/configs/*.yaml``)."""
 
@@ -563,6 +724,27 @@ class ConfigTerritoire(BaseModel):
     def codes_qpv(self) -> list[str] | None:
         """Listed QPV codes (``None`` when ``liste: all``)."""
         return None if self.qpv.liste == "all" else [q.code for q in self.qpv.liste]
+
+    def entrees(self) -> dict[str, SourceRef]:
+        """Return every input of the configuration: key → :class:`SourceRef`.
+
+        Keys name where the input is given (``sources.iris``, ``qpv.perimetres[0]``,
+        ``veille[2].perimetre``, ``partenaires[0].source``), in the order of the file.
+        """
+        out: dict[str, SourceRef] = {f"sources.{r}": ref for r, ref in self.sources.items()}
+        out |= {f"qpv.perimetres[{i}]": p for i, p in enumerate(self.qpv.perimetres)}
+        out |= {
+            f"veille[{i}].perimetre": v.perimetre
+            for i, v in enumerate(self.veille)
+            if v.perimetre is not None
+        }
+        out |= {f"partenaires[{i}].source": t.ref for i, t in enumerate(self.partenaires)}
+        return out
+
+    @property
+    def ids_sources(self) -> list[str]:
+        """Source ids the configuration names (paths left out), once each, in file order."""
+        return list(dict.fromkeys(r.source for r in self.entrees().values() if not r.est_chemin))
 
     @property
     def methode_ponderation(self) -> str:

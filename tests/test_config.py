@@ -292,3 +292,75 @@ def test_config_officielle_ids_du_registre():
     assert all(i in reg for i in ids), [i for i in ids if i not in reg]
     assert c.codes_qpv == charger_config().codes_qpv
     assert [v.code for v in c.veille] == [v.code for v in charger_config().veille]
+
+
+# -- inputs: one "path or source id" rule; shipped configurations name ids only ---------------
+
+
+def test_entrees_et_regle_chemin_ou_id():
+    d = _base()
+    d["sources"]["revenus_iris"] = "donnees/rfl.csv"  # a '/': a path
+    d["sources"]["dictionnaire"] = "dico.xlsx"  # a file suffix: a path
+    d["sources"]["menages_iris"] = {"source": "C:\\donnees\\menages.csv"}
+    d["veille"][0] = {"code": "V1", "nom": "V", "commune": "13047", "perimetre": "v.geojson"}
+    d["veille"][1]["perimetre"] = "perimetre_san_ouest_provence"
+    del d["veille"][1]["iris"]
+    d["partenaires"] = [
+        {
+            "code": "jeunes",
+            "libelle": "Jeunes",
+            "partenaire": "ML",
+            "source": "contrats_de_ville_2015",
+            "annee": 2025,
+            "cle": "code_iris",
+            "colonnes": {"code_iris": "IRIS"},
+        }
+    ]
+    c = config_depuis_dict(d)
+    e = c.entrees()
+    assert list(e)[:2] == ["sources.iris", "sources.iris_statistiques"]
+    assert e["veille[0].perimetre"].est_chemin
+    assert not e["veille[1].perimetre"].est_chemin
+    assert e["partenaires[0].source"].source == "contrats_de_ville_2015"
+    assert e["qpv.perimetres[0]"].source == "qpv_2024_ouest_provence"
+    chemins = {k for k, r in e.items() if r.est_chemin}
+    assert chemins == {
+        "sources.revenus_iris",
+        "sources.dictionnaire",
+        "sources.menages_iris",
+        "veille[0].perimetre",
+    }
+    ids = c.ids_sources
+    assert len(ids) == len(set(ids))
+    assert "perimetre_san_ouest_provence" in ids and "contrats_de_ville_2015" in ids
+    assert not {"donnees/rfl.csv", "dico.xlsx", "v.geojson"} & set(ids)
+
+
+@pytest.mark.parametrize("nom", ["san_ouest_provence", "pays_de_martigues"])
+def test_copie_d_une_config_livree_se_resout_pareil(nom, donnees, tmp_path):
+    """A shipped configuration copied anywhere loads and resolves to the same files."""
+    from observatoire.sources import chemin_source
+
+    copie = tmp_path / "ailleurs" / f"{nom}.yaml"
+    copie.parent.mkdir()
+    copie.write_bytes(chemin_config(nom).read_bytes())
+    livree, ici = charger_config(nom), charger_config(copie)
+    assert ici.dossier_config == copie.parent.resolve() != livree.dossier_config
+    assert ici.parametres() == livree.parametres()
+    assert ici.entrees() == livree.entrees()
+    for cle, ref in ici.entrees().items():
+        assert not ref.est_chemin, f"{nom}: {cle} names a path: {ref.source}"
+        fichier = chemin_source(ref.source, depuis=donnees)
+        assert fichier.is_file() and fichier.is_relative_to(donnees), cle
+
+
+def test_configs_livrees_nomment_des_ids_connus():
+    """Every input of every shipped configuration is a catalogue or registry id."""
+    from observatoire.sources import charger_catalogue, charger_registre
+
+    connus = set(charger_catalogue().sources) | set(charger_registre().sources)
+    for nom in configs_disponibles():
+        c = charger_config(nom)
+        chemins = [f"{k}: {r.source}" for k, r in c.entrees().items() if r.est_chemin]
+        assert not chemins, f"{nom} names paths: {chemins}"
+        assert set(c.ids_sources) <= connus, (nom, sorted(set(c.ids_sources) - connus))

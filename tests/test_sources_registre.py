@@ -7,14 +7,17 @@ import hashlib
 import pytest
 import yaml
 
+from observatoire.config import charger_config, chemin_config, configs_disponibles
 from observatoire.rapport import ErreurDonnees
 from observatoire.sources import (
+    TERRITOIRE_DEFAUT,
     charger_catalogue,
     charger_registre,
     charger_territoires,
     chemin_source,
     territoire,
 )
+from observatoire.sources.registre import sources_officielles_socle, sources_resume
 
 # The source ids of the brief (issue 2): every one must be in the shipped catalogue.
 IDS_BRIEF = """
@@ -184,20 +187,63 @@ def test_catalogue_local_du_magasin_prioritaire(tmp_path):
 
 def test_territoires_ids_connus():
     reg, cat = charger_registre(), charger_catalogue()
-    for t in charger_territoires().values():
-        assert set(t.sources_locales) <= set(cat.sources), t.id
-        assert set(t.sources_officielles) <= set(reg.sources), t.id
+    terrs = charger_territoires()
+    assert sorted(terrs) == configs_disponibles()  # the territories are the shipped configs
+    for nom, t in terrs.items():
+        assert set(t.sources_officielles) <= set(reg.sources), nom
+        assert set(t.sources_locales) <= set(cat.sources) | set(reg.sources), nom
+        assert set(sources_resume().values()) <= set(t.sources_locales), nom
+        assert set(sources_officielles_socle()) <= set(t.sources_officielles), nom
+    for nom in ("san_ouest_provence", "pays_de_martigues"):
+        assert set(terrs[nom].sources_locales) <= set(cat.sources), nom
     t = territoire()
+    assert t == terrs[TERRITOIRE_DEFAUT]
     assert t.communes == ["13047", "13063", "13078", "13039", "13044", "13029"]
+    assert t.departement == "13" and t.id == "san_ouest_provence"
+    # the ids of the configuration, the grid included, are fetched with --from
+    assert set(charger_config().ids_sources) <= set(t.sources_locales)
+    assert "grille_filosofi2019_san_ouest_provence" in t.sources_locales
+
+
+def test_territoire_officiel_telecharge_les_ids_de_sa_config():
+    t = territoire("san_ouest_provence_officiel")
+    ids = charger_config("san_ouest_provence_officiel").ids_sources
+    assert ids and set(ids) <= set(t.sources_officielles)
+    assert t.sources_officielles[: len(ids)] == ids
 
 
 def test_territoire_depuis_config_du_paquet():
     t = territoire(config="pays_de_martigues")
+    assert t == territoire("pays_de_martigues")
     assert t.communes == ["13056", "13077", "13098"]
     assert "iris_contours_2014_dep13" in t.sources_locales
     assert set(t.sources_locales) <= set(charger_catalogue().sources)
-    with pytest.raises(ErreurDonnees, match="territory configuration not found"):
+    with pytest.raises(ErreurDonnees, match="configuration file not found: inexistant"):
         territoire(config="inexistant")
+    with pytest.raises(ErreurDonnees, match="unknown territory 'inexistant'.*pays_de_martigues"):
+        territoire("inexistant")
+    with pytest.raises(ErreurDonnees, match="both given"):
+        territoire("pays_de_martigues", config="pays_de_martigues")
+
+
+def test_territoire_lu_par_les_modeles_de_la_config(tmp_path):
+    """A territory file is read like a run configuration: same keys, same path/id rule."""
+    d = yaml.safe_load(chemin_config("pays_de_martigues").read_text(encoding="utf-8"))
+    d["sources"]["revenus_iris"] = "tables/rfl.csv"  # a path: not fetched
+    d["sources"]["dictionnaire"] = {"source": "dictionnaire.xlsx"}  # a path: not fetched
+    d["qpv"]["perimetres"].append({"source": "qpv_2015_marseille", "generation": 2015})
+    p = tmp_path / "terr.yaml"
+    p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    t = territoire(config=p)
+    assert t.communes == ["13056", "13077", "13098"] and t.id == "pays_de_martigues"
+    assert "qpv_2015_marseille" in t.sources_locales
+    assert "rfl_iris_2001_2011_dep13" not in t.sources_locales
+    assert not {"tables/rfl.csv", "dictionnaire.xlsx"} & set(t.sources_locales)
+    # errors name the file and the key
+    d["ponderation"]["methode"] = "lineaire"
+    p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ErreurDonnees, match=r"terr.yaml: ponderation.methode: got 'lineaire'"):
+        territoire(config=p)
 
 
 def test_catalogue_communes_couvertes(tmp_path):

@@ -1,19 +1,21 @@
 """Official sources, local catalogues and the download cache (``observatoire data ...``).
 
 - :mod:`~observatoire.sources.registre` — the registry of official sources
-  (``registre.yaml``), local catalogues (``catalogues/*.yaml``) and the territories'
-  source lists (``territoires.yaml``), validated on load.
+  (``registre.yaml``), local catalogues (``catalogues/*.yaml``) and the ids every
+  territory fetches (``socle.yaml``), validated on load.
 - :mod:`~observatoire.sources.cache` — cache folder and its JSON index.
 - :mod:`~observatoire.sources.telechargement` — streamed, resumable, checksum-verified downloads.
 - :mod:`~observatoire.sources.archives` — safe .zip/.7z extraction.
-- :mod:`~observatoire.sources.acquisition` — :func:`recuperer` (fetch) and
-  :func:`chemin_source` (which file to read for a source id).
+- :mod:`~observatoire.sources.acquisition` — :func:`recuperer` (fetch),
+  :func:`chemin_source` (which file to read for a source id) and :func:`territoire`
+  (what a territory configuration needs).
 """
 
 from observatoire.sources.acquisition import (
     TERRITOIRE_DEFAUT,
     Resultat,
     catalogue_pour,
+    charger_territoires,
     chemin_source,
     recuperer,
     territoire,
@@ -27,7 +29,6 @@ from observatoire.sources.registre import (
     Territoire,
     charger_catalogue,
     charger_registre,
-    charger_territoires,
 )
 from observatoire.sources.telechargement import (
     ErreurSomme,

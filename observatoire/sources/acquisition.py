@@ -6,8 +6,8 @@
   checked against the catalogue's sha256).
 - :func:`chemin_source` returns the file to read for a source id: in the store
   ``depuis`` if given, else in the cache.
-- :func:`territoire` says which ids a territory needs (``territoires.yaml`` or a
-  territory configuration file).
+- :func:`territoire` says which ids a territory needs, read from its configuration
+  (:func:`observatoire.config.charger_config`) and ``socle.yaml``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import yaml
-from pydantic import ValidationError
-
+from observatoire.config import CONFIG_DEFAUT, ErreurConfig, charger_config, configs_disponibles
 from observatoire.rapport import ErreurDonnees, Rapport
 from observatoire.sources.archives import extraire_archive, type_archive
 from observatoire.sources.cache import Cache
@@ -38,7 +36,7 @@ from observatoire.sources.registre import (
     Territoire,
     charger_catalogue,
     charger_registre,
-    charger_territoires,
+    sources_officielles_socle,
     sources_resume,
 )
 from observatoire.sources.telechargement import (
@@ -55,12 +53,13 @@ __all__ = [
     "chemin_source",
     "recuperer",
     "territoire",
+    "charger_territoires",
     "parametres_territoire",
     "ErreurIntegrite",
 ]
 
-#: Territory used when none is given.
-TERRITOIRE_DEFAUT = "san_ouest_provence"
+#: Territory used when none is given: the default configuration.
+TERRITOIRE_DEFAUT = CONFIG_DEFAUT
 
 #: Name of a catalogue shipped inside a local store (takes precedence over the packaged one).
 NOM_CATALOGUE_LOCAL = "catalogue.yaml"
@@ -158,87 +157,68 @@ _REMEDE_MAGASIN = (
 )
 
 
-def _chemin_config(config: str | os.PathLike) -> Path:
-    chemin = Path(config)
-    if chemin.is_file():
-        return chemin
-    paquet = Path(__file__).resolve().parent.parent / "configs" / f"{chemin.stem}.yaml"
-    if chemin.suffix in {"", ".yaml", ".yml"} and len(chemin.parts) == 1 and paquet.is_file():
-        return paquet
-    raise ErreurDonnees(f"{config}: territory configuration not found")
-
-
-def _ids_config(contenu: dict) -> list[str]:
-    """Source ids named in a territory configuration (paths are left out)."""
-    refs: list = []
-    sources = contenu.get("sources")
-    if isinstance(sources, dict):
-        refs += list(sources.values())
-    qpv = contenu.get("qpv")
-    if isinstance(qpv, dict) and isinstance(qpv.get("perimetres"), list):
-        refs += qpv["perimetres"]
-    ids = []
-    for ref in refs:
-        sid = ref.get("source") if isinstance(ref, dict) else ref
-        if isinstance(sid, str) and "/" not in sid and "." not in sid and sid not in ids:
-            ids.append(sid)
-    return ids
-
-
 def territoire(nom: str | None = None, *, config: str | os.PathLike | None = None) -> Territoire:
     """Return the communes and source ids a territory needs.
+
+    A territory is a configuration, read by :func:`observatoire.config.charger_config`:
+    its ``code``, ``nom``, ``departement`` and member communes (``epci.communes``, in
+    file order). ``sources_locales`` (fetched with ``--from DIR``) are the source ids it
+    names (:meth:`~observatoire.config.ConfigTerritoire.entrees`; paths are left out)
+    and those ``data summary`` reads; ``sources_officielles`` (fetched without
+    ``--from``) are the ids it names that the registry knows and the ``officielles:`` of
+    ``socle.yaml``.
 
     Parameters
     ----------
     nom : str, optional
-        Territory id of ``territoires.yaml`` (default :data:`TERRITOIRE_DEFAUT`).
+        Name of a shipped configuration (``observatoire/configs/<nom>.yaml``; default
+        :data:`TERRITOIRE_DEFAUT`).
     config : path or name, optional
-        A territory configuration (``observatoire/configs/<name>.yaml`` or a file): its
-        ``code``, ``nom``, ``departement``, communes (``epci.communes`` or ``communes``)
-        and the source ids it names (``sources:`` roles, ``qpv.perimetres``) are used;
-        when its ``code`` is also in ``territoires.yaml`` the packaged lists are kept
-        and extended.
+        A configuration file or the name of a shipped one, instead of ``nom``.
+
+    Raises
+    ------
+    ErreurDonnees
+        Unknown name, missing file or invalid configuration (the message names the file
+        and the key), or both ``nom`` and ``config`` given.
     """
-    connus = charger_territoires()
+    if nom is not None and config is not None:
+        raise ErreurDonnees(
+            f"territory {nom!r} and configuration {str(config)!r} both given "
+            "(expected one of --territoire NAME or --config FILE)"
+        )
     if config is None:
         nom = nom or TERRITOIRE_DEFAUT
+        connus = configs_disponibles()
         if nom not in connus:
             raise ErreurDonnees(
-                f"unknown territory {nom!r}; known: {', '.join(sorted(connus))} "
-                "(or pass --config FILE)"
+                f"unknown territory {nom!r}; known: {', '.join(connus)} "
+                "(shipped configurations; or pass --config FILE)"
             )
-        return connus[nom]
-    chemin = _chemin_config(config)
-    contenu = yaml.safe_load(chemin.read_text(encoding="utf-8")) or {}
-    if not isinstance(contenu, dict):
-        raise ErreurDonnees(f"{chemin}: expected a mapping at top level")
-    code = str(nom or contenu.get("code") or contenu.get("id") or chemin.stem)
-    base = connus.get(code)
-    communes = contenu.get("communes")
-    epci = contenu.get("epci")
-    if communes is None and isinstance(epci, dict):
-        communes = epci.get("communes")
-    if isinstance(communes, dict):
-        communes = list(communes)
-    if communes is None and base is not None:
-        communes = base.communes
-    if not communes:
-        raise ErreurDonnees(f"{chemin}: no communes (expected `epci.communes` or `communes`)")
-    locales = list(base.sources_locales) if base is not None else []
-    locales += [s for s in _ids_config(contenu) if s not in locales]
-    locales += [s for s in sources_resume().values() if s not in locales]
+        config = nom
     try:
-        return Territoire(
-            id=code,
-            nom=str(contenu.get("nom") or (base.nom if base else code)),
-            communes=[str(c).zfill(5) for c in communes],
-            departement=str(contenu.get("departement") or (base.departement if base else ""))
-            or None,
-            sources_locales=locales,
-            sources_officielles=list((base or connus[TERRITOIRE_DEFAUT]).sources_officielles),
-        )
-    except ValidationError as exc:
-        raise ErreurDonnees(f"{chemin}: invalid territory: {exc}") from None
+        cfg = charger_config(config)
+    except ErreurConfig as exc:
+        raise ErreurDonnees(str(exc)) from None
+    ids = cfg.ids_sources
+    registre = charger_registre()
+    locales = list(dict.fromkeys([*ids, *sources_resume().values()]))
+    officielles = list(
+        dict.fromkeys([*(i for i in ids if i in registre), *sources_officielles_socle()])
+    )
+    return Territoire(
+        id=cfg.code,
+        nom=cfg.nom,
+        communes=list(cfg.epci.communes),
+        departement=cfg.departement,
+        sources_locales=locales,
+        sources_officielles=officielles,
+    )
+
+
+def charger_territoires() -> dict[str, Territoire]:
+    """Return every shipped territory: configuration name → :class:`Territoire`."""
+    return {nom: territoire(nom) for nom in configs_disponibles()}
 
 
 def parametres_territoire(terr: Territoire | None) -> dict[str, str]:

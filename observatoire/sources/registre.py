@@ -4,8 +4,8 @@ The registry (``registre.yaml``, shipped with the package) lists the official
 products the observatory knows: producer, dataset, edition/vintage, download URL
 or service endpoint, format, licence, checksum when the producer publishes one.
 A local catalogue (``catalogues/*.yaml``) maps the same kind of ids to the files
-of a local data store, which never uses the official names. A territory list
-(``territoires.yaml``) says which ids a territory needs.
+of a local data store, which never uses the official names. ``socle.yaml`` lists
+the ids every territory fetches besides those its configuration names.
 
 Every problem in these files raises :class:`~observatoire.rapport.ErreurDonnees`
 naming the file, the entry and the field.
@@ -22,6 +22,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from observatoire.config import yaml_strict
 from observatoire.rapport import ErreurDonnees
 
 __all__ = [
@@ -34,8 +35,8 @@ __all__ = [
     "Territoire",
     "charger_registre",
     "charger_catalogue",
-    "charger_territoires",
     "sources_resume",
+    "sources_officielles_socle",
     "DOSSIER_SOURCES",
 ]
 
@@ -216,7 +217,10 @@ class Catalogue(_Modele):
 
 
 class Territoire(_Modele):
-    """What a territory needs: its communes and source ids."""
+    """What a territory fetches: its communes, département and source ids.
+
+    Built from a territory configuration by :func:`observatoire.sources.territoire`.
+    """
 
     id: str
     nom: str
@@ -242,8 +246,6 @@ def _lire_yaml(chemin: Path) -> dict:
     if not chemin.is_file():
         raise ErreurDonnees(f"{chemin}: file not found")
     try:
-        from observatoire.config import yaml_strict
-
         contenu = yaml_strict(chemin.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ErreurDonnees(f"{chemin}: invalid YAML: {exc}") from exc
@@ -330,29 +332,30 @@ def _charger_catalogue(chemin: str) -> Catalogue:
     )
 
 
-def charger_territoires(chemin: str | os.PathLike | None = None) -> dict[str, Territoire]:
-    """Read the territories' source lists (default: the packaged ``territoires.yaml``)."""
-    chemin = Path(chemin) if chemin is not None else DOSSIER_SOURCES / "territoires.yaml"
-    contenu = _lire_yaml(chemin)
-    brutes = contenu.get("territoires")
-    if not isinstance(brutes, dict):
-        raise ErreurDonnees(f"{chemin}: key 'territoires' must map names to entries")
-    out = {}
-    for tid, brute in brutes.items():
-        try:
-            out[tid] = Territoire.model_validate({"id": tid, **(brute or {})})
-        except ValidationError as exc:
-            raise ErreurDonnees(f"{chemin}: territory {tid!r}: {_message(exc)}") from None
-    return out
+def _socle(chemin: str | os.PathLike | None) -> tuple[Path, dict]:
+    chemin = Path(chemin) if chemin is not None else DOSSIER_SOURCES / "socle.yaml"
+    return chemin, _lire_yaml(chemin)
 
 
 def sources_resume(chemin: str | os.PathLike | None = None) -> dict[str, str]:
     """Return role → source id read by ``observatoire data summary``.
 
-    From the ``resume:`` key of ``territoires.yaml``.
+    From the ``resume:`` key of ``socle.yaml`` (default: the packaged one).
     """
-    chemin = Path(chemin) if chemin is not None else DOSSIER_SOURCES / "territoires.yaml"
-    resume = _lire_yaml(chemin).get("resume")
+    chemin, contenu = _socle(chemin)
+    resume = contenu.get("resume")
     if not isinstance(resume, dict) or not all(isinstance(v, str) for v in resume.values()):
         raise ErreurDonnees(f"{chemin}: key 'resume' must map roles to source ids")
     return dict(resume)
+
+
+def sources_officielles_socle(chemin: str | os.PathLike | None = None) -> list[str]:
+    """Return the registry ids every territory downloads without ``--from``.
+
+    From the ``officielles:`` key of ``socle.yaml`` (default: the packaged one).
+    """
+    chemin, contenu = _socle(chemin)
+    ids = contenu.get("officielles")
+    if not isinstance(ids, list) or not all(isinstance(v, str) for v in ids):
+        raise ErreurDonnees(f"{chemin}: key 'officielles' must list registry source ids")
+    return list(ids)
