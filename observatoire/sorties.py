@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -92,6 +93,22 @@ def ecrire_parquet(table: pd.DataFrame, chemin: str | os.PathLike) -> Path:
     return Path(chemin)
 
 
+@contextmanager
+def _date_gpkg_fixe():
+    """Pin the "last change" date a GeoPackage records: same inputs give the same bytes."""
+    import warnings
+
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(extension|conformant).*")
+            yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+
+
 def ecrire_geopackage(
     table: pd.DataFrame,
     geometries: Mapping[str, gpd.GeoDataFrame],
@@ -103,6 +120,8 @@ def ecrire_geopackage(
     sans_geometrie: str = "erreur",
 ) -> Path:
     """Write one GeoPackage layer per level: table rows joined to the level's geometry.
+
+    The file records a fixed date, so the same inputs give the same bytes.
 
     Parameters
     ----------
@@ -134,7 +153,7 @@ def ecrire_geopackage(
             f"(levels {sorted(map(str, pd.unique(table[niveau])))}, "
             f"geometries {sorted(geometries)})"
         )
-    with fichier_atomique(chemin) as tmp:
+    with fichier_atomique(chemin) as tmp, _date_gpkg_fixe():
         for n in niveaux:
             geo = geometries[n]
             if geo.crs is None:

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from observatoire.cli import main
 from observatoire.config import charger_config
-from observatoire.run.verification import resoudre_source
 from observatoire.sources import Cache, chemin_source, recuperer
 from observatoire.sources.integrite import ErreurIntegrite, sha256_memo
+from observatoire.territoire.entrees import resoudre_source
 
 CATALOGUE = (
     Path(__file__).resolve().parent.parent

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 import click
-import pandas as pd
+
+from observatoire.cli._options import AIDE_CONFIG
 
 __all__ = ["COMMANDES", "correction", "valider_cmd"]
 
@@ -33,7 +34,7 @@ _AFFICHEES = [
 def _fichiers_config(config: str, depuis: Path) -> tuple[dict, int | None]:
     """Official QPV table, IRIS layer and ptod tables named by a territory configuration."""
     from observatoire.config import charger_config, chemin_config
-    from observatoire.run.verification import resoudre_source
+    from observatoire.territoire.entrees import resoudre_source
 
     cfg = charger_config(config)
     dossier = chemin_config(config).parent.resolve()
@@ -65,31 +66,30 @@ def correction() -> None:
     "depuis",
     metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Data folder holding the training files (default: the local store "
-    "../shared/data or $OBSERVATOIRE_DONNEES_LOCALES, when it exists).",
+    help="Local data store holding the training files (default: ../shared/data or "
+    "$OBSERVATOIRE_DONNEES_LOCALES, when it exists).",
 )
 @click.option(
     "--config",
     "config",
-    metavar="FILE",
-    help="Territory configuration (YAML file or shipped name): its official QPV "
-    "table (and vintage), IRIS layer of the statistics' edition and ptod "
-    "tables replace the defaults, resolved in the --from store; the QPV "
-    "perimeters stay the 71 QPV 2024 of the département 13 file.",
+    metavar="FILE|NAME",
+    help=f"{AIDE_CONFIG}: its official QPV table (and vintage), IRIS layer of the "
+    "statistics' edition and ptod tables replace the defaults, resolved in the --from "
+    "store; the QPV perimeters stay the 71 QPV 2024 of the département 13 file.",
 )
 @click.option(
     "-o",
     "--output",
     "sortie",
     required=True,
-    metavar="RAPPORT.csv",
+    metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Validation report written as CSV (applique written true/false).",
 )
 @click.option(
     "--modele",
     "modele",
-    metavar="MODELE.json",
+    metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the fitted models of the applied indicators as JSON.",
 )
@@ -101,6 +101,8 @@ def valider_cmd(depuis, config, sortie, modele):
     aggregate. Columns: mae/medae = mean/median absolute error against the official
     value, biais = mean error, before and after correction, out of sample.
     """
+    import pandas as pd
+
     from observatoire.chemins import dossier_donnees_partagees
     from observatoire.config import ErreurConfig
     from observatoire.correction import ajuster, donnees_entrainement, valider
@@ -109,9 +111,9 @@ def valider_cmd(depuis, config, sortie, modele):
     if depuis is None:
         depuis = dossier_donnees_partagees()
         if not depuis.is_dir():
-            raise click.UsageError(f"no --from DIR and the local store {depuis} does not exist")
+            raise click.UsageError(f"pas de --from DIR et le magasin local {depuis} n'existe pas")
     elif not depuis.is_dir():
-        raise click.BadParameter(f"{depuis} is not a folder", param_hint="--from")
+        raise click.BadParameter(f"{depuis} n'est pas un dossier", param_hint="--from")
     try:
         fichiers, annee = _fichiers_config(config, depuis) if config else ({}, None)
         e = donnees_entrainement(
@@ -127,8 +129,8 @@ def valider_cmd(depuis, config, sortie, modele):
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         click.echo(rapport[_AFFICHEES].round(2).to_string(index=False))
     click.echo(
-        f"report written to {sortie} ({len(rapport)} indicators, "
-        f"{int(rapport['applique'].sum())} applied)"
+        f"rapport écrit dans {sortie} ({len(rapport)} indicateur(s), correction appliquée à "
+        f"{int(rapport['applique'].sum())})"
     )
     if modele is not None:
         modele.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +138,7 @@ def valider_cmd(depuis, config, sortie, modele):
             json.dumps(ajuster(e, validation=rapport).to_dict(), indent=1, ensure_ascii=False),
             encoding="utf-8",
         )
-        click.echo(f"models written to {modele}")
+        click.echo(f"modèles écrits dans {modele}")
 
 
 COMMANDES = [correction]

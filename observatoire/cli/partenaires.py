@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from observatoire.cli._options import AIDE_CONFIG, OptionRenommee
+
 __all__ = ["COMMANDES", "partenaires"]
 
 
@@ -15,30 +17,17 @@ def partenaires() -> None:
     """Partners' tables (job seekers, pupils, allocataires...) counted by neighbourhood."""
 
 
-def _territoire(config: str | None, depuis: Path | None, dossier: Path):
-    """Return the run's geography of a configuration (its checks, sources, weights steps)."""
+def _territoire(config: str | None, depuis: Path | None):
+    """Return the configuration and its geography for placing partners' rows (its weights)."""
     from observatoire.config import charger_config
     from observatoire.rapport import Rapport
-    from observatoire.run import Contexte
-    from observatoire.run.etapes import etape_poids, etape_sources, territoire_partenaires
-    from observatoire.run.verification import preparer_run
+    from observatoire.territoire import charger_territoire, poids_territoire
+    from observatoire.territoire.partenaires import territoire_partenaires
 
     cfg = charger_config(config)
     rapport = Rapport()
-    prep = preparer_run(cfg, depuis=depuis, rapport=rapport)
-    (dossier / "tables").mkdir(parents=True, exist_ok=True)
-    ctx = Contexte(
-        config=cfg,
-        annees=list(prep.annees),
-        dossier=dossier,
-        rapport=rapport,
-        preparation=prep,
-        depuis=depuis,
-        progression=False,
-    )
-    etape_sources(ctx)
-    etape_poids(ctx)
-    return cfg, territoire_partenaires(ctx)
+    donnees = charger_territoire(cfg, depuis=depuis, rapport=rapport)
+    return cfg, territoire_partenaires(donnees, poids_territoire(donnees, rapport))
 
 
 @partenaires.command("localiser")
@@ -46,8 +35,9 @@ def _territoire(config: str | None, depuis: Path | None, dossier: Path):
 @click.option(
     "--config",
     "config",
+    metavar="FILE|NAME",
     default=None,
-    help="Territory configuration (name or YAML file); default the shipped one.",
+    help=f"{AIDE_CONFIG}: its geography and partner tables. Default: san_ouest_provence.",
 )
 @click.option(
     "--table",
@@ -59,16 +49,20 @@ def _territoire(config: str | None, depuis: Path | None, dossier: Path):
 @click.option(
     "--from",
     "depuis",
+    metavar="DIR",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Local data store holding the configuration's sources.",
+    help="Take the configuration's sources from this local data store instead of the "
+    "download cache.",
 )
 @click.option(
     "-o",
-    "--out",
+    "--output",
     "sortie",
+    cls=OptionRenommee,
+    anciens=["--out"],
     required=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="CSV of the counts per territory and sex (with the secret applied).",
 )
 @click.option(
@@ -77,15 +71,13 @@ def _territoire(config: str | None, depuis: Path | None, dossier: Path):
 def localiser(fichier: Path, config, code, depuis, sortie: Path, hors_ligne: bool) -> None:
     """Place the rows of FICHIER in the QPV, veille zones, communes and EPCI and count them.
 
-    Writes the counts (SORTIE) and the placement report (SORTIE with
+    Writes the counts (OUTPUT) and the placement report (OUTPUT with
     ``_localisation`` before the suffix); nothing personal (address, name,
     coordinates) is written.
 
     Example: ``observatoire partenaires localiser demandeurs.csv --table demandeurs_emploi
     --from ../shared/data -o demandeurs_par_quartier.csv``
     """
-    import tempfile
-
     import pandas as pd
 
     from observatoire.config import ErreurConfig
@@ -93,15 +85,14 @@ def localiser(fichier: Path, config, code, depuis, sortie: Path, hors_ligne: boo
     from observatoire.rapport import ErreurDonnees
 
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            cfg, territoire = _territoire(config, depuis, Path(tmp))
+        cfg, territoire = _territoire(config, depuis)
         specs = [s for s in cfg.partenaires if code is None or s.code == code]
         if len(specs) != 1:
             connus = [s.code for s in cfg.partenaires]
             raise click.UsageError(
-                f"--table: name one of the configuration's partner tables {connus}"
+                f"--table : nommer l'une des tables partenaires de la configuration {connus}"
                 if connus
-                else "the configuration declares no partner table (partenaires:)"
+                else "la configuration ne déclare aucune table partenaire (partenaires:)"
             )
         spec = specs[0]
         r = traiter_table(fichier, spec, territoire, url=spec.geocodeur, en_ligne=not hors_ligne)
@@ -128,8 +119,8 @@ def localiser(fichier: Path, config, code, depuis, sortie: Path, hors_ligne: boo
     rapport = sortie.with_name(f"{sortie.stem}_localisation{sortie.suffix}")
     pd.DataFrame([bilan]).to_csv(rapport, index=False)
     click.echo(
-        f"{r.bilan['placees']:,} of {r.bilan['lignes']:,} rows placed; counts in "
-        f"{sortie}, placement report in {rapport}"
+        f"{r.bilan['placees']:,} ligne(s) placée(s) sur {r.bilan['lignes']:,} ; comptages "
+        f"dans {sortie}, bilan de localisation dans {rapport}"
     )
 
 
@@ -140,7 +131,7 @@ def purger() -> None:
     from observatoire.partenaires import purger_cache
 
     n = purger_cache(dossier_cache())
-    click.echo(f"geocoding cache purged: {n} address(es) removed")
+    click.echo(f"cache de géocodage vidé : {n} adresse(s) supprimée(s)")
 
 
 COMMANDES = [partenaires]

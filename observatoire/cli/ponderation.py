@@ -4,36 +4,35 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from observatoire.chargement import lire_grille, lire_iris, lire_qpv_officiel, lire_table_iris
-from observatoire.chargement.tables import lire_table
-from observatoire.ecriture_atomique import fichier_atomique
-from observatoire.ponderation import (
-    METHODES,
-    CachePoids,
-    cle_poids,
-    grille_depuis_raster,
-    parts_reference_2015,
-    population_iris,
-    rapport_qualite,
-    table_poids,
-    variables_comparees,
-)
-from observatoire.ponderation.zones import lire_zones
-from observatoire.rapport import ErreurDonnees, Rapport
+from observatoire.cli._options import AIDE_CONFIG
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from observatoire.rapport import Rapport
 
 __all__ = ["COMMANDES", "weights", "quality"]
 
+#: Weighting methods of :data:`observatoire.ponderation.METHODES` (kept here so that the
+#: help is shown without importing the weights engine).
+_METHODES = ("surface", "dasymetric", "calibrated", "iris_list")
+
 
 def _ecrire_csv(table: pd.DataFrame, chemin: str | os.PathLike) -> None:
+    from observatoire.ecriture_atomique import fichier_atomique
+
     with fichier_atomique(chemin) as tmp:
         table.to_csv(tmp, index=False, float_format="%.10g")
 
 
 def _grille(chemin, couche, rapport):
+    from observatoire.chargement import lire_grille
+    from observatoire.ponderation import grille_depuis_raster
+
     if chemin is None:
         return None
     if Path(chemin).suffix.lower() in {".tif", ".tiff", ".vrt"}:
@@ -42,6 +41,12 @@ def _grille(chemin, couche, rapport):
 
 
 def _officiel(chemin, id_col, colonnes):
+    import pandas as pd
+
+    from observatoire.chargement import lire_qpv_officiel
+    from observatoire.chargement.tables import lire_table
+    from observatoire.rapport import ErreurDonnees
+
     if chemin is None:
         return None, None
     if id_col is None:
@@ -49,7 +54,9 @@ def _officiel(chemin, id_col, colonnes):
     table = lire_table(chemin)
     for c in [id_col, *colonnes]:
         if c not in table.columns:
-            raise ErreurDonnees(f"{chemin}: no column {c!r}; columns are {list(table.columns)}")
+            raise ErreurDonnees(
+                f"{chemin} : pas de colonne {c!r} ; colonnes : {list(table.columns)}"
+            )
     for c in colonnes:
         texte = table[c].astype("object").where(table[c].notna(), None)
         table[c] = pd.to_numeric(texte.str.replace(",", ".", regex=False), errors="coerce")
@@ -57,6 +64,9 @@ def _officiel(chemin, id_col, colonnes):
 
 
 def _population(chemin, colonne, annee):
+    from observatoire.chargement import lire_table_iris
+    from observatoire.ponderation import population_iris
+
     if chemin is None:
         return None
     return population_iris(lire_table_iris(chemin), annee=annee, colonne=colonne)
@@ -68,7 +78,10 @@ def _afficher_rapport(rapport: Rapport, chemin) -> None:
         _ecrire_csv(rapport.to_frame(), chemin)
 
 
-def _options_communes(f):
+def _options_communes(f=None, *, zones_requises: bool = True):
+    """Input options shared by ``weights`` and ``quality`` (``--zones`` required or not)."""
+    if f is None:
+        return lambda g: _options_communes(g, zones_requises=zones_requises)
     options = [
         click.option(
             "--iris",
@@ -79,10 +92,11 @@ def _options_communes(f):
         click.option("--iris-layer", default=None, help="Layer of the IRIS file."),
         click.option(
             "--zones",
-            required=True,
+            required=zones_requises,
             type=click.Path(exists=True, dir_okay=False),
             help="Zone layer (QPV, veille perimeter, any polygons); for "
-            "--method iris_list a CSV code_zone,code_iris[,part].",
+            "--method iris_list a CSV code_zone,code_iris[,part]"
+            + ("." if zones_requises else " (required without --config)."),
         ),
         click.option("--zones-layer", default=None, help="Layer of the zones file."),
         click.option(
@@ -149,11 +163,27 @@ def _options_communes(f):
 
 
 @click.command("weights")
-@_options_communes
+@click.option(
+    "--config",
+    "config",
+    metavar="FILE|NAME",
+    default=None,
+    help=f"{AIDE_CONFIG}: compute the weights of all its zones exactly as "
+    "`observatoire run` does (tables/poids.csv); replaces the file options below.",
+)
+@click.option(
+    "--from",
+    "depuis",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Local data store holding the configuration's sources (with --config).",
+)
+@_options_communes(zones_requises=False)
 @click.option(
     "--method",
     "methode",
-    type=click.Choice(METHODES),
+    type=click.Choice(_METHODES),
     default="surface",
     show_default=True,
     help="Weighting method.",
@@ -161,6 +191,7 @@ def _options_communes(f):
 @click.option(
     "--cache",
     "dossier_cache",
+    metavar="DIR",
     type=click.Path(file_okay=False),
     default=None,
     help="Reuse/store the table in this folder, keyed by input checksums.",
@@ -174,7 +205,11 @@ def _options_communes(f):
     help="Output CSV (code_zone, code_iris, surface_m2, part_zone, part_iris, poids, "
     "methode, extras).",
 )
+@click.pass_context
 def weights(
+    ctx,
+    config,
+    depuis,
     iris,
     iris_layer,
     zones,
@@ -198,7 +233,21 @@ def weights(
 
     Writes code_zone, code_iris, surface_m2, part_zone, part_iris, poids, methode and
     method extras (repli_surface, facteur_calibration, residu...). See docs/ponderation.md.
+
+    With ``--config``: the weights of every QPV and veille territory of a territory
+    configuration, the same table as the run's ``tables/poids.csv``.
     """
+    if config is not None:
+        _poids_config(ctx, config, depuis, sortie, fichier_rapport)
+        return
+    if zones is None:
+        raise click.UsageError("Missing option '--zones' (or give --config).")
+    from observatoire.chargement import lire_iris
+    from observatoire.chargement.tables import lire_table
+    from observatoire.ponderation import CachePoids, cle_poids, table_poids
+    from observatoire.ponderation.zones import lire_zones
+    from observatoire.rapport import ErreurDonnees, Rapport
+
     rapport = Rapport()
     try:
 
@@ -209,7 +258,7 @@ def weights(
                 code = zone_id or "code_zone"
             else:
                 if not iris:
-                    raise ErreurDonnees(f"--method {methode} needs --iris")
+                    raise ErreurDonnees(f"--method {methode} demande --iris")
                 z = lire_zones(zones, zones_layer, code=zone_id, rapport=rapport)
                 # only the IRIS near the zones are reprojected and validated
                 couche_iris = lire_iris(iris, iris_layer, rapport=rapport, masque=z)
@@ -263,8 +312,42 @@ def weights(
     _ecrire_csv(table, sortie)
     _afficher_rapport(rapport, fichier_rapport)
     click.echo(
-        f"{len(table)} rows ({table['code_zone'].nunique()} zones, method {methode}) "
-        f"written to {sortie}"
+        f"{len(table)} lignes ({table['code_zone'].nunique()} zones, méthode {methode}) "
+        f"écrites dans {sortie}"
+    )
+
+
+def _poids_config(ctx: click.Context, config, depuis, sortie, fichier_rapport) -> None:
+    """Write the weights of a territory configuration, as the yearly run computes them."""
+    from click.core import ParameterSource
+
+    en_trop = [
+        p.opts[-1]
+        for p in ctx.command.params
+        if p.name not in ("config", "depuis", "sortie", "fichier_rapport")
+        and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE
+    ]
+    if en_trop:
+        raise click.UsageError(
+            f"--config calcule les poids de la configuration : retirez {', '.join(en_trop)}"
+        )
+    from observatoire.config import ErreurConfig, charger_config
+    from observatoire.rapport import ErreurDonnees, Rapport
+    from observatoire.sorties import ecrire_csv
+    from observatoire.territoire import charger_territoire, poids_territoire
+
+    rapport = Rapport()
+    try:
+        cfg = charger_config(config)
+        donnees = charger_territoire(cfg, depuis=depuis, rapport=rapport)
+        table = poids_territoire(donnees, rapport).poids
+    except (ErreurConfig, ErreurDonnees) as exc:
+        raise click.ClickException(str(exc)) from exc
+    ecrire_csv(table, sortie)
+    _afficher_rapport(rapport, fichier_rapport)
+    click.echo(
+        f"{len(table)} lignes ({table['code_zone'].nunique()} zones de {cfg.code}, "
+        f"méthode {cfg.methode_ponderation}) écrites dans {sortie}"
     )
 
 
@@ -362,21 +445,35 @@ def quality(
     method is exact on population by construction and is scored only on --compare
     variables. See docs/ponderation.md.
     """
+    import pandas as pd
+
+    from observatoire.chargement import lire_iris, lire_table_iris
+    from observatoire.ponderation import (
+        parts_reference_2015,
+        population_iris,
+        rapport_qualite,
+        variables_comparees,
+    )
+    from observatoire.ponderation.zones import lire_zones
+    from observatoire.rapport import ErreurDonnees, Rapport
+
     rapport = Rapport()
     liste = [m.strip() for m in methodes.split(",") if m.strip()]
-    inconnues = [m for m in liste if m not in METHODES or m == "iris_list"]
+    inconnues = [m for m in liste if m not in _METHODES or m == "iris_list"]
     if inconnues:
         raise click.BadParameter(
-            f"unknown or unsupported methods {inconnues}", param_hint="--methods"
+            f"méthodes inconnues ou non prises en charge : {inconnues}", param_hint="--methods"
         )
     autres = {}
     for c in comparaisons:
         if "=" not in c:
-            raise click.BadParameter(f"{c!r} is not IRISCOL=OFFICIALCOL", param_hint="--compare")
+            raise click.BadParameter(
+                f"{c!r} n'est pas de la forme IRISCOL=OFFICIALCOL", param_hint="--compare"
+            )
         a, b = c.split("=", 1)
         autres[a.strip()] = b.strip()
     if not (iris and official and population):
-        raise click.UsageError("quality needs --iris, --official and --population")
+        raise click.UsageError("quality demande --iris, --official et --population")
     try:
         z = lire_zones(zones, zones_layer, code=zone_id, rapport=rapport)
         couche_iris = lire_iris(iris, iris_layer, rapport=rapport, masque=z)
@@ -420,15 +517,16 @@ def quality(
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         click.echo(r.drop(columns=["note"]).round(2).to_string(index=False))
     for note in r.loc[r["note"] != "", ["methode", "variable", "note"]].itertuples(index=False):
-        click.echo(f"{note.methode} / {note.variable}: {note.note}")
+        click.echo(f"{note.methode} / {note.variable} : {note.note}")
     cal = res["calibration"]
     if len(cal) and cal["calibre"].any():
         f = cal.loc[cal["calibre"], "facteur_calibration"]
         click.echo(
-            f"calibration: {int(cal['calibre'].sum())} of {len(cal)} zones calibrated; factor "
-            f"median {f.median():.2f} (p10 {f.quantile(0.1):.2f}, p90 {f.quantile(0.9):.2f}, "
-            f"max {f.max():.2f}); {int((cal['n_iris_plafonnes'] > 0).sum())} zones with a "
-            f"weight capped at 1; {int((cal['residu'] > 0).sum())} with a residual"
+            f"calibration : {int(cal['calibre'].sum())} zone(s) calibrée(s) sur {len(cal)} ; "
+            f"facteur médian {f.median():.2f} (p10 {f.quantile(0.1):.2f}, "
+            f"p90 {f.quantile(0.9):.2f}, max {f.max():.2f}) ; "
+            f"{int((cal['n_iris_plafonnes'] > 0).sum())} zone(s) avec un poids plafonné à 1 ; "
+            f"{int((cal['residu'] > 0).sum())} avec un résidu"
         )
     if len(res["parts"]):
         with pd.option_context("display.width", 200):

@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from observatoire.config import ConfigTerritoire
 from observatoire.rapport import Rapport
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    import pandas as pd
+
+    from observatoire.cartes.couches import CouchesWeb
+    from observatoire.indicateurs.codebook import Codebook
+    from observatoire.territoire.donnees import DonneesTerritoire
+    from observatoire.territoire.ecarts import EcartsTerritoire
+    from observatoire.territoire.indicateurs import IndicateursTerritoire
+    from observatoire.territoire.poids import PoidsTerritoire
 
 __all__ = ["Contexte", "Etape"]
 
@@ -16,6 +28,9 @@ __all__ = ["Contexte", "Etape"]
 @dataclass
 class Contexte:
     """What every step reads and writes.
+
+    Each step fills the result the next ones read: ``poids`` (weights step),
+    ``indicateurs``, then ``ecarts`` with the zones' ``avertissements`` and ``notes``.
 
     Attributes
     ----------
@@ -26,11 +41,11 @@ class Contexte:
         Temporary build folder: steps write their outputs under it, never elsewhere.
     rapport : Rapport
         Non-fatal events (warnings go to the summary and the manifest).
-    preparation : object
-        Result of the fast checks (resolved inputs, loaded layers), see
-        :func:`observatoire.run.verification.preparer_run`.
-    resultats : dict
-        Step outputs handed to the next steps (``"poids"``, ``"indicateurs"``...).
+    donnees : DonneesTerritoire
+        The territory's inputs, loaded and checked once
+        (:func:`observatoire.run.verification.preparer_run`).
+    codebook : Codebook
+        The configured indicators (with the partners' ones).
     resume : list of str
         Lines for the end-of-run summary (what was computed).
     progression : bool
@@ -43,9 +58,22 @@ class Contexte:
     annees: list[int]
     dossier: Path
     rapport: Rapport
-    preparation: Any = None
+    donnees: DonneesTerritoire | None = None
     depuis: Path | None = None
-    resultats: dict[str, Any] = field(default_factory=dict)
+    codebook: Codebook | None = None
+    poids: PoidsTerritoire | None = None
+    indicateurs: IndicateursTerritoire | None = None
+    ecarts: EcartsTerritoire | None = None
+    #: Zone code → its French warnings (sheets, map tooltips, workbook).
+    avertissements: dict[str, list[str]] = field(default_factory=dict)
+    #: Zone code → the notes of its sheet's method section.
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    #: Web layers shared by the maps and the sheets (simplified once).
+    couches_web: CouchesWeb | None = None
+    #: Workbook sheets and path, written once the maps are drawn.
+    classeur_differe: tuple[dict[str, pd.DataFrame], Path] | None = None
+    #: Background processes of the run by name (``fiches``, ``classeur``).
+    enfants: dict[str, BaseProcess] = field(default_factory=dict)
     resume: list[str] = field(default_factory=list)
     progression: bool = True
     #: Called (in order) when the run fails, before the temporary folder is removed

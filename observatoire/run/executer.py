@@ -56,6 +56,7 @@ from observatoire.run.remplacement import (
     remplacer_dossier,
     verrou_sorties,
 )
+from observatoire.territoire.donnees import DonneesTerritoire
 
 __all__ = [
     "Contexte",
@@ -263,11 +264,11 @@ class _Journal:
         return False
 
 
-def _entrees_manifeste(preparation) -> list[dict]:
+def _entrees_manifeste(donnees: DonneesTerritoire) -> list[dict]:
     """List the inputs for the manifest; refuse one whose content changed during the run."""
     from observatoire.sources.integrite import ErreurIntegrite, sha256_chemin
 
-    entrees = getattr(preparation, "entrees", None) or {}
+    entrees = donnees.entrees
     out = []
     for cle, e in sorted(entrees.items()):
         chemin = Path(e.chemin)
@@ -309,8 +310,8 @@ def _avertissement_important(e) -> bool:
 
 def _resume_fiabilite(ctx: Contexte) -> str:
     """Values of record graded 'faible' in the synthesis of the latest vintage, in one line."""
-    s = ctx.resultats.get("synthese")
-    if s is None or not len(s) or "fiabilite" not in getattr(s, "columns", ()):
+    s = ctx.ecarts.synthese if ctx.ecarts is not None else None
+    if s is None or not len(s) or "fiabilite" not in s.columns:
         return ""
     v = s.drop_duplicates(["territoire_code", "indicateur", "sexe"])
     faibles = v[v["fiabilite"].astype(str) == "faible"]
@@ -429,7 +430,7 @@ def executer_run(
 
     # 1. Fast checks, before anything is written.
     t0 = time.perf_counter()
-    preparation = preparer_run(cfg, annees=demande, depuis=depuis_p, cache=cache, rapport=rapport)
+    donnees = preparer_run(cfg, annees=demande, depuis=depuis_p, cache=cache, rapport=rapport)
     t_verif = time.perf_counter() - t0
 
     # 2. One run at a time per output root, then the existing outputs.
@@ -442,7 +443,7 @@ def executer_run(
         return _construire(
             cfg,
             cible,
-            preparation,
+            donnees,
             rapport,
             demande,
             depuis_p,
@@ -458,7 +459,7 @@ def executer_run(
 def _construire(
     cfg,
     cible,
-    preparation,
+    donnees,
     rapport,
     demande,
     depuis_p,
@@ -493,10 +494,10 @@ def _construire(
         raise ErreurEcriture(cible.parent, exc) from exc
     ctx = Contexte(
         config=cfg,
-        annees=list(preparation.annees),
+        annees=list(donnees.annees),
         dossier=tmp,
         rapport=rapport,
-        preparation=preparation,
+        donnees=donnees,
         depuis=depuis_p,
         progression=progression,
     )
@@ -551,7 +552,7 @@ def _construire(
             "fin": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "duree_s": round(duree, 3),
             "annees": ctx.annees,
-            "annees_disponibles": list(getattr(preparation, "annees_disponibles", []) or []),
+            "annees_disponibles": list(donnees.annees_disponibles),
             "options": {
                 "config": str(getattr(cfg, "dossier_config", None) or ""),
                 "annees": demande if isinstance(demande, str) else list(demande),
@@ -560,7 +561,7 @@ def _construire(
                 "force": force,
             },
             "parametres": cfg.parametres(),
-            "entrees": _entrees_manifeste(preparation),
+            "entrees": _entrees_manifeste(donnees),
             "versions": versions_paquets(),
             "durees_s": {k: round(v, 3) for k, v in timings.items()},
             "avertissements": {
@@ -570,7 +571,7 @@ def _construire(
             },
             "reparations": list(rapport.reparations),
             "resume": ctx.resume,
-            "modeles": ctx.resultats.get("modeles"),
+            "modeles": ctx.indicateurs.modeles if ctx.indicateurs is not None else None,
             "sorties": nouvel_inventaire,
             "changements": changements.to_dict() if changements is not None else None,
         }

@@ -1,14 +1,14 @@
-"""Fast checks of a territory configuration against its data, before any write.
+"""Checks of a territory's data before a run writes anything.
 
-:func:`preparer_run` resolves every input of a configuration (source id or path),
-loads the IRIS and QPV layers once, and checks what a schema cannot:
+:func:`preparer_run` loads the territory once
+(:func:`observatoire.territoire.charger_territoire`, which already refuses a missing
+file, an unknown QPV code, an IRIS absent from the geography or a veille perimeter
+outside its commune), then checks what a schema cannot:
 
-- every input file exists (the message names the configuration key and the path);
-- every listed QPV code is in a perimeter file of its generation;
-- every IRIS of a veille territory is in the IRIS geography, in the stated commune;
-- every member commune has IRIS in the geography;
-- the years asked are vintages the sources hold;
-- the indicator ids are in the codebook.
+- the years asked (``--years``) are vintages the sources hold;
+- the weighting method's prerequisites are configured;
+- the indicator ids are in the codebook;
+- the values the codebook uses are within their bounds.
 
 It also records warnings the run summary must show: IRIS edition different from
 the statistics' edition, population of the EPCI missing from the IRIS count tables.
@@ -17,515 +17,76 @@ the statistics' edition, population of the EPCI missing from the IRIS count tabl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from observatoire.config import ConfigTerritoire, ErreurConfig, SourceRef
+from observatoire.config import ConfigTerritoire, ErreurConfig
 from observatoire.rapport import ErreurDonnees, Rapport
-from observatoire.sources.integrite import ErreurIntegrite, sha256_memo
+from observatoire.territoire.donnees import ROLES_IRIS as _ROLES_IRIS
+from observatoire.territoire.donnees import DonneesTerritoire, charger_territoire
+from observatoire.territoire.entrees import Entree
 
-__all__ = ["Entree", "Preparation", "resoudre_source", "preparer_run", "annees_sources"]
-
-_ROLES_ANNEES = (
-    "indicateurs_iris",
-    "population_iris",
-    "menages_iris",
-    "logement_iris",
-    "activite_iris",
-    "diplomes_iris",
-)
-#: Roles whose ``edition`` is the IRIS geography of IRIS statistics.
-_ROLES_IRIS = (*_ROLES_ANNEES, "revenus_iris")
-
-
-@dataclass(frozen=True)
-class Entree:
-    """A resolved input: configuration key, source id or path, file, provenance."""
-
-    cle: str
-    source: str
-    chemin: Path
-    couche: str | None = None
-    edition: int | None = None
-    provenance: dict = field(default_factory=dict)
-    #: sha256 of the file when it was resolved (checked against the cache index or the
-    #: store's catalogue for source ids; recorded as is for paths).
-    sha256: str | None = None
-
-
-@dataclass
-class Preparation:
-    """Result of the checks, handed to the pipeline steps.
-
-    Attributes
-    ----------
-    entrees : dict
-        Configuration key (``sources.iris``, ``qpv.perimetres[0]``...) → :class:`Entree`.
-    iris : GeoDataFrame
-        The whole IRIS layer (normalised, EPSG:2154).
-    iris_territoire : GeoDataFrame
-        IRIS of the member communes.
-    qpv : GeoDataFrame
-        The territory's QPV (all generations), with ``code_qpv, nom_qpv, generation,
-        communes, geometry``.
-    annees, annees_disponibles : list of int
-    tables : dict
-        Tables already read during the checks (reused by the steps).
-    """
-
-    entrees: dict[str, Entree]
-    iris: gpd.GeoDataFrame
-    iris_territoire: gpd.GeoDataFrame
-    qpv: gpd.GeoDataFrame
-    annees: list[int]
-    annees_disponibles: list[int]
-    tables: dict[str, Any] = field(default_factory=dict)
-    #: Veille code → its perimeter (one valid polygon geometry, EPSG:2154), checked to lie
-    #: in its commune; what the weights should use instead of reading the file again.
-    perimetres_veille: dict[str, Any] = field(default_factory=dict)
-
-    def chemin(self, role: str) -> Path | None:
-        """File of a ``sources:`` role, ``None`` when the configuration has none."""
-        e = self.entrees.get(f"sources.{role}")
-        return e.chemin if e is not None else None
-
-
-def _simple(d: dict) -> dict:
-    return {
-        k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v))
-        for k, v in d.items()
-        if v is not None
-    }
-
-
-def _provenance(source_id: str, depuis: Path | None, cache) -> dict:
-    """Return what the sources package knows of a source id (catalogue, registry)."""
-    try:
-        from observatoire.sources import Cache, catalogue_pour, charger_registre
-    except ImportError:  # pragma: no cover
-        return {}
-    out: dict = {}
-    officielle = source_id
-    try:
-        if depuis is not None:
-            cat = catalogue_pour(depuis)
-            e = cat[source_id]
-            out.update(
-                _simple(
-                    {
-                        "catalogue": cat.nom,
-                        "millesime": e.millesime,
-                        "provenance": " ".join(e.provenance.split()),
-                        "sha256_catalogue": e.sha256,
-                    }
-                )
-            )
-            if getattr(e, "communes_couvertes", None):
-                out["communes_couvertes"] = list(e.communes_couvertes)
-            officielle = e.source_officielle or source_id
-        else:
-            e = Cache(cache).entree(source_id)
-            if e:
-                out.update(_simple({f"cache_{k}": v for k, v in e.items()}))
-    except Exception:  # provenance is informative: never fail the run on it
-        pass
-    try:
-        reg = charger_registre()
-        if officielle in reg:
-            s = reg[officielle]
-            out.update(
-                _simple(
-                    {
-                        "source_officielle": s.id,
-                        "producteur": s.producteur,
-                        "jeu": s.jeu,
-                        "edition": s.edition,
-                        "millesime_officiel": s.millesime,
-                        "licence": s.licence,
-                        "url": s.acces.url if s.acces else None,
-                    }
-                )
-            )
-    except Exception:
-        pass
-    return out
-
-
-def resoudre_source(
-    ref: SourceRef,
-    cle: str,
-    *,
-    dossier_config: Path | None = None,
-    depuis: Path | None = None,
-    cache: str | os.PathLike | None = None,
-) -> Entree:
-    """Find the file of one configuration input.
-
-    A path is tried relative to the configuration's folder, then to ``depuis``; a
-    source id goes through :func:`observatoire.sources.chemin_source`.
-
-    Raises
-    ------
-    ErreurConfig
-        Naming the key, the source and where it was looked for.
-    """
-    if ref.est_chemin:
-        p = Path(ref.source).expanduser()
-        essais = (
-            [p]
-            if p.is_absolute()
-            else [b / p for b in (dossier_config, depuis, Path.cwd()) if b is not None]
-        )
-        for essai in essais:
-            if essai.is_file():
-                return Entree(
-                    cle,
-                    ref.source,
-                    essai.resolve(),
-                    ref.couche,
-                    ref.edition,
-                    {"fichier": str(essai.resolve())},
-                    sha256=sha256_memo(essai.resolve()),
-                )
-        raise ErreurConfig(
-            f"{cle}: file not found: {ref.source} (looked in: "
-            f"{', '.join(str(e) for e in essais)}); expected an existing file or a source id "
-            "(observatoire data list)"
-        )
-    try:
-        from observatoire.sources import chemin_source
-    except ImportError as exc:  # pragma: no cover - sources package always installed
-        raise ErreurConfig(
-            f"{cle}: source id {ref.source!r} cannot be resolved: "
-            f"the sources package is not available ({exc})"
-        ) from None
-    try:
-        chemin = Path(chemin_source(ref.source, depuis=depuis, cache=cache))
-    except ErreurIntegrite as exc:  # content differs from its record: bad data (exit 4)
-        raise ErreurIntegrite(f"{cle}: {exc}") from None
-    except (KeyError, LookupError, FileNotFoundError, ValueError) as exc:
-        ou = f"the local store {depuis}" if depuis else "the download cache"
-        raise ErreurConfig(
-            f"{cle}: source {ref.source!r} not found in {ou}: {exc} "
-            "(expected a source id of `observatoire data list`, or a file path; fetch it with "
-            "`observatoire data fetch` or give --from DIR)"
-        ) from None
-    if not chemin.is_file():
-        raise ErreurConfig(
-            f"{cle}: source {ref.source!r} resolves to {chemin}, which does not "
-            "exist (expected an existing file)"
-        )
-    prov = {"source": ref.source, **_provenance(ref.source, depuis, cache)}
-    if depuis is not None:
-        prov.setdefault("depuis", str(depuis))
-    edition = (
-        ref.edition
-        if ref.edition is not None
-        else prov.get("millesime", prov.get("cache_millesime"))
-    )
-    couche = ref.couche if ref.couche is not None else _couche_catalogue(ref.source, depuis)
-    # chemin_source checked the sha256 (memoised: this is not a second read)
-    return Entree(
-        cle,
-        ref.source,
-        chemin.resolve(),
-        couche,
-        edition,
-        prov,
-        sha256=sha256_memo(chemin.resolve()) if chemin.is_file() else None,
-    )
-
-
-def _couche_catalogue(source_id: str, depuis: Path | None) -> str | None:
-    if depuis is None:
-        return None
-    try:
-        from observatoire.sources import catalogue_pour
-
-        return catalogue_pour(depuis)[source_id].couche
-    except Exception:
-        return None
-
-
-def annees_sources(tables: dict[str, pd.DataFrame]) -> list[int]:
-    """Vintages held by the statistics tables (their ``annee`` column)."""
-    annees: set[int] = set()
-    for t in tables.values():
-        if isinstance(t, pd.DataFrame) and "annee" in t.columns:
-            annees |= {int(a) for a in t["annee"].dropna().unique()}
-    return sorted(annees)
-
-
-def _choisir_qpv(
-    cfg: ConfigTerritoire,
-    couches: list[tuple[str, gpd.GeoDataFrame]],
-    iris_territoire: gpd.GeoDataFrame,
-) -> gpd.GeoDataFrame:
-    communes = set(cfg.codes_communes)
-    tout = pd.concat([g for _, g in couches], ignore_index=True)
-    tout = gpd.GeoDataFrame(tout, geometry="geometry", crs=couches[0][1].crs)
-    if cfg.qpv.liste == "all":
-        par_liste = tout["communes"].map(lambda c: bool(set(c) & communes))
-        sans_liste = tout["communes"].map(len) == 0
-        if sans_liste.any():  # no commune column: keep QPV whose centroid lies in the territory
-            emprise = iris_territoire.geometry.union_all()
-            par_liste = par_liste | (
-                sans_liste & tout.geometry.representative_point().within(emprise)
-            )
-        choisis = tout[par_liste]
-        if choisis.empty:
-            raise ErreurConfig(
-                "qpv.liste: 'all' selects no QPV: no QPV of the perimeter files lies in the "
-                f"member communes {sorted(communes)}"
-            )
-        return choisis.sort_values("code_qpv").reset_index(drop=True)
-    lignes = []
-    for i, q in enumerate(cfg.qpv.liste):
-        fichiers = [
-            (cle, g)
-            for cle, g in couches
-            if int(g.attrs.get("generation", q.generation)) == q.generation
-        ]
-        trouve = None
-        for _cle, g in fichiers:
-            m = g[g["code_qpv"] == q.code]
-            if len(m):
-                trouve = m
-                break
-        if trouve is None:
-            noms = ", ".join(f"{c} ({len(g)} QPV)" for c, g in fichiers)
-            raise ErreurConfig(
-                f"qpv.liste[{i}].code: {q.code} is not in the QPV {q.generation} perimeter "
-                f"file(s) {noms} (expected a code of those files)"
-            )
-        lignes.append(trouve)
-    return gpd.GeoDataFrame(
-        pd.concat(lignes, ignore_index=True), geometry="geometry", crs=couches[0][1].crs
-    )
+__all__ = ["preparer_run"]
 
 
 def preparer_run(
     cfg: ConfigTerritoire,
     *,
     annees: str | list[int] = "all",
-    depuis: Path | None = None,
+    depuis: str | os.PathLike | None = None,
     cache: str | os.PathLike | None = None,
     rapport: Rapport | None = None,
-) -> Preparation:
-    """Resolve and check everything a run needs; raise before anything is written.
+) -> DonneesTerritoire:
+    """Load the territory and check everything a run needs; raise before anything is written.
+
+    ``annees`` (``--years``) replaces the configuration's years when it is not ``"all"``.
 
     Raises
     ------
     ErreurConfig
         Missing file, unknown QPV code, IRIS absent from the geography, commune without
-        IRIS, year the sources do not hold, unknown indicator id.
+        IRIS, year the sources do not hold, unknown indicator id, a weighting method
+        without its inputs.
     ErreurDonnees
-        An input file cannot be read into the normalised schema.
+        An input file cannot be read into the normalised schema, or a value is out of
+        its bounds in the territory.
     """
-    from observatoire.chargement import (
-        lire_indicateurs_ptod,
-        lire_iris,
-        lire_qpv,
-        lire_table_iris,
-    )
-
     rapport = rapport if rapport is not None else Rapport()
-    base = cfg.dossier_config
-    entrees: dict[str, Entree] = {}
-
-    def resoudre(ref: SourceRef, cle: str) -> Entree:
-        e = resoudre_source(ref, cle, dossier_config=base, depuis=depuis, cache=cache)
-        entrees[cle] = e
-        return e
-
-    for role, ref in cfg.sources.items():
-        resoudre(ref, f"sources.{role}")
-    for i, p in enumerate(cfg.qpv.perimetres):
-        resoudre(p, f"qpv.perimetres[{i}]")
-    for i, v in enumerate(cfg.veille):
-        if v.perimetre is not None:
-            resoudre(v.perimetre, f"veille[{i}].perimetre")
-
-    # IRIS geography.
-    e_iris = entrees["sources.iris"]
-    iris = lire_iris(e_iris.chemin, e_iris.couche, rapport=rapport)
-    communes = cfg.codes_communes
-    iris_territoire = iris[
-        iris["code_commune"].isin(communes) | iris["code_commune_arm"].isin(communes)
-    ].reset_index(drop=True)
-    sans_iris = sorted(
-        set(communes)
-        - set(iris_territoire["code_commune"])
-        - set(iris_territoire["code_commune_arm"])
-    )
-    if sans_iris:
-        raise ErreurConfig(
-            f"epci.communes: {sans_iris} have no IRIS in sources.iris ({e_iris.chemin}); "
-            "expected commune codes of that IRIS layer's département(s)"
-        )
-    edition = f" (edition {e_iris.edition})" if e_iris.edition else ""
-    codes_iris = pd.Series(iris["code_commune_arm"].to_numpy(), index=iris["code_iris"])
-    for i, v in enumerate(cfg.veille):
-        if v.iris is None:
-            continue
-        absents = sorted(set(v.iris) - set(codes_iris.index))
-        if absents:
-            raise ErreurConfig(
-                f"veille[{i}] ({v.code}).iris: {absents} absent from the IRIS geography "
-                f"{e_iris.chemin}{edition}; expected IRIS codes of that layer"
-            )
-        ailleurs = {
-            c: codes_iris[c]
-            for c in v.iris
-            if codes_iris[c] != v.commune
-            and str(iris.loc[iris["code_iris"] == c, "code_commune"].iloc[0]) != v.commune
-        }
-        if ailleurs:
-            raise ErreurConfig(
-                f"veille[{i}] ({v.code}).iris: {sorted(ailleurs)} are in commune(s) "
-                f"{sorted(set(ailleurs.values()))}, not in veille[{i}].commune {v.commune}"
-            )
-
-    # QPV perimeters.
-    couches = []
-    for i, p in enumerate(cfg.qpv.perimetres):
-        e = entrees[f"qpv.perimetres[{i}]"]
-        g = lire_qpv(e.chemin, e.couche, rapport=rapport)
-        autres = sorted(set(g["generation"]) - {p.generation})
-        if autres:
-            raise ErreurConfig(
-                f"qpv.perimetres[{i}].generation: {p.generation} but {e.chemin} holds QPV of "
-                f"generation {autres} (expected the generation of its codes: QN… = 2024, "
-                "QP… = 2015)"
-            )
-        g.attrs["generation"] = p.generation
-        couches.append((f"qpv.perimetres[{i}]", g))
-    qpv = _choisir_qpv(cfg, couches, iris_territoire)
-    _verifier_codes_zones(cfg, qpv, couches, entrees)
-    perimetres_veille = _verifier_perimetres_veille(cfg, entrees, iris_territoire, rapport)
-    if cfg.qpv.liste != "all":
-        for i, q in enumerate(cfg.qpv.liste):
-            com = qpv.loc[qpv["code_qpv"] == q.code, "communes"].iloc[0]
-            if q.commune and com and q.commune not in com:
-                rapport.avertir(
-                    "verification",
-                    f"qpv.liste[{i}]",
-                    f"{q.code}: commune {q.commune} in the configuration, "
-                    f"{list(com)} in the perimeter file",
-                )
-
-    # Statistics tables and their vintages.
-    tables: dict[str, Any] = {}
-    for role in _ROLES_ANNEES:
-        e = entrees.get(f"sources.{role}")
-        if e is None:
-            continue
-        if role == "indicateurs_iris":
-            tables[role] = lire_indicateurs_ptod(e.chemin, "iris", rapport=rapport)
-        else:
-            tables[role] = lire_table_iris(e.chemin)
-    # Census vintages: a rate table also carries other years (Filosofi, DVF...); only the
-    # years with a census population count.
-    recensement = {
-        r: (t[t["p_pop"].notna()] if "p_pop" in t.columns else t) for r, t in tables.items()
-    }
-    disponibles = annees_sources(recensement)
-    if not disponibles:
-        raise ErreurConfig(
-            "sources: no statistics table with a vintage (expected at least one of "
-            f"{['sources.' + r for r in _ROLES_ANNEES]})"
-        )
-    demandees = cfg.annees if annees == "all" else annees
-    if demandees == "all":
-        choisies = disponibles
-    else:
-        hors = sorted(set(demandees) - set(disponibles))
-        if hors:
-            d = "--years" if annees != "all" else "annees"
-            raise ErreurConfig(
-                f"{d}: {hors} not available; the sources hold the vintages {disponibles} "
-                "(expected a subset of them, or all)"
-            )
-        choisies = sorted(demandees)
-
-    # Vintage of the official QPV values.
-    e_off = entrees.get("sources.qpv_officiel")
-    if e_off is not None:
-        from observatoire.chargement import lire_qpv_officiel
-
-        off = lire_qpv_officiel(e_off.chemin, rapport=rapport)
-        ref_off = cfg.sources["qpv_officiel"]
-        if "annee_source" not in off.columns and ref_off.annee_valeurs is None:
-            raise ErreurConfig(
-                f"sources.qpv_officiel.annee_valeurs: {e_off.chemin} does not state the vintage "
-                "of its values; expected e.g. `qpv_officiel: {source: ..., annee_valeurs: 2020}`"
-            )
-        tables["qpv_officiel"] = off
-
+    donnees = charger_territoire(cfg, annees=annees, depuis=depuis, cache=cache, rapport=rapport)
+    tables = dict(donnees.tables)
+    if donnees.qpv_officiel is not None:
+        tables["qpv_officiel"] = donnees.qpv_officiel
     _verifier_methode(cfg, tables)
-    _verifier_partenaires(cfg, resoudre, tables)
-    e_stats = entrees.get("sources.iris_statistiques")
-    if e_stats is not None:
-        tables["iris_statistiques"] = lire_iris(e_stats.chemin, e_stats.couche, rapport=rapport)
-    e_grille = entrees.get("sources.grille")
-    if e_grille is not None:
-        from observatoire.chargement import lire_grille
-
-        tables["grille"] = lire_grille(e_grille.chemin, e_grille.couche, rapport=rapport)
-
-    # Indicator ids.
-    if cfg.indicateurs != "all":
-        from observatoire.indicateurs import charger_codebook
-
-        connus = {i.id for i in charger_codebook()}
-        inconnus = sorted(set(cfg.indicateurs) - connus)
-        if inconnus:
-            raise ErreurConfig(
-                f"indicateurs: {inconnus} are not in the codebook (expected ids such as "
-                f"{sorted(connus)[:6]}, or all)"
-            )
-
-    _verifier_valeurs(cfg, tables, entrees, rapport, set(iris_territoire["code_iris"]))
-    _avertir_editions(cfg, entrees, rapport)
-    _avertir_population_manquante(cfg, iris_territoire, tables, rapport)
+    _verifier_indicateurs(cfg)
+    _verifier_valeurs(
+        cfg, tables, donnees.entrees, rapport, set(donnees.iris_territoire["code_iris"])
+    )
+    _avertir_editions(cfg, donnees.entrees, rapport)
+    _avertir_population_manquante(cfg, donnees.iris_territoire, tables, rapport)
     rapport.info(
         "verification",
         "config",
-        f"{len(entrees)} inputs resolved; {len(qpv)} QPV, "
-        f"{len(cfg.veille)} veille territories, {len(iris_territoire)} IRIS; "
-        f"years {choisies}",
+        f"{len(donnees.entrees)} inputs resolved; {len(donnees.qpv)} QPV, "
+        f"{len(cfg.veille)} veille territories, {len(donnees.iris_territoire)} IRIS; "
+        f"years {donnees.annees}",
     )
-    return Preparation(
-        entrees=entrees,
-        iris=iris,
-        iris_territoire=iris_territoire,
-        qpv=qpv,
-        annees=choisies,
-        annees_disponibles=disponibles,
-        tables=tables,
-        perimetres_veille=perimetres_veille,
-    )
+    return donnees
 
 
-def _verifier_partenaires(cfg: ConfigTerritoire, resoudre, tables: dict) -> None:
-    """Partner tables: found, readable as declared (errors name file, column and line).
-
-    Their rows stay in ``tables["partenaires"]`` (memory only) for the run.
-    """
-    if not cfg.partenaires:
+def _verifier_indicateurs(cfg: ConfigTerritoire) -> None:
+    """Refuse configured indicator ids absent from the codebook."""
+    if cfg.indicateurs == "all":
         return
-    from observatoire.partenaires import lire_table_partenaire
+    from observatoire.indicateurs import charger_codebook
 
-    lues = {}
-    for i, spec in enumerate(cfg.partenaires):
-        e = resoudre(spec.ref, f"partenaires[{i}].source")
-        lues[i] = lire_table_partenaire(e.chemin, spec)
-    tables["partenaires"] = lues
+    connus = {i.id for i in charger_codebook()}
+    inconnus = sorted(set(cfg.indicateurs) - connus)
+    if inconnus:
+        raise ErreurConfig(
+            f"indicateurs: {inconnus} are not in the codebook (expected ids such as "
+            f"{sorted(connus)[:6]}, or all)"
+        )
 
 
 def _verifier_methode(cfg: ConfigTerritoire, tables: dict) -> None:
@@ -867,94 +428,3 @@ def _verifier_valeurs(
                 libelle=f"{ind.id} ({ind.type})",
                 cle_code="code_qpv",
             )
-
-
-def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches, entrees):
-    """QPV codes taken from the perimeter files are QPV codes, distinct from veille codes."""
-    from observatoire.config import _RE_QPV
-
-    fichiers = ", ".join(str(entrees[cle].chemin) for cle, _ in couches)
-    mauvais = sorted(str(c) for c in qpv["code_qpv"] if not _RE_QPV.match(str(c)))
-    if mauvais:
-        raise ErreurConfig(
-            f"qpv.liste: all selects features of {fichiers} whose codes are not QPV codes: "
-            f"{mauvais[:10]} (expected 'QN' or 'QP' + 6 letters or digits; zone codes name "
-            "output files)"
-        )
-    vus: dict[str, str] = {}
-    for c in [*qpv["code_qpv"].astype(str), *(v.code for v in cfg.veille)]:
-        autre = vus.get(c.lower())
-        vus[c.lower()] = c
-        if autre is not None:
-            raise ErreurConfig(
-                f"zone code {c!r} is used twice among the QPV of {fichiers} and the veille "
-                f"zones (clash with {autre!r}); zone codes name output files and must differ"
-            )
-
-
-#: Share of a veille perimeter's area that must lie in its declared commune (the IRIS
-#: of the commune stand for it; perimeters drawn on other layers overlap them a little).
-PART_MIN_COMMUNE = 0.95
-
-
-def _verifier_perimetres_veille(
-    cfg: ConfigTerritoire,
-    entrees: dict[str, Entree],
-    iris_territoire: gpd.GeoDataFrame,
-    rapport: Rapport,
-) -> dict[str, Any]:
-    """Veille perimeters: a CRS, valid polygons, inside their declared commune.
-
-    Returns veille code → the perimeter's geometry (union of its features, EPSG:2154).
-    """
-    import shapely
-
-    from observatoire.chargement.validation import CRS_TRAVAIL, lire_vecteur
-
-    out: dict[str, Any] = {}
-    for i, v in enumerate(cfg.veille):
-        if v.perimetre is None:
-            continue
-        cle = f"veille[{i}] ({v.code}).perimetre"
-        e = entrees[f"veille[{i}].perimetre"]
-        brut = lire_vecteur(e.chemin, e.couche)
-        if brut.crs is None:
-            raise ErreurDonnees(f"{e.chemin}: no CRS declared ({cle}); cannot place it")
-        g = brut.to_crs(CRS_TRAVAIL).geometry
-        g = g[g.notna() & ~g.is_empty]
-        if g.empty:
-            raise ErreurConfig(f"{cle}: {e.chemin} holds no geometry")
-        invalides = ~g.is_valid
-        if invalides.any():
-            # repaired and reported like QPV perimeters (area before and after, warning)
-            from observatoire.chargement.validation import _reparer
-
-            z = gpd.GeoDataFrame(
-                {"code": [v.code] * len(g)}, geometry=g.to_numpy(), crs=CRS_TRAVAIL
-            )
-            _reparer(z, invalides.to_numpy(), source=str(e.chemin), code="code", rapport=rapport)
-            g = z.geometry
-            g = g[g.geom_type.isin(["Polygon", "MultiPolygon", "GeometryCollection"])]
-            g = gpd.GeoSeries(shapely.get_parts(g.to_numpy()), crs=CRS_TRAVAIL)
-            g = g[g.geom_type.isin(["Polygon", "MultiPolygon"])]
-        if not g.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-            raise ErreurConfig(
-                f"{cle}: {e.chemin} holds non-polygon geometries "
-                f"{sorted(set(g.geom_type))} (expected polygons)"
-            )
-        geom = shapely.union_all(g.to_numpy())
-        iris_com = iris_territoire[
-            (iris_territoire["code_commune_arm"] == v.commune)
-            | (iris_territoire["code_commune"] == v.commune)
-        ]
-        commune = shapely.union_all(iris_com.geometry.to_numpy())
-        part = geom.intersection(commune).area / geom.area if geom.area > 0 else 0.0
-        if part < PART_MIN_COMMUNE:
-            raise ErreurConfig(
-                f"{cle}: only {part:.0%} of {e.chemin} lies in its commune {v.commune} "
-                f"(veille[{i}].commune; expected at least {PART_MIN_COMMUNE:.0%}): wrong "
-                "commune, wrong file, or wrong CRS?"
-            )
-        rapport.info("verification", cle, f"{geom.area:,.0f} m², {part:.1%} in commune {v.commune}")
-        out[v.code] = geom
-    return out
