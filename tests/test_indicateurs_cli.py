@@ -59,7 +59,7 @@ def fichiers(tmp_path):
 
 def test_codebook_command_lists_and_validates(tmp_path):
     res = CliRunner().invoke(
-        main, ["indicateurs", "codebook", "--sortie", str(tmp_path / "codebook.csv")]
+        main, ["indicateurs", "codebook", "-o", str(tmp_path / "codebook.csv")]
     )
     assert res.exit_code == 0, res.output
     assert "taux_chomage_1564" in res.output and "F " in res.output
@@ -85,7 +85,7 @@ def test_calculer_then_ecarts(fichiers):
             "E:13047",
             "--comptages",
             str(d / "comptages.csv"),
-            "--sortie",
+            "--out",
             str(d / "out"),
             "--formats",
             "csv,parquet,xlsx,gpkg",
@@ -120,7 +120,7 @@ def test_calculer_then_ecarts(fichiers):
             f"qpv={d / 'poids.csv'}",
             "--epci",
             "E:13047",
-            "--sortie",
+            "--out",
             str(d / "out"),
             "--formats",
             "csv",
@@ -148,7 +148,7 @@ def test_bad_weights_option_is_a_usage_error(fichiers):
             str(fichiers / "iris.gpkg"),
             "--poids",
             "sans_egal",
-            "--sortie",
+            "--out",
             str(fichiers / "o"),
         ],
     )
@@ -158,3 +158,46 @@ def test_bad_weights_option_is_a_usage_error(fichiers):
 def test_ecarts_needs_references():
     res = CliRunner().invoke(main, ["ecarts", "--help"])
     assert res.exit_code == 0 and "--ecart-min" in res.output
+
+
+def test_codebook_former_sortie_spelling(tmp_path):
+    """``--sortie`` (former spelling) writes the same table as ``-o``; help shows ``-o``."""
+    r = CliRunner()
+    nouveau = r.invoke(main, ["indicateurs", "codebook", "-o", str(tmp_path / "a.csv")])
+    ancien = r.invoke(main, ["indicateurs", "codebook", "--sortie", str(tmp_path / "b.csv")])
+    assert nouveau.exit_code == ancien.exit_code == 0, ancien.output
+    assert nouveau.output == ancien.output
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    aide = r.invoke(main, ["indicateurs", "codebook", "--help"]).output
+    assert "-o, --output FILE" in aide and "--sortie" not in aide
+
+
+def test_calculer_ecarts_former_sortie_spelling(fichiers):
+    """``--sortie`` (former spelling) and ``--out`` write the same tables."""
+    d = fichiers
+    r = CliRunner()
+    calculer = [
+        "indicateurs",
+        "calculer",
+        "--iris",
+        str(d / "iris.gpkg"),
+        "--poids",
+        f"qpv={d / 'poids.csv'}",
+        "--comptages",
+        str(d / "comptages.csv"),
+        "--formats",
+        "csv",
+    ]
+    ecarts = ["ecarts", "--iris", str(d / "iris.gpkg"), "--poids", f"qpv={d / 'poids.csv'}"]
+    ecarts += ["--formats", "csv"]
+    for option, dossier in (("--out", d / "nouveau"), ("--sortie", d / "ancien")):
+        res = r.invoke(main, [*calculer, option, str(dossier)])
+        assert res.exit_code == 0, res.output
+        indicateurs = str(dossier / "indicateurs.csv")
+        res = r.invoke(main, [*ecarts, "--indicateurs", indicateurs, option, str(dossier)])
+        assert res.exit_code == 0, res.output
+    for nom in ("indicateurs.csv", "officiel_vs_estime.csv", "ecarts.csv", "evolution.csv"):
+        assert (d / "nouveau" / nom).read_bytes() == (d / "ancien" / nom).read_bytes(), nom
+    for commande in (["indicateurs", "calculer"], ["ecarts"]):
+        aide = r.invoke(main, [*commande, "--help"]).output
+        assert "--out DIR" in aide and "--sortie" not in aide

@@ -67,7 +67,7 @@ def test_weights_surface(fichiers):
             d / "events.csv",
         ]
     )
-    assert "2 rows (1 zones, method surface)" in res.output
+    assert "2 lignes (1 zones, méthode surface)" in res.output
     t = pd.read_csv(d / "w.csv", dtype={"code_iris": str})
     assert list(t.columns[:7]) == [
         "code_zone",
@@ -189,7 +189,7 @@ def test_quality(fichiers):
     assert k[["estimation_base", "estimation_calibree", "facteur_calibration"]].values.tolist() == [
         [100.0, 150.0, 1.5]
     ]
-    assert "1 of 1 zones calibrated; factor median 1.50" in res.output
+    assert "1 zone(s) calibrée(s) sur 1 ; facteur médian 1.50" in res.output
     q = pd.read_csv(d / "q.csv")
     s = q[q["methode"] == "surface"].iloc[0]
     assert (s["estimation"], s["officiel"]) == (100.0, 150.0)

@@ -248,7 +248,7 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
         main, ["run", "--config", str(cfg_yaml), "--years", "2019", "--out", str(tmp_path / "o")]
     )
     assert r.exit_code == 2, r.output
-    assert "--years: [2019] not available" in r.output and "Nothing was written" in r.output
+    assert "--years: [2019] not available" in r.output and "Rien n'a été écrit" in r.output
     assert not (tmp_path / "o").exists()
     # invalid configuration: 2, nothing written
     d = dict_chemins(donnees)
@@ -296,7 +296,7 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
         ],
     )
     assert r.exit_code == 1 and "step 'cartes' failed" in r.output
-    assert "previous outputs are untouched" in r.output
+    assert "sorties précédentes sont intactes" in r.output
 
 
 def test_annees_choisies(cfg, tmp_path):
@@ -348,7 +348,7 @@ def test_configurations_invalides_cli(donnees, tmp_path, casse):
     cfg_yaml.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
     r = CliRunner().invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2, r.output
-    assert attendu in r.output and "Nothing was written." in r.output
+    assert attendu in r.output and "Rien n'a été écrit." in r.output
     assert r.output.count("Error:") == 1
     assert not (tmp_path / "o").exists()
 
@@ -360,8 +360,8 @@ def test_cli_check(donnees, tmp_path):
         main, ["run", "--check", "--from", str(donnees), "--out", str(tmp_path / "o")]
     )
     assert r.exit_code == 0, r.output
-    assert "configuration san_ouest_provence (SAN Ouest Provence): OK" in r.output
-    assert "years [2011, 2016, 2022]" in r.output and "6,840 of 99,092" in r.output
+    assert "configuration san_ouest_provence (SAN Ouest Provence) : OK" in r.output
+    assert "années [2011, 2016, 2022]" in r.output and "6,840 of 99,092" in r.output
     assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(main, ["run", "--check", "--from", str(donnees), "--years", "2019"])
     assert r.exit_code == 2 and "--years: [2019] not available" in r.output

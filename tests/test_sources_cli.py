@@ -20,7 +20,7 @@ def test_fetch_from_territoire_par_defaut_hors_ligne(donnees, tmp_path):
     )
     assert run.exit_code == 0, run.output
     ids = territoire().sources_locales
-    assert f"{len(ids)}/{len(ids)} source(s) in the cache" in run.output
+    assert f"{len(ids)}/{len(ids)} source(s) en cache" in run.output
     c = Cache(cache)
     for sid in ids:
         p = chemin_source(sid, cache=cache)
@@ -46,7 +46,7 @@ def test_cache_dir_par_variable_environnement(donnees, tmp_path, monkeypatch):
     recuperer(["communes_dep13"], depuis=donnees)
     assert chemin_source("communes_dep13").is_relative_to(tmp_path / "env")
     run = CliRunner().invoke(main, ["data", "list"])
-    assert f"Cache: {(tmp_path / 'env').resolve()}" in run.output
+    assert f"Cache : {(tmp_path / 'env').resolve()}" in run.output
 
 
 def test_fichier_local_modifie_refuse_rien_copie(donnees, tmp_path):
@@ -107,7 +107,7 @@ def test_cli_sources_registre_et_catalogue(donnees):
     assert "ign_contours_iris_wfs" in run.output and "https://data.geopf.fr/wfs/ows" in run.output
     run = CliRunner().invoke(main, ["data", "sources", "--from", str(donnees)])
     assert run.exit_code == 0
-    assert run.output.count(" ok ") == 35 and "MISSING" not in run.output
+    assert run.output.count(" ok ") == 35 and "ABSENT" not in run.output
 
 
 def test_fetch_et_summary_autre_territoire_par_config(donnees, tmp_path):

@@ -272,7 +272,7 @@ def test_cli_fetch_http_puis_list(serveur, tmp_path):
     assert "telecharge" in run.output and "1/1 source(s)" in run.output
     liste = CliRunner().invoke(main, ["data", "list", "--cache-dir", str(cache)])
     assert liste.exit_code == 0
-    assert f"Cache: {cache.resolve()}" in liste.output
+    assert f"Cache : {cache.resolve()}" in liste.output
     assert SHA_IRIS in liste.output and "iris_test" in liste.output
 
 
@@ -292,7 +292,7 @@ def test_cli_fetch_somme_fausse_code_retour(serveur, tmp_path):
         ],
     )
     assert run.exit_code == 1
-    assert "sha256 mismatch" in run.output and "1 source(s) failed: iris_test" in run.output
+    assert "sha256 mismatch" in run.output and "1 source(s) en échec : iris_test" in run.output
     _rien_dans_le_cache(tmp_path / "cache", "iris_test")
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
+
+from observatoire.cli._options import annees_option
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["COMMANDES", "maps", "fiches"]
 
@@ -13,6 +18,8 @@ _CODES = {"territoire_code": str, "reference_code": str, "code_iris": str, "code
 
 
 def _table(chemin: str | None) -> pd.DataFrame | None:
+    import pandas as pd
+
     if chemin is None:
         return None
     p = Path(chemin)
@@ -35,9 +42,9 @@ def _geometries(iris, qpv, veille, communes_filtre, territoire):
         gi = gi[gi["code_commune"].isin(codes)]
     gq = None
     if qpv:
-        import pandas as _pd
+        import pandas as pd
 
-        gq = _pd.concat([lire_qpv(q) for q in qpv], ignore_index=True)
+        gq = pd.concat([lire_qpv(q) for q in qpv], ignore_index=True)
     gv = None
     if veille:
         import geopandas as gpd
@@ -53,9 +60,13 @@ def _options(f):
             "indicateurs",
             required=True,
             type=click.Path(exists=True),
-            help="Indicator long table (CSV or Parquet).",
+            help="Long indicator table (CSV or Parquet), from 'observatoire indicateurs calculer'.",
         ),
-        click.option("--ecarts", type=click.Path(exists=True), help="Écarts table (CSV/Parquet)."),
+        click.option(
+            "--ecarts",
+            type=click.Path(exists=True),
+            help="Gaps table (CSV or Parquet), from 'observatoire ecarts'.",
+        ),
         click.option(
             "--iris",
             required=True,
@@ -77,7 +88,7 @@ def _options(f):
             "--communes",
             "communes_filtre",
             default=None,
-            help="Keep the IRIS of these commune codes (comma-separated).",
+            help="Comma-separated commune codes whose IRIS are kept (default: all).",
         ),
         click.option(
             "--territoire",
@@ -85,22 +96,25 @@ def _options(f):
             show_default=True,
             help="Territory name shown in titles.",
         ),
-        click.option("--years", default=None, help="Years, comma-separated (default: all)."),
+        click.option(
+            "--years",
+            metavar="Y1,Y2|all",
+            default="all",
+            show_default=True,
+            help="Census vintages to draw.",
+        ),
         click.option(
             "--out",
             "sortie",
+            metavar="DIR",
             required=True,
-            type=click.Path(),
-            help="Output folder (pages go to <out>/<year>/).",
+            type=click.Path(file_okay=False),
+            help="Output folder; pages go to DIR/<year>/.",
         ),
     ]
     for o in reversed(opts):
         f = o(f)
     return f
-
-
-def _annees(years):
-    return [int(a) for a in years.split(",")] if years else None
 
 
 @click.command("maps")
@@ -146,14 +160,14 @@ def maps(
         _table(ecarts),
         geo,
         sortie,
-        annees=_annees(years),
+        annees=annees_option(years),
         schema=scheme,
         k=classes,
         bornes_par_annee=breaks_per_year,
         tuiles=tiles,
     )
     generer_index(sortie)
-    click.echo(f"{len(chemins)} map(s) written under {sortie}")
+    click.echo(f"{len(chemins)} carte(s) écrite(s) dans {sortie}")
 
 
 @click.command("fiches")
@@ -171,10 +185,15 @@ def fiches(
 
     geo = _geometries(iris, qpv, veille, communes_filtre, territoire)
     chemins = generer_fiches(
-        _table(indicateurs), _table(ecarts), geo, sortie, poids=_table(poids), annees=_annees(years)
+        _table(indicateurs),
+        _table(ecarts),
+        geo,
+        sortie,
+        poids=_table(poids),
+        annees=annees_option(years),
     )
     generer_index(sortie)
-    click.echo(f"{len(chemins)} sheet(s) written under {sortie}")
+    click.echo(f"{len(chemins)} fiche(s) écrite(s) dans {sortie}")
 
 
 COMMANDES = [maps, fiches]

@@ -7,38 +7,34 @@ from pathlib import Path
 
 import click
 
-from observatoire.rapport import ErreurDonnees, Rapport
-from observatoire.sources import (
-    Cache,
-    catalogue_pour,
-    charger_registre,
-    recuperer,
-    territoire,
-)
-from observatoire.sources.resume import resumer_territoire
+from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG
 
 __all__ = ["COMMANDES", "data"]
 
 _OPTION_CACHE = click.option(
     "--cache-dir",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Cache folder (default: $OBSERVATOIRE_CACHE, else the checkout's data/, "
-    "else the user data folder).",
+    help=AIDE_CACHE,
 )
 _OPTION_TERRITOIRE = click.option(
     "--territoire",
     default=None,
-    help="Territory id of observatoire/sources/territoires.yaml (default san_ouest_provence).",
+    help="Territory id (default: san_ouest_provence).",
 )
 _OPTION_CONFIG = click.option(
     "--config",
+    metavar="FILE|NAME",
     default=None,
-    help="Territory configuration: a YAML file or the name of one in observatoire/configs/.",
+    help=f"{AIDE_CONFIG}: its communes and the sources it names.",
 )
 
 
 def _territoire(nom, config):
+    from observatoire.rapport import ErreurDonnees
+    from observatoire.sources import territoire
+
     try:
         return territoire(nom, config=config)
     except ErreurDonnees as exc:
@@ -72,6 +68,7 @@ def data() -> None:
 @click.option(
     "--from",
     "depuis",
+    metavar="DIR",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Take the files from this local data store (e.g. ../shared/data) through its "
@@ -88,7 +85,7 @@ def data() -> None:
     "--registre",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Registry of official sources (default: the packaged observatoire/sources/registre.yaml).",
+    help="Registry of official sources (default: the packaged one).",
 )
 @_OPTION_CACHE
 @click.option("--force", is_flag=True, help="Fetch again even if the cache holds the source.")
@@ -118,6 +115,9 @@ def fetch(
     the expected or first-recorded sha256, and archives (.zip/.7z) are extracted safely.
     With --from, files are copied after checking their sha256 against the catalogue.
     """
+    from observatoire.rapport import ErreurDonnees, Rapport
+    from observatoire.sources import Cache, recuperer
+
     terr = _territoire(territoire, config)
     if ids:
         liste = [s.strip() for s in ids.split(",") if s.strip()]
@@ -125,10 +125,10 @@ def fetch(
         liste = terr.sources_locales if depuis is not None else terr.sources_officielles
     rapport = Rapport()
     cache = Cache(cache_dir)
-    click.echo(f"Cache: {cache.racine}")
+    click.echo(f"Cache : {cache.racine}")
     click.echo(
-        f"Territory: {terr.nom} ({len(terr.communes)} communes) — {len(liste)} source(s) "
-        + (f"from {depuis}" if depuis else "from the official producers")
+        f"Territoire : {terr.nom} ({len(terr.communes)} communes) — {len(liste)} source(s) "
+        + (f"depuis {depuis}" if depuis else "auprès des producteurs officiels")
     )
     t0 = time.perf_counter()
     echecs = []
@@ -148,37 +148,39 @@ def fetch(
             )
         except (ErreurDonnees, OSError) as exc:
             echecs.append(sid)
-            click.echo(f"  ECHEC {sid}: {exc}", err=True)
+            click.echo(f"  ÉCHEC {sid} : {exc}", err=True)
             continue
         click.echo(
             f"  {r.statut:<13} {sid:<32} {_taille(r.taille):>9}  sha256 {r.sha256[:12]}…  "
             f"{r.chemin}"
         )
     duree = time.perf_counter() - t0
-    click.echo(f"{len(liste) - len(echecs)}/{len(liste)} source(s) in the cache in {duree:.2f} s")
+    click.echo(f"{len(liste) - len(echecs)}/{len(liste)} source(s) en cache en {duree:.2f} s")
     for ev in rapport.evenements:
         if ev.niveau == "avertissement":
-            click.echo(f"  attention: {ev.source}: {ev.message}", err=True)
+            click.echo(f"  attention : {ev.source} : {ev.message}", err=True)
     if echecs:
-        raise click.ClickException(f"{len(echecs)} source(s) failed: {', '.join(echecs)}")
+        raise click.ClickException(f"{len(echecs)} source(s) en échec : {', '.join(echecs)}")
 
 
 @data.command(name="list")
 @_OPTION_CACHE
 def lister(cache_dir):
     """Show the cache location and what it holds: file, vintage, provenance, sha256, date."""
+    from observatoire.sources import Cache
+
     cache = Cache(cache_dir)
-    click.echo(f"Cache: {cache.racine}")
+    click.echo(f"Cache : {cache.racine}")
     entrees = cache.entrees()
     if not entrees:
-        click.echo("  (empty) — fill it with `observatoire data fetch [--from DIR]`")
+        click.echo("  (vide) — le remplir avec `observatoire data fetch [--from DIR]`")
         return
     for sid in sorted(entrees):
         e = entrees[sid]
         present = cache.chemin(sid) is not None
         click.echo(
             f"- {sid}  [{e.get('rubrique')}]  millésime {e.get('millesime') or '?'}"
-            + ("" if present else "  ** MISSING OR INCOMPLETE **")
+            + ("" if present else "  ** ABSENT OU INCOMPLET **")
         )
         click.echo(f"    fichier    {e['chemin']}  ({_taille(e.get('taille_fichier'))})")
         click.echo(f"    sha256     {e.get('sha256')}")
@@ -186,9 +188,9 @@ def lister(cache_dir):
         click.echo(f"    provenance {' '.join(str(e.get('provenance', '')).split())}")
     empreintes = cache.lire_index().get("empreintes", {})
     if empreintes:
-        click.echo("First-download checksums (later downloads must match):")
+        click.echo("Empreintes du premier téléchargement (les suivants doivent y correspondre) :")
         for cle, v in sorted(empreintes.items()):
-            click.echo(f"  {cle}: {v['sha256']} ({v['date']})")
+            click.echo(f"  {cle} : {v['sha256']} ({v['date']})")
 
 
 @data.command()
@@ -197,6 +199,7 @@ def lister(cache_dir):
 @click.option(
     "--from",
     "depuis",
+    metavar="DIR",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Read the files in place from this local data store (default: from the cache).",
@@ -206,6 +209,10 @@ def summary(territoire, config, depuis, cache_dir):
     """Load and summarise a territory's data: communes, IRIS, QPV 2024, populations."""
     import pandas as pd
 
+    from observatoire.rapport import ErreurDonnees
+    from observatoire.sources import Cache
+    from observatoire.sources.resume import resumer_territoire
+
     terr = _territoire(territoire, config)
     t0 = time.perf_counter()
     try:
@@ -213,66 +220,74 @@ def summary(territoire, config, depuis, cache_dir):
     except ErreurDonnees as exc:
         raise click.ClickException(str(exc)) from None
     duree = time.perf_counter() - t0
-    origine = f"local store {depuis}" if depuis else f"cache {Cache(cache_dir).racine}"
-    click.echo(f"{terr.nom} — {len(terr.communes)} communes, read from {origine}\n")
+    origine = f"le magasin local {depuis}" if depuis else f"le cache {Cache(cache_dir).racine}"
+    click.echo(f"{terr.nom} — {len(terr.communes)} communes, lues depuis {origine}\n")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         com = res.communes.copy()
         total = com.drop(columns=["code_commune", "nom_commune"]).sum(min_count=1)
         click.echo(
-            "Communes (surface in EPSG:2154; IRIS counted per edition; populations summed "
-            "over IRIS)"
+            "Communes (surface en EPSG:2154 ; IRIS comptés par édition ; populations sommées "
+            "sur les IRIS)"
         )
         click.echo(com.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
         click.echo(
-            "  pop_rp2016_iris_h: Σ age groups of the type-H IRIS (RP 2016); NaN = no type-H IRIS "
-            "(undivided commune, IRIS type Z). pop_YYYY: Σ P<YY>_POP of the IRIS (ptod table)."
+            "  pop_rp2016_iris_h : Σ des tranches d'âge des IRIS de type H (RP 2016) ; NaN = "
+            "aucun IRIS de type H (commune non découpée, IRIS de type Z). pop_AAAA : Σ "
+            "P<AA>_POP des IRIS (table ptod)."
         )
         click.echo(
-            "  total: " + ", ".join(f"{k} {v:,.1f}" for k, v in total.items() if pd.notna(v)) + "\n"
+            "  total : "
+            + ", ".join(f"{k} {v:,.1f}" for k, v in total.items() if pd.notna(v))
+            + "\n"
         )
         q = res.qpv.copy()
         q["communes"] = q["communes"].map(" ".join)
-        click.echo(f"QPV 2024 ({len(q)}; population municipale and poverty rate from SIG Ville)")
+        click.echo(f"QPV 2024 ({len(q)} ; population municipale et taux de pauvreté du SIG Ville)")
         click.echo(q.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
         click.echo("\nSources")
         s = res.sources.assign(sha256=res.sources["sha256"].str[:12])
         click.echo(s.to_string(index=False))
     n_av = res.rapport.n_avertissements
-    click.echo(f"\n{len(res.rapport)} loader event(s), {n_av} warning(s); {duree:.1f} s")
+    click.echo(
+        f"\n{len(res.rapport)} événement(s) de chargement, {n_av} avertissement(s) ; {duree:.1f} s"
+    )
     for ev in res.rapport.evenements:
         if ev.niveau == "avertissement":
-            click.echo(f"  attention: {ev.source}: {ev.message}")
+            click.echo(f"  attention : {ev.source} : {ev.message}")
 
 
 @data.command(name="sources")
 @click.option(
     "--from",
     "depuis",
+    metavar="DIR",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Show the catalogue of this local store instead of the registry of official sources.",
+    help="Show the catalogue of this local data store instead of the registry of official sources.",
 )
 @click.option(
     "--registre",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Registry file (default: the packaged one).",
+    help="Registry of official sources (default: the packaged one).",
 )
 def sources_cmd(depuis, registre):
     """Show the source ids: the official registry, or a local store's catalogue (--from)."""
+    from observatoire.sources import catalogue_pour, charger_registre
+
     if depuis is not None:
         cat = catalogue_pour(depuis)
-        click.echo(f"Catalogue {cat.nom} ({cat.chemin}) for {depuis}")
+        click.echo(f"Catalogue {cat.nom} ({cat.chemin}) de {depuis}")
         for sid, e in sorted(cat.sources.items()):
-            etat = "ok" if (depuis / e.chemin).is_file() else "MISSING"
+            etat = "ok" if (depuis / e.chemin).is_file() else "ABSENT"
             click.echo(f"  {sid:<36} {e.millesime or '?':<5} {etat:<7} {e.chemin}")
         return
     reg = charger_registre(registre)
-    click.echo(f"Registry {reg.chemin}: {len(reg)} official sources")
+    click.echo(f"Registre {reg.chemin} : {len(reg)} sources officielles")
     for sid, src in sorted(reg.sources.items()):
-        verifie = "verified" if src.verifie else "unverified"
+        verifie = "vérifiée" if src.verifie else "non vérifiée"
         click.echo(
-            f"  {sid:<36} {src.millesime or '-':<5} {src.acces.type:<8} {verifie:<10} "
+            f"  {sid:<36} {src.millesime or '-':<5} {src.acces.type:<8} {verifie:<12} "
             f"{src.producteur} — {src.jeu}"
         )
         click.echo(f"      {src.acces.url or src.page or ''}")

@@ -7,36 +7,23 @@ Thin layer over :mod:`observatoire.indicateurs`, :mod:`observatoire.ecarts` and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from observatoire.chargement import (
-    lire_indicateurs_ptod,
-    lire_iris,
-    lire_qpv_officiel,
-    lire_table_iris,
-)
-from observatoire.chargement.tables import lire_table
-from observatoire.ecarts import calculer_ecarts
-from observatoire.indicateurs import charger_codebook, consolider, poids_appartenance
-from observatoire.indicateurs.officiel import (
-    comparer_officiel_estime,
-    valeurs_officielles_ptod,
-    valeurs_officielles_qpv,
-    valeurs_officielles_zonages,
-)
-from observatoire.indicateurs.references import references_territoires
-from observatoire.ponderation.zones import lire_zones
-from observatoire.rapport import ErreurDonnees, Rapport
-from observatoire.sorties import ecrire_tables
+from observatoire.cli._options import OptionRenommee
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["COMMANDES", "indicateurs", "ecarts"]
 
-_FORMATS = ("csv", "parquet", "xlsx")
-
 
 def _lire_tableau(chemin: str | Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from observatoire.chargement.tables import lire_table
+
     chemin = Path(chemin)
     if chemin.suffix.lower() == ".parquet":
         return pd.read_parquet(chemin)
@@ -53,7 +40,7 @@ def _paires(valeurs: tuple[str, ...], option: str) -> dict[str, str]:
     out = {}
     for v in valeurs:
         if "=" not in v:
-            raise click.BadParameter(f"expected NIVEAU=FICHIER, got {v!r}", param_hint=option)
+            raise click.BadParameter(f"attendu NIVEAU=FICHIER, reçu {v!r}", param_hint=option)
         k, f = v.split("=", 1)
         out[k.strip()] = f.strip()
     return out
@@ -64,7 +51,7 @@ def _epci(valeurs: tuple[str, ...]) -> dict[str, list[str]]:
     for v in valeurs:
         if ":" not in v:
             raise click.BadParameter(
-                f"expected CODE:commune,commune..., got {v!r}", param_hint="--epci"
+                f"attendu CODE:commune,commune..., reçu {v!r}", param_hint="--epci"
             )
         code, communes = v.split(":", 1)
         out[code.strip()] = [c.strip() for c in communes.split(",") if c.strip()]
@@ -73,6 +60,11 @@ def _epci(valeurs: tuple[str, ...]) -> dict[str, list[str]]:
 
 def _niveaux(iris_chemin, communes, epci, departement, poids, rapport):
     """Levels dict and the IRIS → commune table from the CLI options."""
+    import pandas as pd
+
+    from observatoire.chargement import lire_iris
+    from observatoire.indicateurs import poids_appartenance
+
     niveaux: dict[str, object] = {}
     iris = lire_iris(iris_chemin, rapport=rapport)
     ic = iris[["code_iris", "code_commune", "nom_iris"]]
@@ -97,6 +89,10 @@ def _niveaux(iris_chemin, communes, epci, departement, poids, rapport):
 
 def _geometries(iris, ic, niveaux, zones_geo, rapport) -> dict:
     """Geometry of every level: IRIS, communes/EPCI/département dissolved from the IRIS."""
+    import pandas as pd
+
+    from observatoire.ponderation.zones import lire_zones
+
     g = iris[iris["code_iris"].isin(ic["code_iris"])]
     geos = {"iris": g[["code_iris", "geometry"]].rename(columns={"code_iris": "code"})}
     com = g.dissolve(by="code_commune").reset_index()
@@ -129,12 +125,20 @@ def indicateurs() -> None:
     help="Codebook YAML to validate (default: the packaged one).",
 )
 @click.option(
-    "--sortie",
+    "-o",
+    "--output",
+    "sortie",
+    cls=OptionRenommee,
+    anciens=["--sortie"],
     type=click.Path(dir_okay=False),
-    help="Write the codebook as a table (CSV, Parquet or XLSX by suffix).",
+    help="Also write the codebook as a table (CSV, Parquet or XLSX by suffix).",
 )
 def codebook_cmd(chemin, sortie) -> None:
     """Validate the codebook and list its indicators (one line per indicator × sex)."""
+    from observatoire.indicateurs import charger_codebook
+    from observatoire.rapport import ErreurDonnees
+    from observatoire.sorties import ecrire_tables
+
     try:
         cb = charger_codebook(chemin)
     except ErreurDonnees as exc:
@@ -160,7 +164,9 @@ def codebook_cmd(chemin, sortie) -> None:
     type=click.Path(exists=True),
     help="IRIS layer (same edition as the statistics): code_iris, code_commune.",
 )
-@click.option("--communes", help="Comma-separated commune codes to keep (default: all).")
+@click.option(
+    "--communes", help="Comma-separated commune codes whose IRIS are kept (default: all)."
+)
 @click.option(
     "--poids",
     multiple=True,
@@ -229,7 +235,16 @@ def codebook_cmd(chemin, sortie) -> None:
     show_default=True,
     help="Apply the publication threshold and complement suppression.",
 )
-@click.option("--sortie", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--out",
+    "sortie",
+    cls=OptionRenommee,
+    anciens=["--sortie"],
+    metavar="DIR",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder.",
+)
 @click.option(
     "--formats",
     default="csv,parquet,xlsx",
@@ -267,6 +282,19 @@ def calculer(
     Writes ``indicateurs`` (long table) and ``officiel_vs_estime`` (official values beside
     the IRIS-based estimates) in the chosen formats.
     """
+    import pandas as pd
+
+    from observatoire.chargement import lire_indicateurs_ptod, lire_qpv_officiel, lire_table_iris
+    from observatoire.indicateurs import charger_codebook, consolider
+    from observatoire.indicateurs.officiel import (
+        comparer_officiel_estime,
+        valeurs_officielles_ptod,
+        valeurs_officielles_qpv,
+        valeurs_officielles_zonages,
+    )
+    from observatoire.rapport import ErreurDonnees, Rapport
+    from observatoire.sorties import ecrire_tables
+
     rapport = Rapport()
     try:
         cb = charger_codebook(chemin_codebook)
@@ -364,7 +392,7 @@ def calculer(
         click.echo(f"{rapport.n_avertissements} avertissement(s) :")
         for ev in rapport.evenements:
             if ev.niveau == "avertissement":
-                click.echo(f"  - {ev.source}: {ev.message}")
+                click.echo(f"  - {ev.source} : {ev.message}")
 
 
 @click.command("ecarts")
@@ -373,7 +401,7 @@ def calculer(
     "chemin_ind",
     required=True,
     type=click.Path(exists=True),
-    help="Long indicator table (from 'observatoire indicateurs calculer').",
+    help="Long indicator table (CSV or Parquet), from 'observatoire indicateurs calculer'.",
 )
 @click.option(
     "--references",
@@ -420,7 +448,16 @@ def calculer(
     type=click.Path(exists=True, dir_okay=False),
     help="Codebook YAML (default: the packaged one).",
 )
-@click.option("--sortie", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--out",
+    "sortie",
+    cls=OptionRenommee,
+    anciens=["--sortie"],
+    metavar="DIR",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder.",
+)
 @click.option(
     "--formats",
     default="csv,parquet,xlsx",
@@ -445,6 +482,15 @@ def ecarts(
     Writes ``ecarts`` and ``evolution`` (evolution of each value and gap between vintages at
     least --ecart-min years apart).
     """
+    import pandas as pd
+
+    from observatoire.chargement import lire_iris
+    from observatoire.ecarts import calculer_ecarts
+    from observatoire.indicateurs import charger_codebook
+    from observatoire.indicateurs.references import references_territoires
+    from observatoire.rapport import ErreurDonnees
+    from observatoire.sorties import ecrire_tables
+
     try:
         cb = charger_codebook(chemin_codebook)
         table = _lire_tableau(chemin_ind)
@@ -465,7 +511,7 @@ def ecarts(
                 zones=tuple(niveaux),
             )
         else:
-            raise click.UsageError("give --references, or --iris with --poids")
+            raise click.UsageError("donner --references, ou --iris avec --poids")
         e, ev = calculer_ecarts(
             table,
             refs,

@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG
+
 __all__ = ["COMMANDES", "run", "compare", "CODES_SORTIE", "commande_avec_force"]
 
 CODES_SORTIE = {
@@ -79,7 +81,12 @@ class _console_sobre:
         return False
 
 
+_RIEN_ECRIT = "Rien n'a été écrit."
+_INTACTES = "Les sorties précédentes sont intactes"
+
+
 def _erreur(message: str, code: int) -> None:
+    """Print ``Error: message`` (click's own prefix, as for usage errors) and exit."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 
@@ -93,9 +100,8 @@ def _erreur(message: str, code: int) -> None:
 @click.option(
     "--config",
     "config",
-    metavar="FILE",
-    help="Territory configuration (YAML file, or the name of a shipped one: "
-    "san_ouest_provence, pays_de_martigues). Default: san_ouest_provence.",
+    metavar="FILE|NAME",
+    help=f"{AIDE_CONFIG}. Default: san_ouest_provence.",
 )
 @click.option(
     "--years",
@@ -127,7 +133,7 @@ def _erreur(message: str, code: int) -> None:
     "cache",
     metavar="DIR",
     type=click.Path(file_okay=False),
-    help="Download cache folder (default: $OBSERVATOIRE_CACHE or the checkout's data/).",
+    help=AIDE_CACHE,
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @click.option(
@@ -172,15 +178,15 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
         except ErreurDonnees as exc:
             _erreur(str(exc), CODES_SORTIE["donnees"])
         click.echo(
-            f"configuration {cfg.code} ({cfg.nom}): OK — {len(prep.entrees)} inputs, "
+            f"configuration {cfg.code} ({cfg.nom}) : OK — {len(prep.entrees)} entrée(s), "
             f"{len(prep.iris_territoire)} IRIS, QPV {list(prep.qpv['code_qpv'])}, "
-            f"{len(cfg.veille)} veille territories, years {prep.annees}"
+            f"{len(cfg.veille)} territoire(s) de veille, années {prep.annees}"
         )
         for cle, e in sorted(prep.entrees.items()):
-            click.echo(f"  {cle}: {e.chemin}")
+            click.echo(f"  {cle} : {e.chemin}")
         for ev in rapport.evenements:
             if ev.niveau == "avertissement":
-                click.echo(f"  warning: {ev.message}")
+                click.echo(f"  attention : {ev.message}")
         return
     try:
         with _console_sobre():
@@ -194,7 +200,7 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
                 progression=not no_progress,
             )
     except ErreurConfig as exc:
-        _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["config"])
+        _erreur(f"{exc}\n{_RIEN_ECRIT}", CODES_SORTIE["config"])
     except SortiesExistantes as exc:
         exc.commande = commande_avec_force()
         _erreur(str(exc), CODES_SORTIE["existe"])
@@ -204,15 +210,15 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
         _erreur(str(exc), CODES_SORTIE["etape"])
     except ErreurEtape as exc:
         if isinstance(exc.cause, ErreurDonnees):
-            _erreur(f"{exc}\nThe previous outputs are untouched.", CODES_SORTIE["donnees"])
+            _erreur(f"{exc}\n{_INTACTES}.", CODES_SORTIE["donnees"])
         _erreur(
-            f"{exc}\nThe previous outputs are untouched (details in the traceback above with -v).",
+            f"{exc}\n{_INTACTES} (avec -v, la trace ci-dessus donne le détail).",
             CODES_SORTIE["etape"],
         )
     except ErreurDonnees as exc:
-        _erreur(f"{exc}\nNothing was written.", CODES_SORTIE["donnees"])
+        _erreur(f"{exc}\n{_RIEN_ECRIT}", CODES_SORTIE["donnees"])
     except KeyboardInterrupt:
-        _erreur("interrupted; the previous outputs are untouched.", CODES_SORTIE["interrompu"])
+        _erreur("interrompu ; les sorties précédentes sont intactes.", CODES_SORTIE["interrompu"])
     click.echo(resultat.resume)
 
 
@@ -240,7 +246,7 @@ def compare(ancien, nouveau, seuil, sortie):
     click.echo(comp.resume())
     if sortie:
         comp.valeurs.to_csv(sortie, index=False)
-        click.echo(f"value changes written to {sortie}")
+        click.echo(f"changements de valeurs écrits dans {sortie}")
 
 
 COMMANDES = [run, compare]
