@@ -13,9 +13,15 @@ Pipeline stages, one module (or subpackage) each:
 - :mod:`observatoire.indicateurs` — codebook, consolidation by territory,
   secret statistique.
 - :mod:`observatoire.ecarts` — gaps against references, across years.
-- :mod:`observatoire.cartes` / :mod:`observatoire.fiches` — offline Leaflet
-  maps and neighbourhood sheets.
-- :mod:`observatoire.run` — territory configuration and the yearly run.
+- :mod:`observatoire.correction` — dilution correction of IRIS estimates.
+- :mod:`observatoire.partenaires` — partners' yearly tables counted by neighbourhood.
+- :mod:`observatoire.cartes` — offline Leaflet maps, neighbourhood sheets, index.
+- :mod:`observatoire.sorties` — atomic writers of the output tables.
+- :mod:`observatoire.config` — territory configuration (YAML models).
+- :mod:`observatoire.territoire` — a territory loaded once, one entry point per stage,
+  shared by the run and the CLI.
+- :mod:`observatoire.run` — the yearly run: checks, steps, manifest, atomic swap.
+- :mod:`observatoire.cli` — the ``observatoire`` command.
 """
 
 from importlib.metadata import PackageNotFoundError, version

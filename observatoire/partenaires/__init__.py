@@ -45,7 +45,7 @@ _OU = {
 
 
 def __getattr__(nom: str):
-    """Import on first use (the configuration imports the model without geopandas)."""
+    """Import on first use: reading a model does not load geopandas and the geocoder."""
     if nom in _OU:
         return getattr(importlib.import_module(f"observatoire.partenaires.{_OU[nom]}"), nom)
     raise AttributeError(f"module 'observatoire.partenaires' has no attribute {nom!r}")

@@ -5,7 +5,7 @@ output that carries timestamps and timings; every other output is a
 deterministic function of the inputs and parameters. It also lists every output
 file with its byte checksum and a *content fingerprint* that ignores what
 writers add by themselves (GeoPackage ``last_change`` dates, XLSX creation
-dates, folium's random element ids), so two runs can be compared file by file
+dates, random element ids of generated HTML), so two runs can be compared file by file
 (:func:`comparer_inventaires`).
 """
 
@@ -138,8 +138,9 @@ def empreinte_contenu(chemin: str | os.PathLike) -> str:
       not ``gpkg_contents.last_change``;
     - XLSX: every part of the workbook but ``docProps/`` (creation/modification dates);
     - Parquet: schema (without writer metadata) and values;
-    - HTML/JS/JSON/SVG: bytes with 32-hex-digit ids (folium's random element ids)
-      replaced by a constant;
+    - HTML/JS/JSON/SVG: bytes with 32-hex-digit ids replaced by a constant (the random
+      element ids of folium pages, e.g. a notebook's map saved among the outputs; the
+      run's own pages carry none);
     - anything else: the bytes.
 
     Examples
