@@ -1,12 +1,13 @@
 """Benchmark: maps, sheets and index of the default territory (SAN Ouest Provence).
 
-Usage: python benchmarks/cartes_territoire_defaut.py [DATA_DIR] [OUT_DIR] [RUN_TABLES_DIR]
+Usage: python benchmarks/cartes_territoire_defaut.py [DATA_DIR] [OUT_DIR]
 
-Inputs: IRIS of the six communes (full-resolution ~2014 layer), the four QPV 2024,
-the Contrat de Ville veille territories. Tables: those of ``observatoire run``
-(``RUN_TABLES_DIR`` = ``<out>/san_ouest_provence/tables``: indicateurs, ecarts and
-poids Parquet files, veille perimeters from its GeoPackage), else stand-in tables
-built from the ptod rates by tests/cartes_aides.py. Prints timings and sizes.
+Inputs: the shipped ``san_ouest_provence`` configuration over the data store
+``DATA_DIR``: IRIS of the six communes (full-resolution ~2014 layer), the four QPV 2024,
+the five Contrat de Ville veille territories. Tables: computed by the territory-level
+entry points of the yearly run (``territoire_livre`` in tests/cartes_aides.py), every
+vintage the sources hold. Maps and sheets are drawn with the arguments of the run's
+``cartes`` and ``fiches`` steps, in one process. Prints timings and sizes.
 """
 
 from __future__ import annotations
@@ -32,41 +33,50 @@ def main() -> None:
     donnees = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/data")
     sortie = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp()) / "cartes"
     t0 = time.perf_counter()
-    ind, ecarts, geo, poids = cartes_aides.territoire_defaut(donnees)
-    annees = None
-    if len(sys.argv) > 3:
-        import geopandas as gpd
-        import pandas as pd
-
-        tables = Path(sys.argv[3])
-        ind = pd.read_parquet(tables / "indicateurs.parquet")
-        ecarts = pd.read_parquet(tables / "ecarts.parquet")
-        poids = pd.read_parquet(tables / "poids.parquet")
-        geo["veille"] = gpd.read_file(tables / "observatoire.gpkg", layer="veille")
-        annees = [2011, 2016, 2022]
+    t = cartes_aides.territoire_livre(donnees)
+    annees = t.annees
+    communs = {"codebook": t.codebook, "synthese": t.synthese, "avertissements": t.avertissements}
     t1 = time.perf_counter()
-    couches = couches_web(geo)
+    couches = couches_web(t.geometries)
     t2 = time.perf_counter()
     c2 = time.process_time()
-    cartes = generer_cartes(ind, ecarts, couches, sortie, annees=annees)
+    cartes = generer_cartes(
+        t.indicateurs,
+        t.ecarts,
+        couches,
+        sortie,
+        annees=annees,
+        references=t.references,
+        **communs,
+    )
     t3 = time.perf_counter()
     c3 = time.process_time()
-    fiches = generer_fiches(ind, ecarts, couches, sortie, poids=poids, annees=annees)
+    fiches = generer_fiches(
+        t.indicateurs,
+        t.ecarts,
+        couches,
+        sortie,
+        poids=t.poids,
+        annees=annees,
+        notes=t.notes,
+        **communs,
+    )
     t4 = time.perf_counter()
     c4 = time.process_time()
-    generer_index(sortie)
+    generer_index(sortie, titre=f"Observatoire — {t.config.nom}", **communs)
     t5 = time.perf_counter()
+    ind = t.indicateurs
     n_ind = ind.loc[ind["niveau"] == "iris", "indicateur"].nunique()
     print(f"output: {sortie}")
     print(
         f"{len(couches.iris)} IRIS, {len(couches.zones)} zones, {n_ind} IRIS indicators, "
-        f"years {annees or sorted(int(a) for a in ind['annee'].unique())}"
+        f"years {annees}"
     )
-    print(f"input tables (stand-in)   {t1 - t0:6.2f} s")
-    print(f"simplification            {t2 - t1:6.2f} s")
-    print(f"maps ({len(cartes):2d} pages)          {t3 - t2:6.2f} s (CPU {c3 - c2:.2f} s)")
-    print(f"sheets ({len(fiches):2d} pages)        {t4 - t3:6.2f} s (CPU {c4 - c3:.2f} s)")
-    print(f"index                     {t5 - t4:6.2f} s")
+    print(f"input tables (territory API) {t1 - t0:6.2f} s")
+    print(f"simplification               {t2 - t1:6.2f} s")
+    print(f"maps ({len(cartes):2d} pages)             {t3 - t2:6.2f} s (CPU {c3 - c2:.2f} s)")
+    print(f"sheets ({len(fiches):2d} pages)           {t4 - t3:6.2f} s (CPU {c4 - c3:.2f} s)")
+    print(f"index                        {t5 - t4:6.2f} s")
     for p in cartes:
         print(f"  {p.relative_to(sortie)}  {p.stat().st_size / 1e6:.2f} MB")
     tailles = [p.stat().st_size for p in fiches]

@@ -1,16 +1,33 @@
-"""Hand-made territory for the map tests: four 1 km IRIS, two communes, one QPV, one veille zone.
+"""Territories of the map tests (not a test module).
 
+A hand-made territory: four 1 km IRIS, two communes, one QPV, one veille zone
+(:func:`geometries`, :func:`indicateurs`, :func:`ecarts`, :func:`poids`, :func:`codebook`).
 Values are chosen so that classes, tooltips and gaps can be checked by hand. IRIS
 130990003 is named with an HTML injection attempt; its 2022 unemployment is secret
-and IRIS 130990004 has no 2022 unemployment value (missing).
+and IRIS 130980001 has no 2022 unemployment value (missing).
+
+The shipped territory (:func:`territoire_livre`): the ``san_ouest_provence``
+configuration computed from the real data store by the territory-level entry points
+the yearly run calls.
 """
 
 from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+if TYPE_CHECKING:
+    from observatoire.cartes import Geometries
+    from observatoire.config import ConfigTerritoire
+    from observatoire.indicateurs.codebook import Codebook
 
 MALVEILLANT = "<img src=x onerror=alert(1)>"
 X0, Y0 = 860000.0, 6270000.0
@@ -35,8 +52,8 @@ def geometries():
     )
     qpv = gpd.GeoDataFrame(
         {
-            "code_qpv": ["QN01399M"],
-            "nom_qpv": ["Les Pins-Centre"],
+            "code_zone": ["QN01399M"],
+            "nom_zone": ["Les Pins-Centre"],
             "generation": [2024],
             "communes": [["13099"]],
         },
@@ -229,193 +246,91 @@ def codebook():
     )
 
 
-# ---------------------------------------------------------------- default territory (real data)
-COMMUNES_SAN = ["13047", "13063", "13078", "13039", "13044", "13029"]
-VEILLE_SAN = {  # Contrat de Ville veille territories as IRIS sets (issue 6 defaults)
-    "V_ECHOPPES": ("Les Échoppes", ["130470106", "130470102"]),
-    "V_MIRAMAS_CV": ("Centre-ville (Miramas)", ["130630106"]),
-    "V_MOLIERES": ("Molières 1 / quartier nord", ["130630103", "130630104", "130630105"]),
-    "V_VAUBAN": ("Vauban", ["130780103"]),
-    "V_CROIZAT": ("Croizat / Jolivet / Allende (approximation : IRIS Centre)", ["130780102"]),
-}
+# ------------------------------------------------- shipped territory (real data, real pipeline)
+@dataclass(frozen=True)
+class TerritoireLivre:
+    """The shipped configuration's tables, computed by the territory-level entry points.
 
+    The same calls as the yearly run's ``sources``, ``poids``, ``indicateurs`` and
+    ``ecarts`` steps (:mod:`observatoire.run.etapes`), so the tables are those the run
+    writes and maps. Shared by every caller (memoised): treat the tables as read-only.
 
-def territoire_defaut(donnees):
-    """Tables with the issue-4 schemas built from the ptod rates (a stand-in for the run).
-
-    IRIS rates are the ptod values; commune and département rows are ptod's; zone
-    values are population-weighted means of IRIS rates with surface weights, status
-    ``approximation`` (the indicators engine does better; this only feeds the maps).
+    Attributes
+    ----------
+    config : ConfigTerritoire
+        The shipped ``san_ouest_provence`` configuration.
+    annees : list of int
+        Census vintages computed (every vintage the sources hold).
+    indicateurs, ecarts, synthese : DataFrame
+        Indicators of every level, gaps of the zones and IRIS to their references, values
+        of record of every vintage (``synthese_millesimes``).
+    poids : DataFrame
+        IRIS × zone weights (``code_zone, code_iris, poids, methode, niveau...``).
+    zones : GeoDataFrame
+        QPV then veille territories (``code_zone, nom_zone, niveau, generation, geometry``).
+    geometries : Geometries
+        What the run gives the maps: the member communes' IRIS and ``zones``.
+    codebook : Codebook
+    references : list of str
+        Reference levels of the gap maps (the configuration's, in map order).
+    avertissements, notes : dict
+        Zone code → warnings (sheets, tooltips) and notes of its sheet.
     """
-    import geopandas as gpd
 
-    from observatoire.chargement import lire_indicateurs_ptod, lire_iris, lire_qpv
-    from observatoire.indicateurs.codebook import charger_codebook
+    config: ConfigTerritoire
+    annees: list[int]
+    indicateurs: pd.DataFrame
+    ecarts: pd.DataFrame
+    synthese: pd.DataFrame
+    poids: pd.DataFrame
+    zones: gpd.GeoDataFrame
+    geometries: Geometries
+    codebook: Codebook
+    references: list[str]
+    avertissements: dict[str, list[str]]
+    notes: dict[str, list[str]]
 
-    iris = lire_iris(donnees / "iris" / "iris_dep13_fullres_ign_circa2014.gpkg")
-    iris = iris[iris["code_commune"].isin(COMMUNES_SAN)].reset_index(drop=True)
-    qpv = lire_qpv(donnees / "qpv" / "qpv2024_istres_miramas_psl_anct_simplifie.geojson")
-    la_maille = qpv.loc[qpv["code_qpv"] == "QN01367M", "geometry"].iloc[0]
-    veille = []
-    for code, (nom, codes) in VEILLE_SAN.items():
-        g = iris.loc[iris["code_iris"].isin(codes), "geometry"].union_all()
-        if code == "V_MOLIERES":
-            g = g.difference(la_maille)
-        veille.append({"code_zone": code, "nom_zone": nom, "geometry": g})
-    veille = gpd.GeoDataFrame(veille, crs=iris.crs)
-    stats = donnees / "stats"
-    p_iris = lire_indicateurs_ptod(
-        stats / "ptod_iris_dep13_indicateurs_rp2011_2016_2022.csv", "iris"
-    )
-    p_com = lire_indicateurs_ptod(stats / "ptod_communes5k_dep13_indicateurs.csv", "commune")
-    p_dep = lire_indicateurs_ptod(stats / "ptod_departements_indicateurs.csv", "departement")
-    p_iris = p_iris[p_iris["code"].isin(iris["code_iris"])]
-    p_dep = p_dep[p_dep["code"] == "13"]
-    cb = [i for i in charger_codebook() if i.ptod is not None and i.sexe == "ensemble"]
+    def codes_zones(self, niveau: str) -> list[str]:
+        """Codes of the zones of one level (``qpv`` or ``veille``), in zone order."""
+        return list(self.zones.loc[self.zones["niveau"] == niveau, "code_zone"].astype(str))
 
-    zones = pd.concat(
-        [
-            gpd.GeoDataFrame(
-                {"code_zone": qpv["code_qpv"], "niveau": "qpv"}, geometry=qpv.geometry
-            ),
-            gpd.GeoDataFrame(
-                {"code_zone": veille["code_zone"], "niveau": "veille"}, geometry=veille.geometry
-            ),
-        ],
-        ignore_index=True,
-    )
-    inter = gpd.overlay(
-        iris[["code_iris", "geometry"]], zones, how="intersection", keep_geom_type=True
-    )
-    inter["surface_m2"] = inter.area
-    aires_i = iris.set_index("code_iris").area
-    aires_z = zones.set_index("code_zone").area
-    inter["part_iris"] = inter["surface_m2"] / inter["code_iris"].map(aires_i).to_numpy()
-    inter["part_zone"] = inter["surface_m2"] / inter["code_zone"].map(aires_z).to_numpy()
-    inter = inter[inter["part_zone"] > 0.005]
-    inter["poids"] = np.where(inter["niveau"] == "veille", 1.0, inter["part_iris"])
-    inter["poids"] = np.where(
-        (inter["niveau"] == "veille") & (inter["part_iris"] < 0.5),
-        inter["part_iris"],
-        inter["poids"],
-    )
-    inter["methode"] = np.where(inter["niveau"] == "veille", "iris_list", "surface")
-    poids = pd.DataFrame(inter.drop(columns="geometry"))
-    noms_zones = dict(zip(qpv["code_qpv"], qpv["nom_qpv"], strict=True)) | dict(
-        zip(veille["code_zone"], veille["nom_zone"], strict=True)
-    )
 
-    lignes = []
-    for ind in cb:
-        col = ind.ptod.colonne
-        for niveau, tab in (("iris", p_iris), ("commune", p_com), ("departement", p_dep)):
-            if col not in tab.columns:
-                continue
-            t = tab[["code", "nom", "annee", col]].dropna(subset=[col])
-            if ind.ptod.annees:
-                t = t[t["annee"].isin(ind.ptod.annees)]
-            for code, nom, annee, v in t.itertuples(index=False):
-                lignes.append(
-                    (
-                        code,
-                        nom,
-                        niveau,
-                        ind.id,
-                        int(annee),
-                        float(v),
-                        ind.unite,
-                        "ptod",
-                        "officiel" if niveau != "iris" else "estime",
-                        ind.source,
-                    )
-                )
-        if col not in p_iris.columns:
-            continue
-        denom = ind.ptod.denominateur_approche or "p_pop"
-        denom = denom if denom in p_iris else "p_pop"
-        base = pd.DataFrame(
-            {"code": p_iris["code"], "annee": p_iris["annee"], "v": p_iris[col], "d": p_iris[denom]}
-        )
-        m = poids.merge(base, left_on="code_iris", right_on="code")
-        m = m.dropna(subset=["v", "d"])
-        if ind.type == "effectif":
-            agg = m.assign(x=m["poids"] * m["v"]).groupby(["code_zone", "annee"])["x"].sum()
-        else:
-            m = m.assign(w=m["poids"] * m["d"], x=m["poids"] * m["d"] * m["v"])
-            g = m.groupby(["code_zone", "annee"])[["w", "x"]].sum()
-            agg = g["x"] / g["w"]
-        for (cz, annee), v in agg.items():
-            if ind.ptod.annees and annee not in ind.ptod.annees:
-                continue
-            niveau = "qpv" if cz.startswith("Q") else "veille"
-            lignes.append(
-                (
-                    cz,
-                    noms_zones[cz],
-                    niveau,
-                    ind.id,
-                    int(annee),
-                    float(v),
-                    ind.unite,
-                    "ponderation_surface_taux_ptod",
-                    "approximation",
-                    ind.source,
-                )
-            )
-    ind_df = pd.DataFrame(
-        lignes,
-        columns=[
-            "territoire_code",
-            "territoire_nom",
-            "niveau",
-            "indicateur",
-            "annee",
-            "valeur",
-            "unite",
-            "methode",
-            "statut",
-            "source",
-        ],
-    )
-    ind_df["sexe"] = "ensemble"
-    ind_df["numerateur"] = np.nan
-    ind_df["denominateur"] = np.nan
+def territoire_livre(donnees: str | os.PathLike) -> TerritoireLivre:
+    """The shipped configuration computed from the data store ``donnees`` (once per path)."""
+    return _territoire_livre(str(Path(donnees)))
 
-    commune_zone = {
-        **{c: com[0] for c, com in zip(qpv["code_qpv"], qpv["communes"], strict=True)},
-        **{c: cs[0][:5] for c, (_, cs) in VEILLE_SAN.items()},
-    }
-    refs = ind_df[ind_df["niveau"].isin(["commune", "departement"])].set_index(
-        ["niveau", "territoire_code", "indicateur", "annee"]
-    )["valeur"]
-    e = []
-    for r in ind_df[ind_df["niveau"].isin(["qpv", "veille"])].itertuples(index=False):
-        for niv, code in (("commune", commune_zone[r.territoire_code]), ("departement", "13")):
-            rv = refs.get((niv, code, r.indicateur, r.annee))
-            if rv is None or not np.isfinite(rv):
-                continue
-            e.append(
-                {
-                    "territoire_code": r.territoire_code,
-                    "niveau": r.niveau,
-                    "indicateur": r.indicateur,
-                    "sexe": "ensemble",
-                    "annee": r.annee,
-                    "valeur": r.valeur,
-                    "reference_niveau": niv,
-                    "reference_code": code,
-                    "reference_valeur": rv,
-                    "reference_statut": "officiel",
-                    "ecart_points": r.valeur - rv,
-                    "ratio": r.valeur / rv if rv else np.nan,
-                    "lecture": "",
-                    "statut": r.statut,
-                }
-            )
-    geometries = {
-        "iris": iris,
-        "qpv": qpv,
-        "veille": veille,
-        "nom_territoire": "Ex-SAN Ouest Provence",
-    }
-    return ind_df, pd.DataFrame(e), geometries, poids
+
+@functools.lru_cache(maxsize=2)
+def _territoire_livre(donnees: str) -> TerritoireLivre:
+    from observatoire.cartes import Geometries
+    from observatoire.cartes.generation import REFERENCES_CARTES
+    from observatoire.config import charger_config
+    from observatoire.rapport import Rapport
+    from observatoire.territoire import charger_territoire, poids_territoire
+    from observatoire.territoire.avertissements import avertissements_zones, notes_zones
+    from observatoire.territoire.ecarts import ecarts_territoire
+    from observatoire.territoire.indicateurs import codebook_territoire, indicateurs_territoire
+
+    cfg = charger_config(None)
+    rapport = Rapport()
+    d = charger_territoire(cfg, depuis=donnees, rapport=rapport)
+    p = poids_territoire(d, rapport)
+    cb = codebook_territoire(d)
+    i = indicateurs_territoire(d, p, codebook=cb, rapport=rapport)
+    e = ecarts_territoire(d, p, i, codebook=cb)
+    return TerritoireLivre(
+        config=cfg,
+        annees=list(d.annees),
+        indicateurs=i.indicateurs,
+        ecarts=e.ecarts,
+        synthese=e.synthese_millesimes,
+        poids=p.poids,
+        zones=p.zones,
+        geometries=Geometries(
+            iris=d.iris_territoire, zones_territoire=p.zones, nom_territoire=cfg.nom
+        ),
+        codebook=cb,
+        references=[r for r in REFERENCES_CARTES if r in cfg.niveaux_comparaison],
+        avertissements=avertissements_zones(d, p, i, e, rapport),
+        notes=notes_zones(d, p, e, cb),
+    )
