@@ -61,7 +61,7 @@ def defaut(n: int) -> None:
     com = iris.dissolve("code_commune").reset_index()
     q = lire_qpv(d / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
     terr = {
-        "qpv": gpd.GeoDataFrame({"code": q["code_qpv"]}, geometry=q.geometry, crs=q.crs),
+        "qpv": gpd.GeoDataFrame({"code": q["code_zone"]}, geometry=q.geometry, crs=q.crs),
         "commune": gpd.GeoDataFrame(
             {"code": com["code_commune"]}, geometry=com.geometry, crs=com.crs
         ),

@@ -54,7 +54,7 @@ def territoire() -> None:
     ic = it[["code_iris", "code_commune"]]
     niveaux = {
         "iris": ic["code_iris"].tolist(),
-        "qpv": table_poids(it, qpv.rename(columns={"code_qpv": "code_zone"})),
+        "qpv": table_poids(it, qpv),
         "veille": poids_liste_iris(
             pd.DataFrame(
                 {
@@ -79,10 +79,10 @@ def territoire() -> None:
         valeurs_officielles_qpv(
             lire_qpv_officiel(D / "stats/qpv2024_indicateurs_sigville_dep13.csv"),
             annee=2020,
-            codes=qpv["code_qpv"].tolist(),
+            codes=qpv["code_zone"].tolist(),
         ),
     ]
-    pop = ptod[["code", "annee", "p_pop"]].rename(columns={"code": "code_iris"})
+    pop = ptod[["code_iris", "annee", "p_pop"]]
     t0, c0 = time.perf_counter(), time.process_time()
     t = consolider(niveaux, comptages=comptages, taux=ptod, officiels=off, population=pop)
     print(

@@ -86,8 +86,7 @@ def preparer_zones(donnees: Path, dossier: Path, n_synth: int) -> Path:
     if sortie.exists():
         return sortie
     reels = [lire_qpv(donnees / f) for f in QPV_REELS]
-    reels = pd.concat([q[["code_qpv", "geometry"]] for q in reels], ignore_index=True)
-    reels = reels.rename(columns={"code_qpv": "code_zone"})
+    reels = pd.concat([q[["code_zone", "geometry"]] for q in reels], ignore_index=True)
     iris = lire_iris(donnees / IRIS)
     rng = np.random.default_rng(SEED)
     # dense IRIS: type H, area under 1 km² (urban neighbourhoods)

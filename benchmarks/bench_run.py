@@ -87,7 +87,7 @@ t1 = time.perf_counter()
 qpv = pd.concat([lire_qpv(D / f, rapport=rapport) for f in (
     "qpv/qpv2015_occitanie_hackaviz2021.geojson", "qpv/qpv2024_dep13_anct_simplifie.geojson",
     "qpv/qpv2015_marseille_icu_mediapart.geojson")], ignore_index=True)
-qpv = qpv.drop_duplicates("code_qpv")
+qpv = qpv.drop_duplicates("code_zone")
 n_reels = len(qpv)
 # Synthetic QPV-sized polygons (irregular 16-gons of 10-60 ha) placed in dense IRIS
 # (type H, the smallest quarter by area), fixed seed.
@@ -104,11 +104,10 @@ bruit = rng.uniform(0.7, 1.3, (n_synth, 16))
 xs = centres[:, :1] + rayons[:, None] * bruit * np.cos(angles)
 ys = centres[:, 1:] + rayons[:, None] * bruit * np.sin(angles)
 anneaux = np.stack([xs, ys], axis=-1)
-synth = gpd.GeoDataFrame({"code_qpv": [f"QS{i:06d}" for i in range(n_synth)]},
+synth = gpd.GeoDataFrame({"code_zone": [f"QS{i:06d}" for i in range(n_synth)]},
                          geometry=shapely.polygons(anneaux), crs=iris.crs)
-zones = gpd.GeoDataFrame(pd.concat([qpv[["code_qpv", "geometry"]], synth], ignore_index=True),
+zones = gpd.GeoDataFrame(pd.concat([qpv[["code_zone", "geometry"]], synth], ignore_index=True),
                          geometry="geometry", crs=iris.crs)
-zones = zones.rename(columns={"code_qpv": "code_zone"})
 t["zones"] = time.perf_counter() - t1
 t1 = time.perf_counter()
 poids = table_poids(iris, zones, methode="surface", rapport=rapport)

@@ -21,6 +21,7 @@ __all__ = [
     "ecrire_csv",
     "ecrire_parquet",
     "ecrire_geopackage",
+    "geometries_niveaux",
     "ecrire_xlsx",
     "ecrire_tables",
     "texte_neutralise",
@@ -91,6 +92,55 @@ def ecrire_parquet(table: pd.DataFrame, chemin: str | os.PathLike) -> Path:
     with fichier_atomique(chemin) as tmp:
         t.to_parquet(tmp, index=False)
     return Path(chemin)
+
+
+def geometries_niveaux(
+    iris: gpd.GeoDataFrame,
+    niveaux: Mapping[str, pd.DataFrame | list[str]],
+    zones: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Level → its territories' geometries (``code``, geometry) for :func:`ecrire_geopackage`.
+
+    ``iris`` is the IRIS layer the levels are made of (``code_iris``, geometry);
+    ``niveaux`` maps ``"iris"`` to IRIS codes and whole-IRIS levels (commune, EPCI,
+    département) to their membership table (``code_zone, code_iris``), each dissolved
+    from its IRIS; ``zones`` maps zone levels (QPV, veille) to their own layer
+    (``code_zone``, geometry), taken as drawn and placed after the IRIS.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> iris = gpd.GeoDataFrame({"code_iris": ["1", "2"]},
+    ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs=2154)
+    >>> com = pd.DataFrame({"code_zone": ["A", "A"], "code_iris": ["1", "2"]})
+    >>> g = geometries_niveaux(iris, {"iris": ["1", "2"], "commune": com})
+    >>> sorted(g), float(g["commune"].geometry.area.iloc[0])
+    (['commune', 'iris'], 2.0)
+    """
+    geos: dict[str, gpd.GeoDataFrame] = {}
+    if "iris" in niveaux:
+        it = iris[iris["code_iris"].isin(list(niveaux["iris"]))]
+        geos["iris"] = gpd.GeoDataFrame(
+            {"code": it["code_iris"].to_numpy()}, geometry=it.geometry.to_numpy(), crs=iris.crs
+        )
+    for niveau, couche in (zones or {}).items():
+        geos[niveau] = gpd.GeoDataFrame(
+            {"code": couche["code_zone"].to_numpy()},
+            geometry=couche.geometry.to_numpy(),
+            crs=couche.crs,
+        )
+    for niveau, n in niveaux.items():
+        if niveau in geos or not isinstance(n, pd.DataFrame):
+            continue
+        m = iris[["code_iris", iris.geometry.name]].merge(
+            n[["code_iris", "code_zone"]], on="code_iris"
+        )
+        d = gpd.GeoDataFrame(m, geometry=iris.geometry.name, crs=iris.crs)
+        d = d.dissolve(by="code_zone").reset_index()
+        geos[niveau] = gpd.GeoDataFrame(
+            {"code": d["code_zone"].to_numpy()}, geometry=d.geometry.to_numpy(), crs=iris.crs
+        )
+    return geos
 
 
 @contextmanager

@@ -69,7 +69,7 @@ def test_demarrer_force_remplace_les_sorties(donnees, tmp_path):
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     assert "fetching" not in p.stdout
     assert p.stdout.count("observatoire run — ") == 1
-    assert f"open: {out / 'san_ouest_provence' / 'index.html'}" in p.stdout
-    assert "compared with the previous outputs" in p.stdout
+    assert f"ouvrir : {out / 'san_ouest_provence' / 'index.html'}" in p.stdout
+    assert "comparé aux sorties précédentes" in p.stdout
     assert "WARNING" not in p.stderr  # warnings are in the summary, once
     assert (out / "san_ouest_provence" / "manifest.json").read_text(encoding="utf-8") != avant

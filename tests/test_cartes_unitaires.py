@@ -177,6 +177,23 @@ def test_colonnes_manquantes(couches):
         carte_indicateurs(indicateurs().drop(columns="statut"), couches, 2016)
 
 
+def test_couches_de_zones_au_schema_des_zones():
+    import geopandas as gpd
+
+    from observatoire.cartes import Geometries
+
+    def couche(colonnes):
+        return gpd.GeoDataFrame(colonnes, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:2154")
+
+    iris = couche({"code_iris": ["130990001"]})
+    with pytest.raises(ErreurDonnees, match=r"veille: missing column\(s\) \['code_zone'\]"):
+        Geometries(iris=iris, veille=couche({"code": ["V1"]})).zones()
+    with pytest.raises(ErreurDonnees, match=r"zones: missing column\(s\) \['niveau'\]"):
+        Geometries(iris=iris, zones_territoire=couche({"code_zone": ["V1"]})).zones()
+    z = Geometries(iris=iris, veille=couche({"code_zone": ["V1"], "nom_zone": [None]})).zones()
+    assert z[["code", "nom", "niveau"]].values.tolist() == [["V1", "V1", "veille"]]
+
+
 def test_cli_aide():
     from observatoire.cli import main
 
@@ -224,8 +241,8 @@ def test_contours_qpv_2015_tirets_et_veille_pointilles():
     g = geometries()
     q15 = gpd.GeoDataFrame(
         {
-            "code_qpv": ["QP013099"],
-            "nom_qpv": ["Ancien quartier"],
+            "code_zone": ["QP013099"],
+            "nom_zone": ["Ancien quartier"],
             "generation": [2015],
             "communes": [["13099"]],
         },

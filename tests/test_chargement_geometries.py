@@ -73,7 +73,7 @@ def test_iris_from_suffix_and_commune(tmp_path):
 
 
 def test_qpv_generations_and_communes(donnees):
-    q24 = lire_qpv(donnees / "qpv/qpv2024_dep13_anct_simplifie.geojson").set_index("code_qpv")
+    q24 = lire_qpv(donnees / "qpv/qpv2024_dep13_anct_simplifie.geojson").set_index("code_zone")
     assert len(q24) == 71 and (q24.generation == 2024).all()
     assert q24.loc["QN01366I", "communes"] == ["13063"]
     q15 = lire_qpv(donnees / "qpv/qpv2015_marseille_icu_mediapart.geojson")

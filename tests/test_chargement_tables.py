@@ -63,13 +63,13 @@ def test_rfl_medians_long_by_year(donnees):
 
 def test_ptod_commune_and_departement(donnees):
     com = lire_indicateurs_ptod(donnees / "stats/ptod_communes5k_dep13_indicateurs.csv", "commune")
-    v = com[(com.code == "13047") & (com.annee == 2022)].iloc[0]
+    v = com[(com.code_commune == "13047") & (com.annee == 2022)].iloc[0]
     assert v.soc_txchom_1564 == pytest.approx(11.12)
     r = Rapport()
     dep = lire_indicateurs_ptod(
         donnees / "stats/ptod_departements_indicateurs.csv", "departement", rapport=r
     )
-    d = dep[dep.annee == 2022].set_index("code")
+    d = dep[dep.annee == 2022].set_index("code_departement")
     assert d.loc["13", "soc_txchom_1564"] == pytest.approx(12.03)
     assert d.loc["00FR", "soc_txchom_1564"] == pytest.approx(11.31)
     assert np.isnan(d.loc["00FR", "p_pop"])
@@ -79,7 +79,7 @@ def test_ptod_commune_and_departement(donnees):
 def test_ptod_iris_years(donnees):
     t = lire_indicateurs_ptod(donnees / "stats/ptod_iris_dep13_indicateurs_rp2011_2016_2022.csv")
     assert {2011, 2016, 2022} <= set(t.annee)
-    pop22 = t[t.annee == 2022].groupby(t.code.str[:5]).p_pop.sum()
+    pop22 = t[t.annee == 2022].groupby(t.code_iris.str[:5]).p_pop.sum()
     assert pop22["13047"] == pytest.approx(44044, abs=1)
     assert t[t.annee == 2022].p_pop.sum() == pytest.approx(2069812, abs=2)
 
@@ -87,8 +87,8 @@ def test_ptod_iris_years(donnees):
 def test_qpv2024_official_collapsed(donnees):
     r = Rapport()
     q = lire_qpv_officiel(donnees / "stats/qpv2024_indicateurs_sigville_dep13.csv", rapport=r)
-    assert len(q) == 71 and q.code_qpv.is_unique
-    v = q.set_index("code_qpv")
+    assert len(q) == 71 and q.code_zone.is_unique
+    v = q.set_index("code_zone")
     assert v.loc["QN01365M", "pop_mun"] == 3027
     assert v.loc["QN01366I", "pop_mun"] == 1709
     assert v.loc["QN01367M", "pop_mun"] == 6885
@@ -107,7 +107,7 @@ def test_qpv_conflicting_repeats_rejected(tmp_path):
 def test_qpv2015_occitanie(donnees):
     q = lire_qpv_officiel(donnees / "stats/qpv2015_occitanie_indicateurs_hackaviz2021.csv")
     assert len(q) == 105 and (q.generation == 2015).all()
-    assert q.set_index("code_qpv").loc["QP009001", "pop_mun"] == 1177
+    assert q.set_index("code_zone").loc["QP009001", "pop_mun"] == 1177
     assert {"taux_pauvrete_60", "taux_emploi", "revenu_declare_median_uc"} <= set(q.columns)
     assert isinstance(q.pop_mun.dtype, type(pd.Series([1.0]).dtype))
 

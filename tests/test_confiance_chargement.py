@@ -62,7 +62,25 @@ def test_codes_ecrits_en_flottants(tmp_path):
     q = _ecrire(
         tmp_path, "IRIS,libelle,P22_POP,soc_txchom_1564_22\n130470106.0,a,10,5.5\n", "ptod.csv"
     )
-    assert lire_indicateurs_ptod(q, "iris")["code"].tolist() == ["130470106"]
+    assert lire_indicateurs_ptod(q, "iris")["code_iris"].tolist() == ["130470106"]
+
+
+def test_ptod_colonnes_du_niveau(tmp_path):
+    """A rate table names its code and name columns after its level, as the geometries do."""
+    from observatoire.indicateurs import valeurs_officielles_ptod
+
+    entete = "code,libelle,P22_POP,soc_txchom_1564_22\n"
+    for niveau, ligne in (("commune", "13047,Istres"), ("departement", "13,Bouches-du-Rhône")):
+        t = lire_indicateurs_ptod(_ecrire(tmp_path, f"{entete}{ligne},10,5.5\n"), niveau)
+        code, nom = ligne.split(",")
+        assert t[[f"code_{niveau}", f"nom_{niveau}", "niveau"]].values.tolist() == [
+            [code, nom, niveau]
+        ]
+        assert "code" not in t.columns
+        r = valeurs_officielles_ptod(t)
+        assert set(r["territoire_code"]) == {code} and set(r["territoire_nom"]) == {nom}
+    with pytest.raises(ErreurDonnees, match="column 'code_commune' missing"):
+        valeurs_officielles_ptod(t.assign(niveau="commune"))
 
 
 def test_infini_refuse(tmp_path):

@@ -83,7 +83,7 @@ def _umask() -> int:
 
 def test_lien_symbolique_casse_refuse_avant_tout_changement(cfg, tmp_path):
     (tmp_path / "san_ouest_provence").symlink_to(tmp_path / "nulle_part")
-    with pytest.raises(ErreurEcriture, match="symbolic link"):
+    with pytest.raises(ErreurEcriture, match="lien symbolique"):
         executer_run(cfg, sorties=tmp_path, etapes=ETAPES, progression=False, force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["san_ouest_provence"]
 
@@ -123,8 +123,8 @@ def test_dossier_en_lecture_seule_ou_plein(cfg, tmp_path, monkeypatch, panne):
     )
     assert res.exit_code == 1, res.output
     lignes = [ligne for ligne in res.output.splitlines() if ligne.startswith("Error")]
-    assert len(lignes) == 1 and "cannot write the outputs into" in lignes[0]
-    assert "previous outputs are untouched" in lignes[0]
+    assert len(lignes) == 1 and "impossible d'écrire les sorties dans" in lignes[0]
+    assert "les sorties précédentes sont intactes" in lignes[0]
     assert _empreintes(d) == avant
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "san_ouest_provence"]
 
@@ -155,9 +155,9 @@ def test_force_dit_ce_qui_a_ete_retouche_et_ne_perd_rien(cfg, tmp_path):
     assert conserves.parent == tmp_path and conserves.name.startswith("san_ouest_provence.")
     assert (conserves / "notes.txt").read_text() == "mes notes"
     assert "0.9" in (conserves / "tables" / "poids.csv").read_text()
-    assert "edited by hand since their run: tables/poids.csv" in res.resume
-    assert "not written by their run: notes.txt" in res.resume
-    assert "deleted by hand since their run: fiches/QN01366I.html" in res.resume
+    assert "retouché à la main depuis leur exécution : tables/poids.csv" in res.resume
+    assert "non écrit par leur exécution : notes.txt" in res.resume
+    assert "supprimé à la main depuis leur exécution : fiches/QN01366I.html" in res.resume
     assert str(conserves) in res.resume
     m = json.loads((d / "manifest.json").read_text())
     assert m["changements"]["edites_a_la_main"] == ["tables/poids.csv"]
@@ -175,7 +175,8 @@ def test_compare_lit_le_disque(cfg, tmp_path):
     assert comp.fichiers.modifies == ["tables/poids.csv"]
     assert comp.fichiers.ajoutes == ["ajout.txt"]
     texte = comp.resume()
-    assert "changed by hand since its run" in texte and "edited: tables/poids.csv" in texte
+    assert "retouché à la main depuis son exécution" in texte
+    assert "retouché : tables/poids.csv" in texte
 
 
 def test_restes_supprimes_quel_que_soit_le_pid(cfg, tmp_path):
@@ -191,12 +192,12 @@ def test_restes_supprimes_quel_que_soit_le_pid(cfg, tmp_path):
 def test_reparation_signalee_avec_les_surfaces():
     noeud_papillon = Polygon([(0, 0), (200, 200), (200, 0), (0, 200)])
     g = gpd.GeoDataFrame(
-        {"code_qpv": ["QN01365M", "QN01366I"]},
+        {"code_zone": ["QN01365M", "QN01366I"]},
         geometry=[noeud_papillon, box(0, 0, 10, 10)],
         crs="EPSG:2154",
     )
     r = Rapport()
-    out = preparer_geometries(g, source="qpv.geojson", code="code_qpv", rapport=r)
+    out = preparer_geometries(g, source="qpv.geojson", code="code_zone", rapport=r)
     assert out.geometry.is_valid.all()
     (rep,) = r.reparations
     assert rep["code"] == "QN01365M" and rep["surface_avant_m2"] == 0.0

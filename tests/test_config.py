@@ -174,7 +174,7 @@ def test_preparation_san(donnees):
     r = Rapport()
     p = preparer_run(config_chemins(donnees), rapport=r)
     assert p.annees == [2011, 2016, 2022] == p.annees_disponibles
-    assert sorted(p.qpv["code_qpv"]) == ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
+    assert sorted(p.qpv["code_zone"]) == ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
     # 17 Istres + 10 Miramas + 4 PSL + 8 Fos + Grans + Cornillon
     assert len(p.iris_territoire) == 41
     msgs = [e.message for e in r.evenements if e.niveau == "avertissement"]
@@ -188,7 +188,7 @@ def test_preparation_martigues_toutes_les_qpv(donnees):
     from observatoire.run.verification import preparer_run
 
     p = preparer_run(config_chemins(donnees, "pays_de_martigues"))
-    assert sorted(p.qpv["code_qpv"]) == [
+    assert sorted(p.qpv["code_zone"]) == [
         "QN01320I",
         "QN01321I",
         "QN01322M",

@@ -199,9 +199,9 @@ def entrainement(donnees):
 def test_real_training_set_and_report(donnees, entrainement):
     from observatoire.chargement import lire_qpv, lire_qpv_officiel
 
-    codes = set(lire_qpv(donnees / "qpv/qpv2024_dep13_anct_simplifie.geojson")["code_qpv"])
+    codes = set(lire_qpv(donnees / "qpv/qpv2024_dep13_anct_simplifie.geojson")["code_zone"])
     off = lire_qpv_officiel(donnees / "stats/qpv2024_indicateurs_sigville_dep13.csv")
-    off = off[off["code_qpv"].isin(codes)]
+    off = off[off["code_zone"].isin(codes)]
     r = valider(entrainement, ["taux_emploi_1564", "part_etrangers"]).set_index("indicateur")
     assert r.loc["taux_emploi_1564", "n"] == off["taux_emploi"].notna().sum() == 71
     assert r.loc["part_etrangers", "n"] == off["part_etrangers"].notna().sum() == 66

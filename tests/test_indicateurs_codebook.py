@@ -122,7 +122,7 @@ def test_each_indicator_is_computed(ind):
         annee = (ind.ptod.annees or (2022,))[0]
         t = pd.DataFrame(
             {
-                "code": ["I1", "I2"],
+                "code_iris": ["I1", "I2"],
                 "annee": annee,
                 ind.ptod.colonne: [10.0, 40.0],
                 d: [300.0, 100.0],
@@ -136,8 +136,8 @@ def test_each_indicator_is_computed(ind):
     if ind.qpv_officiel is not None:
         t = pd.DataFrame(
             {
-                "code_qpv": ["QN01365M"],
-                "nom_qpv": ["Le Prépaou"],
+                "code_zone": ["QN01365M"],
+                "nom_zone": ["Le Prépaou"],
                 "generation": [2024],
                 ind.qpv_officiel.colonne: [42.5],
             }

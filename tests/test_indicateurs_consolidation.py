@@ -207,7 +207,7 @@ def test_rates_without_counts_are_approximations():
     """ptod rates: Σ w·t·P / Σ w·P; an IRIS with no inhabitants contributes nothing."""
     t = pd.DataFrame(
         {
-            "code": ["A", "B", "C"],
+            "code_iris": ["A", "B", "C"],
             "annee": 2022,
             "soc_txchom_1564": [10.0, 30.0, np.nan],
             "p_pop": [300.0, 100.0, 0.0],
@@ -312,7 +312,7 @@ def test_zero_population_iris_counts_as_known():
     """An IRIS with no inhabitants (denominator 0) does not hide its neighbour."""
     t = pd.DataFrame(
         {
-            "code": ["A", "B", "C"],
+            "code_iris": ["A", "B", "C"],
             "annee": 2022,
             "soc_txchom_1564": [10.0, np.nan, 20.0],
             "p_pop": [30.0, 0.0, 500.0],

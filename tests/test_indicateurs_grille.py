@@ -78,7 +78,7 @@ def test_grille_reelle_port_saint_louis(donnees):
     g = lire_grille(donnees / "raster/filosofi2019_200m_san_ouest_provence.csv")
     q = lire_qpv(donnees / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
     z = gpd.GeoDataFrame(
-        {"code": q["code_qpv"].to_numpy()}, geometry=q.geometry.to_numpy(), crs=q.crs
+        {"code": q["code_zone"].to_numpy()}, geometry=q.geometry.to_numpy(), crs=q.crs
     )
     t = indicateurs_grille(
         g,

@@ -40,7 +40,7 @@ def san(donnees):
     iris = lire_iris(d / "iris/iris_dep13_fullres_ign_circa2014.gpkg")
     qpv = lire_qpv(d / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
     iris_san = iris[iris["code_commune"].isin(SAN)]
-    pq = table_poids(iris_san, qpv.rename(columns={"code_qpv": "code_zone"}), methode="surface")
+    pq = table_poids(iris_san, qpv, methode="surface")
     veille = poids_liste_iris(
         pd.DataFrame(
             {
@@ -64,7 +64,7 @@ def san(donnees):
     ]
     rfl = lire_table_iris(d / "stats/rfl_revenus_fiscaux_localises_iris_2001_2011_dep13.csv")
     ptod = lire_indicateurs_ptod(d / "stats/ptod_iris_dep13_indicateurs_rp2011_2016_2022.csv")
-    pop = ptod[["code", "annee", "p_pop"]].rename(columns={"code": "code_iris"})
+    pop = ptod[["code_iris", "annee", "p_pop"]]
     officiels = [
         valeurs_officielles_ptod(
             lire_indicateurs_ptod(d / "stats/ptod_communes5k_dep13_indicateurs.csv", "commune"),
@@ -274,7 +274,7 @@ def test_every_number_carries_method_vintage_and_status(san):
 
 def test_iris_geography_changes_reported(san):
     rapport = Rapport()
-    pop = san["ptod"].loc[san["ptod"]["annee"] == 2011].set_index("code")["p_pop"]
+    pop = san["ptod"].loc[san["ptod"]["annee"] == 2011].set_index("code_iris")["p_pop"]
     r = comparer_codes_iris(
         san["rfl"], san["iris"], annee=2011, edition=2014, population=pop, rapport=rapport
     )
@@ -292,12 +292,12 @@ def test_occitanie_official_qpv_population_beside_estimate(donnees):
     iris = iris[iris["code_commune"].str.startswith("31")]
     qpv = lire_qpv(donnees / "qpv/qpv2015_occitanie_hackaviz2021.geojson")
     qpv = qpv[qpv["communes"].map(lambda c: any(x.startswith("31") for x in c))]
-    poids = table_poids(iris, qpv.rename(columns={"code_qpv": "code_zone"}), methode="surface")
+    poids = table_poids(iris, qpv, methode="surface")
     pop = lire_table_iris(donnees / "stats/rp2016_iris_population_age_cs_irisH_france.csv")
     off = valeurs_officielles_qpv(
         lire_qpv_officiel(donnees / "stats/qpv2015_occitanie_indicateurs_hackaviz2021.csv"),
         annee=2015,
-        codes=qpv["code_qpv"].tolist(),
+        codes=qpv["code_zone"].tolist(),
     )
     cb = charger_codebook().selection(["population", "part_moins_15", "part_60_plus"])
     t = consolider(

@@ -21,7 +21,7 @@ def run_partenaire(donnees, tmp_path_factory):
 
     d = tmp_path_factory.mktemp("partenaire")
     q = lire_qpv(donnees / "qpv/qpv2024_istres_miramas_psl_anct_simplifie.geojson")
-    pts = q.set_index("code_qpv").geometry.representative_point().to_crs("EPSG:4326")
+    pts = q.set_index("code_zone").geometry.representative_point().to_crs("EPSG:4326")
 
     def points(code, n_f, n_h, nom):
         p = pts[code]

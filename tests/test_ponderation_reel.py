@@ -57,7 +57,7 @@ def national(donnees):
 
 
 def test_carraire_parts_iris_2014(dep13):
-    t = table_poids(dep13["iris2014"], dep13["qpv4"], code_zone="code_qpv")
+    t = table_poids(dep13["iris2014"], dep13["qpv4"], code_zone="code_zone")
     c = t[t["code_zone"] == "QN01366I"].set_index("code_iris")["part_zone"]
     # PROVENANCE.md: CARRAIRE 77.9 %, MAS NEUF-MONTEAU 22.1 % (Contrat de Ville 2015: 78.9 / 21.1)
     assert c.round(3).to_dict() == {"130630107": 0.779, "130630108": 0.221}
@@ -75,7 +75,7 @@ def test_carraire_parts_iris_2014(dep13):
 def test_population_surface_des_4_qpv(dep13, couche, attendu):
     r = Rapport()
     t = table_poids(
-        dep13[couche], dep13["qpv4"], code_zone="code_qpv", population_iris=dep13["pop"], rapport=r
+        dep13[couche], dep13["qpv4"], code_zone="code_zone", population_iris=dep13["pop"], rapport=r
     )
     est = ventiler(t, dep13["pop"], ["population"]).set_index("code_zone")["population"]
     assert est.reindex(QPV4).round(1).tolist() == pytest.approx(attendu, abs=0.051)
@@ -84,7 +84,7 @@ def test_population_surface_des_4_qpv(dep13, couche, attendu):
 
 
 def test_parts_2024_a_cote_des_parts_2015(dep13, artefacts):
-    t = table_poids(dep13["iris2014"], dep13["qpv4"], code_zone="code_qpv")
+    t = table_poids(dep13["iris2014"], dep13["qpv4"], code_zone="code_zone")
     c = comparer_parts(t, parts_reference_2015())
     c = c.merge(
         dep13["iris2014"][["code_iris", "nom_iris"]].rename(columns={"nom_iris": "nom_iris_2014"}),
@@ -109,8 +109,8 @@ def test_qualite_4_qpv_2024(dep13):
         dep13["qpv4"],
         dep13["pop"],
         dep13["officiel"],
-        code_zone="code_qpv",
-        code_zone_officiel="code_qpv",
+        code_zone="code_zone",
+        code_zone_officiel="code_zone",
         parts_reference=parts_reference_2015(),
     )
     d = res["detail"].set_index(["methode", "code_zone"])
@@ -159,8 +159,8 @@ def test_qualite_71_qpv_dep13_sur_les_menages(donnees, dep13, artefacts):
         qpv,
         table,
         dep13["officiel"],
-        code_zone="code_qpv",
-        code_zone_officiel="code_qpv",
+        code_zone="code_zone",
+        code_zone_officiel="code_zone",
         autres=comparaisons,
     )
     r = res["resume"].set_index(["methode", "variable"])
@@ -192,8 +192,8 @@ def test_qualite_occitanie_biais_surface(national):
         national["qpv"],
         national["pop"],
         national["officiel"],
-        code_zone="code_qpv",
-        code_zone_officiel="code_qpv",
+        code_zone="code_zone",
+        code_zone_officiel="code_zone",
         rapport=r,
     )
     s = res["resume"].set_index("methode")
@@ -212,7 +212,7 @@ def test_egalite_avec_tobler(national):
     tobler = pytest.importorskip("tobler")
     iris = national["iris"].merge(national["pop"], on="code_iris", how="left")
     qpv = national["qpv"]
-    t = table_poids(iris, qpv, code_zone="code_qpv", part_min=0)
+    t = table_poids(iris, qpv, code_zone="code_zone", part_min=0)
     ours = ventiler(t, national["pop"], ["population"]).set_index("code_zone")["population"]
     # Missing IRIS populations are excluded on tobler's side too (tobler would turn them into 0;
     # with pandas 3 its in-place NaN fill even fails on read-only arrays).
@@ -220,22 +220,22 @@ def test_egalite_avec_tobler(national):
     ref = tobler.area_weighted.area_interpolate(
         connus, qpv, extensive_variables=["population"], allocate_total=False
     )
-    ref = pd.Series(ref["population"].to_numpy(), index=qpv["code_qpv"].to_numpy())
+    ref = pd.Series(ref["population"].to_numpy(), index=qpv["code_zone"].to_numpy())
     ok = ours.notna()
     # missing on our side stays missing: 85 QPV (91 with the sliver filter, which drops the
     # slivers of 6 QPV into A/D/Z IRIS absent from the RP tables)
     assert ok.sum() == 85
     np.testing.assert_allclose(ours[ok].to_numpy(), ref[ours.index[ok]].to_numpy(), rtol=1e-6)
     # same pairs: every piece tobler sees has a row in our table
-    assert set(t["code_zone"]) == set(qpv["code_qpv"])
+    assert set(t["code_zone"]) == set(qpv["code_zone"])
 
 
 def test_marseille_dasymetrique(donnees, dep13, artefacts):
     qpv = lire_qpv(donnees / "qpv/qpv2015_marseille_icu_mediapart.geojson")
     grille = lire_grille(donnees / "raster/filosofi2017_200m_marseille_icu_mediapart.gpkg")
     iris, pop = dep13["iris2014"], dep13["pop"]
-    s = table_poids(iris, qpv, code_zone="code_qpv")
-    d = table_poids(iris, qpv, code_zone="code_qpv", methode="dasymetric", grille=grille)
+    s = table_poids(iris, qpv, code_zone="code_zone")
+    d = table_poids(iris, qpv, code_zone="code_zone", methode="dasymetric", grille=grille)
     assert not d["repli_surface"].any()  # every IRIS touched by a Marseille QPV has grid people
     assert (
         d[["code_zone", "code_iris"]].to_numpy() == s[["code_zone", "code_iris"]].to_numpy()
@@ -271,8 +271,8 @@ def test_qualite_40_qpv_2024_marseille_trois_methodes(donnees, dep13, artefacts)
         dep13["officiel"],
         methodes=("surface", "dasymetric", "calibrated"),
         grille=grille,
-        code_zone="code_qpv",
-        code_zone_officiel="code_qpv",
+        code_zone="code_zone",
+        code_zone_officiel="code_zone",
         autres={men: "nombre_menages"},
     )
     r = res["resume"].set_index(["methode", "variable"])
@@ -295,6 +295,6 @@ def test_masque_ne_change_rien(donnees, national):
         donnees / "iris/iris_2020_france_generalise_z9.parquet", masque=national["qpv"], rapport=r
     )
     assert len(iris) < len(national["iris"]) / 10
-    complet = table_poids(national["iris"], national["qpv"], code_zone="code_qpv", part_min=0)
-    masque = table_poids(iris, national["qpv"], code_zone="code_qpv", part_min=0)
+    complet = table_poids(national["iris"], national["qpv"], code_zone="code_zone", part_min=0)
+    masque = table_poids(iris, national["qpv"], code_zone="code_zone", part_min=0)
     pd.testing.assert_frame_equal(masque, complet)

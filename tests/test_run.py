@@ -147,7 +147,7 @@ def test_second_run_sans_force_puis_avec(sortie, donnees):
     avant = _empreintes(sortie)
     r = CliRunner().invoke(main, ["run", "--from", str(donnees), "--out", str(sortie.parent)])
     assert r.exit_code == 3
-    assert "outputs already exist" in r.output and "tables/ (" in r.output
+    assert "des sorties existent déjà" in r.output and "tables/ (" in r.output
     assert "indicateurs.csv" in r.output and "2022/ (" in r.output
     assert _empreintes(sortie) == avant
     r = CliRunner().invoke(
@@ -155,7 +155,7 @@ def test_second_run_sans_force_puis_avec(sortie, donnees):
         ["run", "--from", str(donnees), "--out", str(sortie.parent), "--force", "--no-progress"],
     )
     assert r.exit_code == 0, r.output
-    assert "compared with the previous outputs: no change" in r.output
+    assert "comparé aux sorties précédentes : aucun changement" in r.output
     apres = _empreintes(sortie)
     # same inputs → same bytes for every output but the manifest and the log
     diff = {k for k in set(avant) | set(apres) if avant.get(k) != apres.get(k)}
@@ -171,7 +171,7 @@ def test_echec_injecte_pendant_les_cartes(sortie, donnees, monkeypatch):
         raise RuntimeError("panne injectée dans les cartes")
 
     monkeypatch.setattr(observatoire.cartes, "generer_cartes", panne)
-    with pytest.raises(ErreurEtape, match="step 'cartes' failed"):
+    with pytest.raises(ErreurEtape, match="l'étape 'cartes' a échoué"):
         executer_run(None, depuis=donnees, sorties=sortie.parent, force=True, progression=False)
     assert _empreintes(sortie) == avant
     assert [p.name for p in sortie.parent.iterdir()] == ["san_ouest_provence"]
@@ -291,7 +291,8 @@ def test_script_recalcul_annuel(sortie, donnees, tmp_path):
     )
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     assert "== 4/4 what changed since" in p.stdout
-    assert "files: no change" in p.stdout and "indicator values: no change" in p.stdout
+    assert "fichiers : aucun changement" in p.stdout
+    assert "valeurs des indicateurs : aucun changement" in p.stdout
     archives = list((tmp_path / "archives").iterdir())
     assert any(a.name.endswith(".changements.csv") for a in archives)
     assert any(a.is_dir() and a.name.startswith("san_ouest_provence-") for a in archives)
@@ -311,6 +312,6 @@ def test_notes_des_fiches(sortie):
 def test_resume_nomme_l_edition_iris(sortie):
     m = json.loads((sortie / "manifest.json").read_text(encoding="utf-8"))
     assert (
-        "IRIS geography: iris_contours_2014_dep13 (edition 2014, "
+        "géographie IRIS : iris_contours_2014_dep13 (édition 2014, "
         "iris_dep13_fullres_ign_circa2014.gpkg)"
     ) in m["resume"]

@@ -84,7 +84,7 @@ def test_premier_run_et_manifeste(cfg, tmp_path):
     assert m["changements"] is None
     journal = (d / "run.log").read_text(encoding="utf-8")
     assert "step cartes: done" in journal and "un avertissement de test" in journal
-    assert "1 table" in res.resume and "warning" in res.resume
+    assert "1 table" in res.resume and "avertissement(s)" in res.resume
 
 
 def test_sans_force_s_arrete_et_dit_ce_qui_existe(cfg, tmp_path):
@@ -94,8 +94,8 @@ def test_sans_force_s_arrete_et_dit_ce_qui_existe(cfg, tmp_path):
     with pytest.raises(SortiesExistantes) as exc:
         executer_run(cfg, sorties=tmp_path, etapes=ETAPES, progression=False)
     msg = str(exc.value)
-    assert "outputs already exist" in msg and "tables/ (1 files: indicateurs.csv)" in msg
-    assert "--force" in msg and "Nothing was changed" in msg
+    assert "des sorties existent déjà" in msg and "tables/ (1 fichier(s) : indicateurs.csv)" in msg
+    assert "--force" in msg and "Rien n'a été modifié" in msg
     assert _empreintes(d) == avant
 
 
@@ -104,7 +104,7 @@ def test_force_sans_changement_puis_avec(cfg, tmp_path):
     res = executer_run(cfg, sorties=tmp_path, etapes=ETAPES, progression=False, force=True)
     # map ids are random (like folium's) but the content fingerprint ignores them
     assert res.changements is not None and res.changements.aucun
-    assert "no change" in res.resume
+    assert "aucun changement" in res.resume
 
     def autre(ctx):
         ctx.chemin("tables", "indicateurs.csv").write_text(
@@ -132,7 +132,9 @@ def test_echec_d_une_etape_laisse_les_sorties(cfg, tmp_path):
         ctx.chemin("2016", "carte.html").write_text("moitié")
         raise RuntimeError("panne injectée")
 
-    with pytest.raises(ErreurEtape, match="step 'cartes' failed: RuntimeError: panne injectée"):
+    with pytest.raises(
+        ErreurEtape, match="l'étape 'cartes' a échoué : RuntimeError: panne injectée"
+    ):
         executer_run(
             cfg,
             sorties=tmp_path,
@@ -267,7 +269,7 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
     )
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o")])
-    assert r.exit_code == 3 and "outputs already exist" in r.output
+    assert r.exit_code == 3 and "des sorties existent déjà" in r.output
     r = runner.invoke(
         main,
         [
@@ -280,7 +282,7 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
             "--no-progress",
         ],
     )
-    assert r.exit_code == 0 and "no change" in r.output
+    assert r.exit_code == 0 and "aucun changement" in r.output
     # a failing step: 1
     monkeypatch.setattr(etapes_mod, "ETAPES", [Etape("cartes", lambda ctx: 1 / 0)])
     r = runner.invoke(
@@ -295,7 +297,7 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
             "--no-progress",
         ],
     )
-    assert r.exit_code == 1 and "step 'cartes' failed" in r.output
+    assert r.exit_code == 1 and "l'étape 'cartes' a échoué" in r.output
     assert "sorties précédentes sont intactes" in r.output
 
 
@@ -390,7 +392,7 @@ def test_un_seul_run_a_la_fois(cfg, donnees, tmp_path):
     proc = _lancer_enfant(_SCRIPT_LONG, tmp_path, donnees, sorties)
     try:
         assert (tmp_path / "signal").exists()
-        with pytest.raises(RunEnCours, match="another observatoire run is writing into"):
+        with pytest.raises(RunEnCours, match="une autre exécution d'observatoire run écrit dans"):
             executer_run(cfg, sorties=sorties, etapes=ETAPES, progression=False)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)

@@ -78,7 +78,7 @@ def test_summary_from_valeurs_du_territoire(donnees):
     assert com.loc[["13047", "13063", "13078"], "pop_2022"].tolist() == [44044, 25890, 8510]
     # the six communes ≈ 355 km² (PROVENANCE: dissolved SAN perimeter)
     assert com["surface_km2"].sum() == pytest.approx(355, abs=2)
-    q = res.qpv.set_index("code_qpv")
+    q = res.qpv.set_index("code_zone")
     assert sorted(q.index) == ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
     assert q.loc["QN01365M", "pop_mun"] == 3027 and q.loc["QN01367M", "pop_mun"] == 6885
     assert q.loc["QN01365M", "surface_ha"] == pytest.approx(18.45, abs=0.05)

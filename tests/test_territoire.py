@@ -22,7 +22,7 @@ def territoire(donnees):
 def test_charger_territoire_lit_chaque_entree_une_fois(territoire):
     d = territoire
     assert len(d.iris_territoire) == 41
-    assert sorted(d.qpv["code_qpv"]) == ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
+    assert sorted(d.qpv["code_zone"]) == ["QN01365M", "QN01366I", "QN01367M", "QN01371N"]
     assert d.annees == d.annees_disponibles == [2011, 2016, 2022]
     # every statistics role of the configuration is read, plus the official QPV table,
     # the grid and the IRIS layer of the statistics' edition

@@ -64,9 +64,9 @@ class Geometries:
         :func:`observatoire.chargement.lire_iris` schema (``code_iris, nom_iris, code_commune,
         nom_commune, ...``). Required: the choropleth layer and the source of commune/EPCI outlines.
     qpv : GeoDataFrame, optional
-        :func:`observatoire.chargement.lire_qpv` schema (``code_qpv, nom_qpv, generation``).
+        :func:`observatoire.chargement.lire_qpv` schema (``code_zone, nom_zone, generation``).
     veille : GeoDataFrame, optional
-        Veille territories: ``code_zone`` (or ``code``), ``nom_zone`` (or ``nom``), geometry.
+        Veille territories: ``code_zone``, ``nom_zone``, geometry.
     communes, epci : GeoDataFrame, optional
         Outlines; by default dissolved from the IRIS (so they fall exactly on IRIS borders).
     nom_territoire : str
@@ -83,70 +83,24 @@ class Geometries:
     extras: dict = field(default_factory=dict)
 
     def zones(self) -> gpd.GeoDataFrame:
-        """QPV and veille zones in one layer: ``code, nom, niveau, generation, geometry``.
+        """QPV and veille zones as one map layer: ``code, nom, niveau, generation, geometry``.
 
         ``zones_territoire`` (the run's zone layer: ``code_zone, nom_zone, niveau,
-        generation``), when given, replaces ``qpv`` and ``veille``.
+        generation``), when given, replaces ``qpv`` and ``veille``. ``nom_zone`` is
+        optional (a zone without a name is shown under its code).
+
+        Raises
+        ------
+        ErreurDonnees
+            A layer lacks ``code_zone`` (or ``niveau`` for ``zones_territoire``).
         """
         if self.zones_territoire is not None:
-            z = self.zones_territoire
-            c_code = _colonne(z, ["code_zone", "territoire_code", "code"], "zones")
-            c_nom = _colonne(z, ["nom_zone", "territoire_nom", "nom"], "zones", requis=False)
-            c_niv = _colonne(z, ["niveau"], "zones")
-            gen = z["generation"] if "generation" in z else pd.Series(pd.NA, index=z.index)
-            noms = z[c_nom] if c_nom else z[c_code]
-            return gpd.GeoDataFrame(
-                {
-                    "code": z[c_code].astype(str).to_numpy(),
-                    "nom": noms.astype(object)
-                    .where(noms.notna(), z[c_code])
-                    .astype(str)
-                    .to_numpy(),
-                    "niveau": z[c_niv].astype(str).to_numpy(),
-                    "generation": gen.to_numpy(),
-                },
-                geometry=z.geometry.to_numpy(),
-                crs=z.crs,
-            ).to_crs("EPSG:2154")
+            return _couche_zones(self.zones_territoire, "zones")
         parties = []
         if self.qpv is not None and len(self.qpv):
-            q = self.qpv
-            parties.append(
-                gpd.GeoDataFrame(
-                    {
-                        "code": q["code_qpv"].astype(str).to_numpy(),
-                        "nom": q["nom_qpv"]
-                        .astype(object)
-                        .where(q["nom_qpv"].notna(), q["code_qpv"])
-                        .astype(str)
-                        .to_numpy()
-                        if "nom_qpv" in q
-                        else q["code_qpv"].astype(str).to_numpy(),
-                        "niveau": "qpv",
-                        "generation": q["generation"].to_numpy() if "generation" in q else 2024,
-                    },
-                    geometry=q.geometry.to_numpy(),
-                    crs=q.crs,
-                ).to_crs("EPSG:2154")
-            )
+            parties.append(_couche_zones(self.qpv, "qpv", niveau="qpv", generation=2024))
         if self.veille is not None and len(self.veille):
-            v = self.veille
-            c_code = _colonne(v, ["code_zone", "territoire_code", "code", "code_veille"], "veille")
-            c_nom = _colonne(
-                v, ["nom_zone", "territoire_nom", "nom", "nom_veille"], "veille", requis=False
-            )
-            parties.append(
-                gpd.GeoDataFrame(
-                    {
-                        "code": v[c_code].astype(str).to_numpy(),
-                        "nom": (v[c_nom] if c_nom else v[c_code]).astype(str).to_numpy(),
-                        "niveau": "veille",
-                        "generation": pd.NA,
-                    },
-                    geometry=v.geometry.to_numpy(),
-                    crs=v.crs,
-                ).to_crs("EPSG:2154")
-            )
+            parties.append(_couche_zones(self.veille, "veille", niveau="veille"))
         if not parties:
             return gpd.GeoDataFrame(
                 {"code": [], "nom": [], "niveau": [], "generation": []},
@@ -156,15 +110,26 @@ class Geometries:
         return pd.concat(parties, ignore_index=True)
 
 
-def _colonne(df, variantes, source, requis=True):
-    for v in variantes:
-        if v in df.columns:
-            return v
-    if requis:
-        raise ErreurDonnees(
-            f"{source}: none of the columns {variantes} found; got {list(df.columns)}"
-        )
-    return None
+def _couche_zones(
+    z: gpd.GeoDataFrame, source: str, *, niveau: str | None = None, generation=pd.NA
+) -> gpd.GeoDataFrame:
+    """Return a zone layer (``code_zone, nom_zone, niveau, generation``) in the map schema.
+
+    ``niveau`` and ``generation`` apply when the layer has no such column.
+    """
+    verifier_colonnes(z, ["code_zone"] if niveau is not None else ["code_zone", "niveau"], source)
+    code = z["code_zone"]
+    noms = z["nom_zone"] if "nom_zone" in z.columns else code
+    return gpd.GeoDataFrame(
+        {
+            "code": code.astype(str).to_numpy(),
+            "nom": noms.astype(object).where(noms.notna(), code).astype(str).to_numpy(),
+            "niveau": z["niveau"].astype(str).to_numpy() if "niveau" in z.columns else niveau,
+            "generation": z["generation"].to_numpy() if "generation" in z.columns else generation,
+        },
+        geometry=z.geometry.to_numpy(),
+        crs=z.crs,
+    ).to_crs("EPSG:2154")
 
 
 def geometries_depuis(objet) -> Geometries:

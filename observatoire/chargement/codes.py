@@ -1,4 +1,4 @@
-"""Normalisation of INSEE codes (IRIS, communes, QPV).
+"""Normalisation of INSEE codes (IRIS, communes, QPV) and the code column of each level.
 
 Codes are strings: leading zeros kept (``010010000``), Corsica ``2A``/``2B`` kept.
 Paris, Lyon and Marseille IRIS carry municipal-arrondissement codes; the commune
@@ -18,6 +18,7 @@ __all__ = [
     "MOTIF_COMMUNE",
     "commune_depuis_arrondissement",
     "generation_qpv",
+    "colonnes_niveau",
 ]
 
 #: A 9-character IRIS code (Corsica: ``2A``/``2B``).
@@ -141,6 +142,35 @@ def commune_depuis_arrondissement(code_commune: pd.Series) -> pd.Series:
     for debut, fin, commune in _PLM:
         out[(num >= debut) & (num <= fin)] = commune
     return out
+
+
+#: Code and name columns of each level in the pipeline's frames; QPV and veille
+#: territories are zones.
+_COLONNES_NIVEAU = {
+    "iris": ("code_iris", "nom_iris"),
+    "commune": ("code_commune", "nom_commune"),
+    "epci": ("code_epci", "nom_epci"),
+    "departement": ("code_departement", "nom_departement"),
+    "zone": ("code_zone", "nom_zone"),
+    "qpv": ("code_zone", "nom_zone"),
+    "veille": ("code_zone", "nom_zone"),
+}
+
+
+def colonnes_niveau(niveau: str) -> tuple[str, str]:
+    """Return the code and name columns of a level (as the loaders name them).
+
+    Examples
+    --------
+    >>> colonnes_niveau("commune"), colonnes_niveau("qpv")
+    (('code_commune', 'nom_commune'), ('code_zone', 'nom_zone'))
+    """
+    try:
+        return _COLONNES_NIVEAU[niveau]
+    except KeyError:
+        raise ValueError(
+            f"niveau must be one of {sorted(_COLONNES_NIVEAU)}, not {niveau!r}"
+        ) from None
 
 
 def generation_qpv(code: str) -> int:

@@ -42,7 +42,7 @@ COLONNES_IRIS = [
     "type_iris",
     "geometry",
 ]
-COLONNES_QPV = ["code_qpv", "nom_qpv", "generation", "communes", "geometry"]
+COLONNES_QPV = ["code_zone", "nom_zone", "generation", "communes", "geometry"]
 
 
 def lire_iris(
@@ -186,21 +186,28 @@ def lire_qpv(
 ) -> gpd.GeoDataFrame:
     """Read a QPV perimeter layer (ANCT, generation 2015 or 2024).
 
+    A QPV is a zone of the pipeline: its code and name come back as ``code_zone`` and
+    ``nom_zone`` (the file's own columns: ``CODE_QP``, ``code_qpv``, ``NOM_QP``..., or
+    ``code_zone``, ``nom_zone`` for a layer written from this schema).
+
     Returns
     -------
     GeoDataFrame
-        ``code_qpv``, ``nom_qpv``, ``generation`` (2015 for ``QP…`` codes, 2024 for
+        ``code_zone``, ``nom_zone``, ``generation`` (2015 for ``QP…`` codes, 2024 for
         ``QN…``), ``communes`` (list of commune codes; empty when the file only
         names them), geometry in ``crs``.
     """
     src = nom_source(chemin, couche)
     brut = lire_vecteur(chemin, couche)
     c_code = trouver_colonne(
-        brut, ["code_qpv", "CODE_QP", "code_qp", "codeQPV", "CODE_QPV"], source=src, role="QPV code"
+        brut,
+        ["code_qpv", "CODE_QP", "code_qp", "codeQPV", "CODE_QPV", "code_zone"],
+        source=src,
+        role="QPV code",
     )
     c_nom = trouver_colonne(
         brut,
-        ["nom_qpv", "NOM_QP", "nom_qp", "lib_qp", "LIB_QP"],
+        ["nom_qpv", "NOM_QP", "nom_qp", "lib_qp", "LIB_QP", "nom_zone"],
         source=src,
         role="QPV name",
         requis=False,
@@ -224,15 +231,15 @@ def lire_qpv(
         rapport.info("chargement", src, "no commune code column: QPV communes left empty")
     out = gpd.GeoDataFrame(
         {
-            "code_qpv": codes.to_numpy(),
-            "nom_qpv": brut[c_nom].to_numpy() if c_nom else pd.NA,
+            "code_zone": codes.to_numpy(),
+            "nom_zone": brut[c_nom].to_numpy() if c_nom else pd.NA,
             "generation": np.asarray(generations, dtype="int64"),
             "communes": communes.to_numpy(),
         },
         geometry=brut.geometry.to_numpy(),
         crs=brut.crs,
     )
-    return preparer_geometries(out, source=src, code="code_qpv", crs=crs, rapport=rapport)
+    return preparer_geometries(out, source=src, code="code_zone", crs=crs, rapport=rapport)
 
 
 def _lire_admin(

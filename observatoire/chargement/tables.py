@@ -23,6 +23,7 @@ from observatoire.chargement.codes import (
     MOTIF_COMMUNE,
     MOTIF_IRIS,
     codes_stricts,
+    colonnes_niveau,
     generation_qpv,
     normaliser_code,
 )
@@ -306,11 +307,14 @@ def lire_indicateurs_ptod(
     Returns
     -------
     DataFrame
-        One row per code and vintage: ``code``, ``niveau``, ``nom``, ``annee`` and
-        the indicators without their year suffix, plus ``p_pop``.
+        One row per code and vintage: the level's code and name columns (``code_iris,
+        nom_iris``, ``code_commune, nom_commune`` or ``code_departement,
+        nom_departement``, see :func:`observatoire.chargement.codes.colonnes_niveau`),
+        ``niveau``, ``annee`` and the indicators without their year suffix, plus ``p_pop``.
     """
     if niveau not in _NIVEAUX_PTOD:
         raise ValueError(f"niveau must be one of {sorted(_NIVEAUX_PTOD)}, not {niveau!r}")
+    col_code, col_nom = colonnes_niveau(niveau)
     src = str(chemin)
     brut = lire_table(chemin)
     c_code = trouver_colonne(brut, _NIVEAUX_PTOD[niveau], source=src, role=f"{niveau} code")
@@ -348,15 +352,15 @@ def lire_indicateurs_ptod(
     for annee in sorted(par_annee):
         df = pd.DataFrame(par_annee[annee])
         df.insert(0, "annee", annee)
-        df.insert(0, "nom", brut[c_nom].to_numpy() if c_nom else pd.NA)
+        df.insert(0, col_nom, brut[c_nom].to_numpy() if c_nom else pd.NA)
         df.insert(0, "niveau", niveau)
-        df.insert(0, "code", code.to_numpy())
+        df.insert(0, col_code, code.to_numpy())
         morceaux.append(df)
     out = pd.concat(morceaux, ignore_index=True)
     out.attrs["lignes_par_annee"] = len(brut)
     if niveau == "departement":
         # Known defect of the source: P22_POP on the 00FR row is not France's population.
-        faux = (out["code"] == "00FR") & out["p_pop"].notna()
+        faux = (out[col_code] == "00FR") & out["p_pop"].notna()
         if faux.any():
             out.loc[faux, "p_pop"] = np.nan
             if rapport is not None:
@@ -428,12 +432,14 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
     """Read an official QPV-level indicator table (ANCT/INSEE "données QPV", 2015 or 2024).
 
     Tables with one row per QPV × commune are collapsed to one row per QPV when the
-    repeated values agree; conflicting repeats are an error (never summed).
+    repeated values agree; conflicting repeats are an error (never summed). The QPV
+    code and name (source columns ``codeQPV``, ``code_qp``, ``lib_qp``...) come back
+    under the zone names of the pipeline.
 
     Returns
     -------
     DataFrame
-        One row per QPV: ``code_qpv``, ``nom_qpv``, ``generation``, ``communes``
+        One row per QPV: ``code_zone``, ``nom_zone``, ``generation``, ``communes``
         (list of codes), then normalised indicators (``pop_mun``, ``indice_jeunesse``,
         ``part_etrangers``, ``taux_emploi``, ``taux_pauvrete_60``...). Other source
         columns are kept under their own snake_case name; empty cells are NaN.
@@ -454,12 +460,12 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
         requis=False,
     )
     correspondance = _QPV_2024 if c_code == "codeQPV" else _QPV_2015
-    out = pd.DataFrame({"code_qpv": brut[c_code].str.strip()})
+    out = pd.DataFrame({"code_zone": brut[c_code].str.strip()})
     try:
-        out["generation"] = out["code_qpv"].map(generation_qpv)
+        out["generation"] = out["code_zone"].map(generation_qpv)
     except ValueError as exc:
         raise ErreurDonnees(f"{src}: {exc}") from None
-    out["nom_qpv"] = brut[c_nom] if c_nom else pd.NA
+    out["nom_zone"] = brut[c_nom] if c_nom else pd.NA
     out["_commune"] = (
         codes_stricts(brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com) if c_com else None
     )
@@ -474,8 +480,8 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
             out[correspondance[col]] = _numerique(brut[col], source=src, colonne=col)
         else:
             out[re.sub(r"[^0-9a-z]+", "_", str(col).lower()).strip("_")] = brut[col]
-    valeurs = [c for c in out.columns if c not in ("code_qpv", "_commune")]
-    conflits = out.groupby("code_qpv")[valeurs].nunique(dropna=False)
+    valeurs = [c for c in out.columns if c not in ("code_zone", "_commune")]
+    conflits = out.groupby("code_zone")[valeurs].nunique(dropna=False)
     # Text columns naming the commune legitimately differ between a QPV's rows.
     par_commune = [c for c in valeurs if c.startswith(("lib_com", "nom_commune", "cog"))]
     conflits = conflits.drop(columns=par_commune)
@@ -485,11 +491,11 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
         raise ErreurDonnees(
             f"{src}: QPV repeated with conflicting values (QPV: columns): {details}"
         )
-    communes = out.groupby("code_qpv", sort=False)["_commune"].agg(
+    communes = out.groupby("code_zone", sort=False)["_commune"].agg(
         lambda s: sorted(s.dropna().unique().tolist())
     )
-    uniques = out.drop_duplicates("code_qpv").drop(columns=["_commune", *par_commune])
-    uniques.insert(3, "communes", uniques["code_qpv"].map(communes))
+    uniques = out.drop_duplicates("code_zone").drop(columns=["_commune", *par_commune])
+    uniques.insert(3, "communes", uniques["code_zone"].map(communes))
     n_rep = len(out) - len(uniques)
     if n_rep and rapport is not None:
         rapport.info(

@@ -87,29 +87,23 @@ def _niveaux(iris_chemin, communes, epci, departement, poids, rapport):
     return niveaux, ic, iris
 
 
-def _geometries(iris, ic, niveaux, zones_geo, rapport) -> dict:
+def _geometries(iris, niveaux, zones_geo, rapport) -> dict:
     """Geometry of every level: IRIS, communes/EPCI/département dissolved from the IRIS."""
-    import pandas as pd
-
     from observatoire.ponderation.zones import lire_zones
+    from observatoire.sorties import geometries_niveaux
 
-    g = iris[iris["code_iris"].isin(ic["code_iris"])]
-    geos = {"iris": g[["code_iris", "geometry"]].rename(columns={"code_iris": "code"})}
-    com = g.dissolve(by="code_commune").reset_index()
-    geos["commune"] = com[["code_commune", "geometry"]].rename(columns={"code_commune": "code"})
-    for niveau in ("epci", "departement"):
-        p = niveaux.get(niveau)
-        if isinstance(p, pd.DataFrame):
-            m = iris[["code_iris", "geometry"]].merge(p[["code_iris", "code_zone"]], on="code_iris")
-            d = m.dissolve(by="code_zone").reset_index()
-            geos[niveau] = d[["code_zone", "geometry"]].rename(columns={"code_zone": "code"})
+    zones = {}
     for niveau, spec in zones_geo.items():
         chemin, _, code = (
             spec.partition(":") if ":" in spec and not Path(spec).exists() else (spec, "", "")
         )
-        z = lire_zones(chemin, code=code or None, rapport=rapport)
-        geos[niveau] = z[["code_zone", "geometry"]].rename(columns={"code_zone": "code"})
-    return geos
+        zones[niveau] = lire_zones(chemin, code=code or None, rapport=rapport)
+    entiers = {
+        n: niveaux[n]
+        for n in ("iris", "commune", "epci", "departement")
+        if n in niveaux and n not in zones
+    }
+    return geometries_niveaux(iris, entiers, zones)
 
 
 @click.group("indicateurs")
@@ -309,7 +303,7 @@ def calculer(
         ]
         ptod = lire_indicateurs_ptod(taux, "iris", rapport=rapport) if taux else None
         population = (
-            ptod[["code", "annee", "p_pop"]].rename(columns={"code": "code_iris"})
+            ptod[["code_iris", "annee", "p_pop"]]
             if ptod is not None and "p_pop" in ptod.columns
             else None
         )
@@ -367,7 +361,7 @@ def calculer(
         sorties = {"indicateurs": table, "officiel_vs_estime": comparer_officiel_estime(table)}
         formats_l = tuple(f.strip() for f in formats.split(","))
         geos = (
-            _geometries(iris, ic, niveaux, _paires(geometrie, "--geometrie"), rapport)
+            _geometries(iris, niveaux, _paires(geometrie, "--geometrie"), rapport)
             if "gpkg" in formats_l
             else None
         )

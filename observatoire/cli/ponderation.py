@@ -50,7 +50,7 @@ def _officiel(chemin, id_col, colonnes):
     if chemin is None:
         return None, None
     if id_col is None:
-        return lire_qpv_officiel(chemin), "code_qpv"
+        return lire_qpv_officiel(chemin), "code_zone"
     table = lire_table(chemin)
     for c in [id_col, *colonnes]:
         if c not in table.columns:

@@ -179,7 +179,7 @@ def run(config, annees, depuis, sorties, force, cache, no_progress, verifier):
             _erreur(str(exc), CODES_SORTIE["donnees"])
         click.echo(
             f"configuration {cfg.code} ({cfg.nom}) : OK — {len(prep.entrees)} entrée(s), "
-            f"{len(prep.iris_territoire)} IRIS, QPV {list(prep.qpv['code_qpv'])}, "
+            f"{len(prep.iris_territoire)} IRIS, QPV {list(prep.qpv['code_zone'])}, "
             f"{len(cfg.veille)} territoire(s) de veille, années {prep.annees}"
         )
         for cle, e in sorted(prep.entrees.items()):

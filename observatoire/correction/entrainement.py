@@ -125,15 +125,14 @@ def donnees_entrainement(
     t = taux[(taux["annee"].astype(int) == annee_estimation) & taux["p_pop"].notna()]
     population = pd.DataFrame(
         {
-            "code_iris": t["code"].astype(str).to_numpy(),
+            "code_iris": t["code_iris"].astype(str).to_numpy(),
             "population": t["p_pop"].to_numpy(dtype="float64"),
         }
     )
     if population.empty:
         raise ErreurDonnees(f"training set: no IRIS population for {annee_estimation}")
-    officiel_pop = off[["code_qpv", "pop_mun"]].rename(columns={"code_qpv": "code_zone"})
-    zones = qpv.rename(columns={"code_qpv": "code_zone"})
-    zones = zones[zones["code_zone"].isin(officiel_pop.dropna()["code_zone"])]
+    officiel_pop = off[["code_zone", "pop_mun"]]
+    zones = qpv[qpv["code_zone"].isin(officiel_pop.dropna()["code_zone"])]
     poids = table_poids(
         iris,
         zones[["code_zone", "geometry"]],
@@ -164,9 +163,9 @@ def donnees_entrainement(
         annees=[annee_estimation],
         rapport=rapport,
     )
-    c_off = communes[communes["annee"].astype(int) == annee_estimation].set_index("code")
-    o = off.set_index("code_qpv")
-    noms = dict(zip(zones["code_zone"], zones.get("nom_qpv", zones["code_zone"]), strict=True))
+    c_off = communes[communes["annee"].astype(int) == annee_estimation].set_index("code_commune")
+    o = off.set_index("code_zone")
+    noms = dict(zip(zones["code_zone"], zones.get("nom_zone", zones["code_zone"]), strict=True))
     morceaux = []
     for i in cb:
         if i.ptod is None or i.qpv_officiel is None:

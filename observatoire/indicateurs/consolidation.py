@@ -123,9 +123,8 @@ def _iris_presents(comptages, taux) -> dict[tuple[str, int], set[str]]:
         for annee, g in table.groupby("annee"):
             out[("insee", int(annee))] = set(g["code_iris"].astype(str))
     if taux is not None:
-        code = "code" if "code" in taux.columns else "code_iris"
         for annee, g in taux.groupby("annee"):
-            out[("ptod", int(annee))] = set(g[code].astype(str))
+            out[("ptod", int(annee))] = set(g["code_iris"].astype(str))
     return out
 
 
@@ -284,13 +283,12 @@ def _population(population: pd.DataFrame | None, annee: int) -> pd.Series | None
     if population is None:
         return None
     col = "population" if "population" in population.columns else "p_pop"
-    if col not in population.columns:
+    if col not in population.columns or "code_iris" not in population.columns:
         raise ErreurDonnees("population table: needs code_iris, annee and population (or p_pop)")
-    code = "code_iris" if "code_iris" in population.columns else "code"
     sel = population[population["annee"].astype(int) == int(annee)]
     if sel.empty:
         return None
-    return sel.set_index(sel[code].astype("object"))[col].astype("float64")
+    return sel.set_index(sel["code_iris"].astype("object"))[col].astype("float64")
 
 
 def _lignes_zone(
@@ -686,13 +684,13 @@ def indicateurs_taux(
     ----------
     taux : DataFrame
         From :func:`observatoire.chargement.lire_indicateurs_ptod` (``niveau="iris"``):
-        ``code, annee`` and indicator columns.
+        ``code_iris, annee`` and indicator columns.
     niveaux, codebook, noms, annees, rapport
         As in :func:`indicateurs_comptages`.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"code": ["1", "2"], "annee": [2022, 2022],
+    >>> t = pd.DataFrame({"code_iris": ["1", "2"], "annee": [2022, 2022],
     ...                   "soc_txchom_1564": [10.0, 20.0], "p_pop": [300.0, 100.0]})
     >>> p = pd.DataFrame({"code_zone": ["Z", "Z"], "code_iris": ["1", "2"], "poids": [1.0, 1.0]})
     >>> cb = charger_codebook().selection(["taux_chomage_1564"])
@@ -701,7 +699,7 @@ def indicateurs_taux(
     [[12.5, 'approximation']]
     """
     codebook = codebook or charger_codebook()
-    code = "code" if "code" in taux.columns else "code_iris"
+    code = "code_iris"
     for c in (code, "annee"):
         if c not in taux.columns:
             raise ErreurDonnees(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from observatoire.chargement.codes import colonnes_niveau
 from observatoire.indicateurs.codebook import Codebook, charger_codebook
 from observatoire.indicateurs.consolidation import _normaliser, table_vide
 from observatoire.rapport import ErreurDonnees, Rapport
@@ -52,15 +53,16 @@ def valeurs_officielles_ptod(
     ----------
     table : DataFrame
         From :func:`observatoire.chargement.lire_indicateurs_ptod` with ``niveau``
-        ``"commune"`` or ``"departement"`` (the row ``00FR`` becomes level ``france``
-        with code ``code_france``).
+        ``"commune"`` (``code_commune, nom_commune``) or ``"departement"``
+        (``code_departement, nom_departement``); the row ``00FR`` becomes level
+        ``france`` with code ``code_france``.
     codebook : Codebook, optional
     codes : list of str, optional
         Keep only these territory codes (``00FR`` or ``code_france`` for France).
     code_france : str
         Code given to France.
     noms : mapping, optional
-        Code → name (default: the table's ``nom``).
+        Code → name (default: the table's name column).
     source : str
         Label of the source.
 
@@ -72,25 +74,36 @@ def valeurs_officielles_ptod(
 
     Examples
     --------
-    >>> t = pd.DataFrame({"code": ["13047"], "niveau": ["commune"], "nom": ["Istres"],
-    ...                   "annee": [2022], "soc_txchom_1564": [11.12]})
+    >>> t = pd.DataFrame({"code_commune": ["13047"], "niveau": ["commune"],
+    ...                   "nom_commune": ["Istres"], "annee": [2022], "soc_txchom_1564": [11.12]})
     >>> cb = charger_codebook().selection(["taux_chomage_1564"])
     >>> r = valeurs_officielles_ptod(t, codebook=cb)
     >>> r[["territoire_code", "niveau", "valeur", "statut"]].values.tolist()
     [['13047', 'commune', 11.12, 'officiel']]
     """
     codebook = codebook or charger_codebook()
-    for c in ("code", "niveau", "annee"):
+    for c in ("niveau", "annee"):
         if c not in table.columns:
             raise ErreurDonnees(f"ptod official table: column {c!r} missing")
+    niveaux = sorted(set(table["niveau"].astype(str)))
+    if len(niveaux) > 1:
+        raise ErreurDonnees(f"ptod official table: one level per table, got {niveaux}")
+    if not niveaux:
+        return table_vide()
+    try:
+        c_code, c_nom = colonnes_niveau(niveaux[0])
+    except ValueError as exc:
+        raise ErreurDonnees(f"ptod official table: {exc}") from None
+    if c_code not in table.columns:
+        raise ErreurDonnees(f"ptod official table: column {c_code!r} missing")
     t = table.copy()
-    t["code"] = t["code"].astype("object")
-    france = t["code"].isin(["00FR", "FR", "FRA", "FRM"])
+    t[c_code] = t[c_code].astype("object")
+    france = t[c_code].isin(["00FR", "FR", "FRA", "FRM"])
     t["_niveau"] = np.where(france, "france", t["niveau"].astype(str))
-    t.loc[france, "code"] = code_france
+    t.loc[france, c_code] = code_france
     if codes is not None:
         garder = set(codes) | ({code_france} if {"00FR", code_france} & set(codes) else set())
-        t = t[t["code"].isin(garder)]
+        t = t[t[c_code].isin(garder)]
     morceaux = []
     for ind in codebook:
         sp = ind.ptod
@@ -101,13 +114,13 @@ def valeurs_officielles_ptod(
             sel = sel[sel["annee"].astype(int).isin(sp.annees)]
         if sel.empty:
             continue
-        nom = sel["nom"] if "nom" in sel.columns else pd.Series(None, index=sel.index)
+        nom = sel[c_nom] if c_nom in sel.columns else pd.Series(None, index=sel.index)
         if noms:
-            nom = sel["code"].map(noms).fillna(nom)
+            nom = sel[c_code].map(noms).fillna(nom)
         morceaux.append(
             pd.DataFrame(
                 {
-                    "territoire_code": sel["code"].to_numpy(),
+                    "territoire_code": sel[c_code].to_numpy(),
                     "territoire_nom": nom.to_numpy(),
                     "niveau": sel["_niveau"].to_numpy(),
                     "indicateur": ind.id,
@@ -173,7 +186,7 @@ def valeurs_officielles_qpv(
 
     Examples
     --------
-    >>> t = pd.DataFrame({"code_qpv": ["QN01365M"], "nom_qpv": ["Le Prépaou"],
+    >>> t = pd.DataFrame({"code_zone": ["QN01365M"], "nom_zone": ["Le Prépaou"],
     ...                   "generation": [2024], "pop_mun": [3027.0]})
     >>> r = valeurs_officielles_qpv(t, codebook=charger_codebook().selection(["population"]),
     ...                             annee=2020)
@@ -181,9 +194,9 @@ def valeurs_officielles_qpv(
     [['QN01365M', 3027.0, 2020, 'officiel']]
     """
     codebook = codebook or charger_codebook()
-    if "code_qpv" not in table.columns:
-        raise ErreurDonnees("official QPV table: column 'code_qpv' missing")
-    t = table if codes is None else table[table["code_qpv"].isin(codes)]
+    if "code_zone" not in table.columns:
+        raise ErreurDonnees("official QPV table: column 'code_zone' missing")
+    t = table if codes is None else table[table["code_zone"].isin(codes)]
     if "annee_source" in t.columns and t["annee_source"].notna().any():
         annees = pd.to_numeric(t["annee_source"], errors="coerce")
         if annee is not None:
@@ -209,8 +222,8 @@ def valeurs_officielles_qpv(
         morceaux.append(
             pd.DataFrame(
                 {
-                    "territoire_code": t["code_qpv"].to_numpy(),
-                    "territoire_nom": t["nom_qpv"].to_numpy() if "nom_qpv" in t.columns else None,
+                    "territoire_code": t["code_zone"].to_numpy(),
+                    "territoire_nom": t["nom_zone"].to_numpy() if "nom_zone" in t.columns else None,
                     "niveau": "qpv",
                     "indicateur": ind.id,
                     "sexe": ind.sexe,

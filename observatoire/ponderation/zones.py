@@ -53,8 +53,7 @@ def lire_zones(
                 f"{src}: not a QPV layer (no column among {_COLONNES_QPV}); name the zone "
                 f"code column (--zone-id). Columns: {[c for c in brut.columns if c != 'geometry']}"
             )
-        q = lire_qpv(chemin, couche, crs=crs, rapport=rapport)
-        return q.rename(columns={"code_qpv": "code_zone", "nom_qpv": "nom_zone"})
+        return lire_qpv(chemin, couche, crs=crs, rapport=rapport)
     brut = lire_vecteur(chemin, couche)
     if code not in brut.columns:
         raise ErreurDonnees(

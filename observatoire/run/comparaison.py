@@ -122,41 +122,42 @@ class ComparaisonRuns:
     def resume(self, limite: int = 20) -> str:
         """Readable summary: years, files changed by hand, files, indicator values."""
         lignes = [
-            f"compare {self.ancien} → {self.nouveau}",
-            f"years: {self.annees_anciennes} → {self.annees_nouvelles}",
+            f"comparaison {self.ancien} → {self.nouveau}",
+            f"années : {self.annees_anciennes} → {self.annees_nouvelles}",
         ]
         for cle, dossier in (("ancien", self.ancien), ("nouveau", self.nouveau)):
             etat = self.retouches.get(cle)
             if etat is None or etat.intact:
                 continue
             lignes.append(
-                f"{dossier} was changed by hand since its run (its manifest does "
-                "not describe these files):"
+                f"{dossier} a été retouché à la main depuis son exécution (son manifeste "
+                "ne décrit pas ces fichiers) :"
             )
             for titre, liste in (
-                ("edited", etat.edites),
-                ("not written by the run", etat.ajoutes),
-                ("deleted", etat.supprimes),
+                ("retouché", etat.edites),
+                ("non écrit par l'exécution", etat.ajoutes),
+                ("supprimé", etat.supprimes),
             ):
                 for p in liste[:limite]:
-                    lignes.append(f"  {titre}: {p}")
+                    lignes.append(f"  {titre} : {p}")
                 if len(liste) > limite:
-                    lignes.append(f"  ... and {len(liste) - limite} more {titre}")
-        lignes.append("files: " + self.fichiers.resume(limite))
+                    lignes.append(f"  ... et {len(liste) - limite} autre(s) ({titre})")
+        lignes.append("fichiers : " + self.fichiers.resume(limite))
         v = self.valeurs
         if v.empty:
-            lignes.append("indicator values: no change")
+            lignes.append("valeurs des indicateurs : aucun changement")
         else:
             compte = v["changement"].value_counts().to_dict()
             lignes.append(
-                "indicator values: " + ", ".join(f"{n} {k}" for k, n in sorted(compte.items()))
+                "valeurs des indicateurs : "
+                + ", ".join(f"{n} {k}" for k, n in sorted(compte.items()))
             )
             modif = v[v["changement"] == "valeur"].copy()
             if len(modif):
                 modif["ampleur"] = modif["difference"].abs()
                 for r in modif.nlargest(limite, "ampleur").itertuples():
                     lignes.append(
-                        f"  {r.niveau} {r.territoire_code} {r.indicateur} {r.annee}: "
+                        f"  {r.niveau} {r.territoire_code} {r.indicateur} {r.annee} : "
                         f"{r.valeur_ancienne:.4g} → {r.valeur_nouvelle:.4g}"
                     )
         return "\n".join(lignes)

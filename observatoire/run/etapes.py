@@ -54,13 +54,13 @@ def etape_sources(ctx: Contexte) -> None:
     ctx.codebook = codebook_territoire(d)
     e_iris = d.entree("iris")
     ctx.resume.append(
-        f"IRIS geography: {e_iris.source} (edition {e_iris.edition or 'not stated'}, "
+        f"géographie IRIS : {e_iris.source} (édition {e_iris.edition or 'non précisée'}, "
         f"{e_iris.chemin.name})"
     )
     ctx.resume.append(
-        f"sources: {len(d.entrees)} inputs, {len(d.iris_territoire)} IRIS of "
-        f"{len(cfg.codes_communes)} communes, {len(d.qpv)} QPV, {len(cfg.veille)} veille "
-        "territories"
+        f"sources : {len(d.entrees)} entrées, {len(d.iris_territoire)} IRIS de "
+        f"{len(cfg.codes_communes)} communes, {len(d.qpv)} QPV, {len(cfg.veille)} "
+        "territoires de veille"
     )
 
 
@@ -108,7 +108,7 @@ def etape_tables(ctx: Contexte) -> None:
     from observatoire.sorties import ecrire_geopackage, ecrire_tables
     from observatoire.territoire.publication import (
         feuilles_classeur,
-        geometries_niveaux,
+        geometries_territoire,
         table_large,
         tables_publiees,
     )
@@ -120,7 +120,7 @@ def etape_tables(ctx: Contexte) -> None:
     ecrits = ecrire_tables(tables, dossier, formats=formats) if formats else {}
     n = sum(len(v) for v in ecrits.values())
     if "gpkg" in cfg.sorties.formats:
-        geos = geometries_niveaux(ctx.donnees, ctx.poids.zones)
+        geos = geometries_territoire(ctx.donnees, ctx.poids, ctx.indicateurs)
         large = table_large(tables["indicateurs"])
         large = large[large["niveau"].isin(list(geos))]
         ecrire_geopackage(large, geos, dossier / "observatoire.gpkg")
@@ -133,7 +133,7 @@ def etape_tables(ctx: Contexte) -> None:
         else:
             _lancer_classeur(ctx, feuilles, chemin)
         n += 1
-    ctx.resume.append(f"tables: {n} files in tables/ ({', '.join(cfg.sorties.formats)})")
+    ctx.resume.append(f"tables : {n} fichiers dans tables/ ({', '.join(cfg.sorties.formats)})")
 
 
 def _couches_web(ctx: Contexte):
@@ -160,7 +160,7 @@ def etape_cartes(ctx: Contexte) -> None:
     cfg = ctx.config
     refs = [r for r in ("commune", "epci", "departement") if r in cfg.niveaux_comparaison]
     if not cfg.sorties.cartes:
-        ctx.resume.append("maps: not asked (sorties.cartes: false)")
+        ctx.resume.append("cartes : non demandées (sorties.cartes: false)")
         return
     couches = _couches_web(ctx)
     # the sheets on the second core while the maps are drawn; the workbook after them
@@ -183,7 +183,8 @@ def etape_cartes(ctx: Contexte) -> None:
         ctx.classeur_differe = None
     taille = sum(p.stat().st_size for p in ecrits)
     ctx.resume.append(
-        f"maps: {len(ecrits)} pages in {', '.join(map(str, ctx.annees))}/ ({taille / 1e6:.1f} MB)"
+        f"cartes : {len(ecrits)} pages dans {', '.join(map(str, ctx.annees))}/ "
+        f"({taille / 1e6:.1f} Mo)"
     )
 
 
@@ -235,7 +236,7 @@ def etape_fiches(ctx: Contexte) -> None:
         n = sum(1 for _ in ctx.dossier.glob("*/fiches/*.html"))
     elif ctx.config.sorties.fiches:
         n = _dessiner_fiches(ctx, _groupes_fiches(ctx))
-    ctx.resume.append(f"sheets: {n} pages (QPV and veille territories × vintages)")
+    ctx.resume.append(f"fiches : {n} pages (QPV et territoires de veille × millésimes)")
 
 
 def _ecrire_classeur(feuilles: dict[str, pd.DataFrame], chemin: Path) -> None:
@@ -278,7 +279,9 @@ def etape_classeur(ctx: Contexte) -> None:
             codebook=ctx.codebook,
             avertissements=ctx.avertissements,
         )
-        ctx.resume.append("index.html: dashboard and links to every page and file")
+        ctx.resume.append(
+            "index.html : tableau de bord et liens vers chaque page et chaque fichier"
+        )
 
 
 ETAPES = [

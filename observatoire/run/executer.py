@@ -82,18 +82,19 @@ class SortiesExistantes(FileExistsError):
         self.manifeste = manifeste
         quand = ""
         if manifeste and manifeste.get("debut"):
-            quand = f" (run of {manifeste['debut']}, years {manifeste.get('annees')})"
-        self.entete = f"outputs already exist in {dossier}{quand}: {len(fichiers)} files\n" + (
-            _apercu(fichiers)
+            quand = f" (exécution du {manifeste['debut']}, années {manifeste.get('annees')})"
+        self.entete = (
+            f"des sorties existent déjà dans {dossier}{quand} : {len(fichiers)} fichier(s)\n"
+            + _apercu(fichiers)
         )
         self.commande: str | None = None
         super().__init__(self.entete)
 
     def __str__(self) -> str:
-        commande = self.commande or "the same command with --force"
+        commande = self.commande or "la même commande avec --force"
         return (
-            f"{self.entete}\nNothing was changed. To replace them (atomically; the run "
-            f"reports what changed), run:\n  {commande}"
+            f"{self.entete}\nRien n'a été modifié. Pour les remplacer (de façon atomique ; "
+            f"l'exécution indique ce qui a changé), lancer :\n  {commande}"
         )
 
 
@@ -103,8 +104,8 @@ def _apercu(fichiers: list[str], par_dossier: int = 12) -> str:
     Examples
     --------
     >>> print(_apercu(["2016/a.html", "2016/fiches/b.html", "manifest.json", "tables/x.csv"]))
-      2016/ (2 files: a.html, fiches/b.html)
-      tables/ (1 files: x.csv)
+      2016/ (2 fichier(s) : a.html, fiches/b.html)
+      tables/ (1 fichier(s) : x.csv)
       manifest.json
     """
     groupes: dict[str, list[str]] = {}
@@ -117,8 +118,8 @@ def _apercu(fichiers: list[str], par_dossier: int = 12) -> str:
             seuls.append(f)
     lignes = []
     for tete, noms in groupes.items():
-        plus = f", ... {len(noms) - par_dossier} more" if len(noms) > par_dossier else ""
-        lignes.append(f"  {tete}/ ({len(noms)} files: {', '.join(noms[:par_dossier])}{plus})")
+        plus = f", ... et {len(noms) - par_dossier} autre(s)" if len(noms) > par_dossier else ""
+        lignes.append(f"  {tete}/ ({len(noms)} fichier(s) : {', '.join(noms[:par_dossier])}{plus})")
     if seuls:
         lignes.append("  " + ", ".join(seuls))
     return "\n".join(lignes)
@@ -130,7 +131,7 @@ class ErreurEtape(RuntimeError):
     def __init__(self, etape: str, cause: BaseException):
         self.etape = etape
         self.cause = cause
-        super().__init__(f"step '{etape}' failed: {type(cause).__name__}: {cause}")
+        super().__init__(f"l'étape '{etape}' a échoué : {type(cause).__name__}: {cause}")
 
 
 #: Errors of the file system holding the outputs (read-only, full, no permission).
@@ -150,8 +151,8 @@ class ErreurEcriture(ErreurEtape):
         raison = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
         RuntimeError.__init__(
             self,
-            f"cannot write the outputs into {dossier}: {raison}; nothing was changed, "
-            "the previous outputs are untouched",
+            f"impossible d'écrire les sorties dans {dossier} : {raison} ; rien n'a été "
+            "modifié, les sorties précédentes sont intactes",
         )
 
 
@@ -167,11 +168,11 @@ def _cible_sorties(sorties, code: str) -> Path:
         reel = cible.resolve()
         if not reel.is_dir():
             raise ErreurEcriture(
-                cible, f"it is a symbolic link to {reel}, which is not an existing folder"
+                cible, f"c'est un lien symbolique vers {reel}, qui n'est pas un dossier existant"
             )
         return reel
     if cible.exists() and not cible.is_dir():
-        raise ErreurEcriture(cible, "it exists and is not a folder")
+        raise ErreurEcriture(cible, "il existe et n'est pas un dossier")
     return cible
 
 
@@ -316,25 +317,25 @@ def _resume_fiabilite(ctx: Contexte) -> str:
     v = s.drop_duplicates(["territoire_code", "indicateur", "sexe"])
     faibles = v[v["fiabilite"].astype(str) == "faible"]
     if not len(faibles):
-        return f"fiabilité: no value of record graded 'faible' ({len(v)} values)"
+        return f"fiabilité : aucune valeur retenue classée 'faible' ({len(v)} valeurs)"
     par_zone = faibles.groupby("territoire_code").size().sort_values(ascending=False)
     zones = ", ".join(f"{c} {n}" for c, n in par_zone.items())
     return (
-        f"fiabilité: {len(faibles)} of {len(v)} values of record graded 'faible' "
-        f"({zones}); reasons on the sheets and in tables/synthese"
+        f"fiabilité : {len(faibles)} des {len(v)} valeurs retenues classées 'faible' "
+        f"({zones}) ; motifs sur les fiches et dans tables/synthese"
     )
 
 
 def _texte_resume(ctx: Contexte, dossier: Path, timings: dict, changements, duree: float) -> str:
     detail = logging.getLogger().getEffectiveLevel() <= logging.INFO
     lignes = [
-        f"observatoire run — {ctx.config.nom} ({ctx.config.code}), years "
-        f"{', '.join(map(str, ctx.annees))}: done in {duree:.1f} s",
-        f"outputs: {dossier}",
+        f"observatoire run — {ctx.config.nom} ({ctx.config.code}), années "
+        f"{', '.join(map(str, ctx.annees))} : terminé en {duree:.1f} s",
+        f"sorties : {dossier}",
     ]
     lignes += [f"  {ligne}" for ligne in ctx.resume]
     lignes.append(
-        "steps: "
+        "étapes : "
         + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         + f" — total {duree:.1f} s"
     )
@@ -342,30 +343,30 @@ def _texte_resume(ctx: Contexte, dossier: Path, timings: dict, changements, dure
     importants = avert if detail else [e for e in avert if _avertissement_important(e)]
     if avert:
         lignes.append(
-            f"{len(avert)} warning(s)"
+            f"{len(avert)} avertissement(s)"
             + (
                 ""
                 if detail
-                else f", {len(importants)} shown: plausibility, repairs, partners (all in "
-                f"{NOM_JOURNAL} and {NOM_MANIFESTE}; -v lists them)"
+                else f", {len(importants)} affiché(s) — plausibilité, réparations, partenaires "
+                f"(tous dans {NOM_JOURNAL} et {NOM_MANIFESTE} ; -v les liste)"
             )
-            + ":"
+            + " :"
         )
         for e in importants[:25]:
             lignes.append(f"  [{e.etape}] {e.message}")
         if len(importants) > 25:
             lignes.append(
-                f"  ... and {len(importants) - 25} more (see {NOM_JOURNAL} and {NOM_MANIFESTE})"
+                f"  ... et {len(importants) - 25} autre(s) (voir {NOM_JOURNAL} et {NOM_MANIFESTE})"
             )
     else:
-        lignes.append("no warning")
+        lignes.append("aucun avertissement")
     fiab = _resume_fiabilite(ctx)
     if fiab:
         lignes.append(fiab)
     if changements is not None:
-        lignes.append("compared with the previous outputs: " + changements.resume())
+        lignes.append("comparé aux sorties précédentes : " + changements.resume())
     if (ctx.dossier / "index.html").is_file():
-        lignes.append(f"open: {dossier / 'index.html'}")
+        lignes.append(f"ouvrir : {dossier / 'index.html'}")
     return "\n".join(lignes)
 
 

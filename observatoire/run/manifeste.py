@@ -308,42 +308,42 @@ class Changements:
         """Human-readable summary (hand changes first: they are what a user must see)."""
         retouches = []
         for titre, liste in (
-            ("edited by hand since their run", self.edites_main),
-            ("not written by their run", self.ajoutes_main),
-            ("deleted by hand since their run", self.supprimes_main),
+            ("retouché à la main depuis leur exécution", self.edites_main),
+            ("non écrit par leur exécution", self.ajoutes_main),
+            ("supprimé à la main depuis leur exécution", self.supprimes_main),
         ):
             for p in liste[:limite]:
-                retouches.append(f"  {titre}: {p}")
+                retouches.append(f"  {titre} : {p}")
             if len(liste) > limite:
-                retouches.append(f"  ... and {len(liste) - limite} more {titre}")
+                retouches.append(f"  ... et {len(liste) - limite} autre(s) ({titre})")
         if self.conserves_dans:
             n = len(set(self.edites_main) | set(self.ajoutes_main))
             retouches.append(
-                f"  the {n} file(s) edited by hand or not written by a run were "
-                f"moved to {self.conserves_dans}"
+                f"  {n} fichier(s) retouché(s) à la main ou non écrit(s) par une exécution "
+                f"déplacé(s) dans {self.conserves_dans}"
             )
         if self.aucun:
-            return f"no change ({len(self.inchanges)} files identical in content)"
+            return f"aucun changement ({len(self.inchanges)} fichiers au contenu identique)"
         lignes = [
-            f"{len(self.modifies)} modified, {len(self.ajoutes)} added, "
-            f"{len(self.supprimes)} removed, {len(self.inchanges)} unchanged"
+            f"{len(self.modifies)} modifié(s), {len(self.ajoutes)} ajouté(s), "
+            f"{len(self.supprimes)} supprimé(s), {len(self.inchanges)} inchangé(s)"
         ]
         if retouches:
             lignes[0] += (
-                f"; the previous outputs had been changed by hand "
-                f"({len(self.edites_main)} edited, {len(self.ajoutes_main)} added, "
-                f"{len(self.supprimes_main)} deleted)"
+                f" ; les sorties précédentes avaient été retouchées à la main "
+                f"({len(self.edites_main)} retouché(s), {len(self.ajoutes_main)} ajouté(s), "
+                f"{len(self.supprimes_main)} supprimé(s))"
             )
             lignes += retouches
         for titre, liste in (
-            ("modified", self.modifies),
-            ("added", self.ajoutes),
-            ("removed", self.supprimes),
+            ("modifié", self.modifies),
+            ("ajouté", self.ajoutes),
+            ("supprimé", self.supprimes),
         ):
             for p in liste[:limite]:
-                lignes.append(f"  {titre}: {p}")
+                lignes.append(f"  {titre} : {p}")
             if len(liste) > limite:
-                lignes.append(f"  ... and {len(liste) - limite} more {titre}")
+                lignes.append(f"  ... et {len(liste) - limite} autre(s) ({titre})")
         return "\n".join(lignes)
 
     def to_dict(self) -> dict:

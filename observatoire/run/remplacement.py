@@ -69,8 +69,8 @@ def verrou_sorties(racine: str | os.PathLike):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunEnCours(
-                f"another observatoire run is writing into {racine}; wait for it to finish "
-                "(nothing was changed)"
+                f"une autre exécution d'observatoire run écrit dans {racine} ; attendre "
+                "qu'elle se termine (rien n'a été modifié)"
             ) from None
         yield
     finally:

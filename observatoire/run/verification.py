@@ -146,15 +146,15 @@ def _avertir_population_manquante(cfg, iris_territoire, tables, rapport: Rapport
         return
     codes = set(iris_territoire["code_iris"])
     for annee in sorted(set(comptes["annee"])):
-        ref = ptod[(ptod["annee"] == annee) & ptod["code"].isin(codes)]
+        ref = ptod[(ptod["annee"] == annee) & ptod["code_iris"].isin(codes)]
         if ref.empty or "p_pop" not in ref:
             continue
         presents = set(comptes.loc[comptes["annee"] == annee, "code_iris"])
-        manquants = ref[~ref["code"].isin(presents)]
+        manquants = ref[~ref["code_iris"].isin(presents)]
         total = float(ref["p_pop"].sum())
         manque = float(manquants["p_pop"].sum())
         if manque > 0:
-            types = iris_territoire.set_index("code_iris").loc[manquants["code"], "type_iris"]
+            types = iris_territoire.set_index("code_iris").loc[manquants["code_iris"], "type_iris"]
             detail = ", ".join(
                 f"{t}: {int(n)}" for t, n in types.value_counts().sort_index().items()
             )
@@ -350,7 +350,7 @@ def _verifier_valeurs(
                 np.inf,
                 source=src,
                 libelle="a population",
-                cle_code="code",
+                cle_code="code_iris",
                 utilises=codes_iris,
                 rapport=rapport,
             )
@@ -375,7 +375,7 @@ def _verifier_valeurs(
                 haut,
                 source=src,
                 libelle=f"{ind.id} ({ind.type})",
-                cle_code="code",
+                cle_code="code_iris",
                 utilises=codes_iris,
                 rapport=rapport,
             )
@@ -426,5 +426,5 @@ def _verifier_valeurs(
                 haut,
                 source=fichier("qpv_officiel"),
                 libelle=f"{ind.id} ({ind.type})",
-                cle_code="code_qpv",
+                cle_code="code_zone",
             )

@@ -34,7 +34,7 @@ class Resume:
         pop_rp2016_iris_h (Σ age groups of the type-H IRIS, RP 2016),
         pop_2011 / pop_2016 / pop_2022 (Σ IRIS populations of the ptod table).
     qpv : DataFrame
-        code_qpv, nom_qpv, communes, surface_ha, pop_mun, taux_pauvrete_60.
+        code_zone, nom_zone, communes, surface_ha, pop_mun, taux_pauvrete_60.
     sources : DataFrame
         role, source_id, chemin, sha256, millesime.
     """
@@ -110,7 +110,7 @@ def resumer_territoire(
     out["pop_rp2016_iris_h"] = pop16.sum(min_count=1).reindex(out.index)
 
     ptod = lire_indicateurs_ptod(chemins["ptod_iris"], niveau="iris")
-    ptod = ptod.assign(code_commune=ptod["code"].str[:5])
+    ptod = ptod.assign(code_commune=ptod["code_iris"].str[:5])
     ptod = ptod[ptod["code_commune"].isin(codes)]
     pops = ptod.pivot_table(
         index="code_commune", columns="annee", values="p_pop", aggfunc=lambda s: s.sum(min_count=1)
@@ -122,9 +122,9 @@ def resumer_territoire(
     qpv = qpv[qpv["communes"].map(lambda cs: any(c in codes for c in cs))]
     stats = lire_qpv_officiel(chemins["qpv_stats"], rapport=rapport)
     qpv = qpv.assign(surface_ha=qpv.geometry.area / 1e4)
-    qpv = qpv.merge(stats[["code_qpv", "pop_mun", "taux_pauvrete_60"]], on="code_qpv", how="left")
+    qpv = qpv.merge(stats[["code_zone", "pop_mun", "taux_pauvrete_60"]], on="code_zone", how="left")
     qpv_tab = pd.DataFrame(qpv.drop(columns="geometry"))[
-        ["code_qpv", "nom_qpv", "communes", "surface_ha", "pop_mun", "taux_pauvrete_60"]
+        ["code_zone", "nom_zone", "communes", "surface_ha", "pop_mun", "taux_pauvrete_60"]
     ]
 
     sources = pd.DataFrame(

@@ -23,7 +23,7 @@ __all__ = [
     "niveaux_territoire",
     "EcartsTerritoire",
     "ecarts_territoire",
-    "geometries_niveaux",
+    "geometries_territoire",
 ]
 
 _OU = {
@@ -36,7 +36,7 @@ _OU = {
     "niveaux_territoire": "indicateurs",
     "EcartsTerritoire": "ecarts",
     "ecarts_territoire": "ecarts",
-    "geometries_niveaux": "publication",
+    "geometries_territoire": "publication",
 }
 
 

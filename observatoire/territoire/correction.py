@@ -95,14 +95,14 @@ def corrections(
         return pd.DataFrame(), None
     communes = {v.code: v.commune for v in donnees.config.veille}
     q = donnees.qpv
-    for code, com in zip(q["code_qpv"], q["communes"], strict=True):
+    for code, com in zip(q["code_zone"], q["communes"], strict=True):
         if com:
             communes[code] = list(com)[0]
     out = corriger(ind, modele, zones_coupees=zones_iris_coupes(poids), communes=communes)
     if len(out):
         resume.append(
-            "dilution correction: "
+            "correction de la dilution : "
             + ", ".join(f"{m.indicateur} ({m.forme}, n = {m.n})" for m in modele.modeles.values())
-            + f" — {len(out)} corrected values"
+            + f" — {len(out)} valeurs corrigées"
         )
     return out, {"correction_dilution": modele.to_dict()}

@@ -68,7 +68,7 @@ class DonneesTerritoire:
     iris_territoire : GeoDataFrame
         IRIS of the member communes.
     qpv : GeoDataFrame
-        The territory's QPV (all generations): ``code_qpv, nom_qpv, generation, communes,
+        The territory's QPV (all generations): ``code_zone, nom_zone, generation, communes,
         geometry``.
     perimetres_veille : dict
         Veille code → its perimeter (one valid polygon geometry, EPSG:2154, checked to
@@ -193,7 +193,7 @@ def charger_territoire(
     perimetres_veille = _lire_perimetres_veille(cfg, entrees, iris_territoire, rapport)
     if cfg.qpv.liste != "all":
         for i, q in enumerate(cfg.qpv.liste):
-            com = qpv.loc[qpv["code_qpv"] == q.code, "communes"].iloc[0]
+            com = qpv.loc[qpv["code_zone"] == q.code, "communes"].iloc[0]
             if q.commune and com and q.commune not in com:
                 rapport.avertir(
                     "verification",
@@ -382,7 +382,7 @@ def _choisir_qpv(
                 "qpv.liste: 'all' selects no QPV: no QPV of the perimeter files lies in the "
                 f"member communes {sorted(communes)}"
             )
-        return choisis.sort_values("code_qpv").reset_index(drop=True)
+        return choisis.sort_values("code_zone").reset_index(drop=True)
     lignes = []
     for i, q in enumerate(cfg.qpv.liste):
         fichiers = [
@@ -392,7 +392,7 @@ def _choisir_qpv(
         ]
         trouve = None
         for _cle, g in fichiers:
-            m = g[g["code_qpv"] == q.code]
+            m = g[g["code_zone"] == q.code]
             if len(m):
                 trouve = m
                 break
@@ -428,7 +428,7 @@ def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches,
     from observatoire.config import _RE_QPV
 
     fichiers = ", ".join(str(entrees[cle].chemin) for cle, _ in couches)
-    mauvais = sorted(str(c) for c in qpv["code_qpv"] if not _RE_QPV.match(str(c)))
+    mauvais = sorted(str(c) for c in qpv["code_zone"] if not _RE_QPV.match(str(c)))
     if mauvais:
         raise ErreurConfig(
             f"qpv.liste: all selects features of {fichiers} whose codes are not QPV codes: "
@@ -436,7 +436,7 @@ def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches,
             "output files)"
         )
     vus: dict[str, str] = {}
-    for c in [*qpv["code_qpv"].astype(str), *(v.code for v in cfg.veille)]:
+    for c in [*qpv["code_zone"].astype(str), *(v.code for v in cfg.veille)]:
         autre = vus.get(c.lower())
         vus[c.lower()] = c
         if autre is not None:

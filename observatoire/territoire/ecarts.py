@@ -93,9 +93,9 @@ def ecarts_territoire(
         synthese=synth[synth["annee_recensement"] == max(donnees.annees)],
         qualite=_qualite(donnees, poids, ind.indicateurs),
         resume=[
-            f"gaps: {len(ecarts):,} (zone × reference × indicator × year), "
-            f"{n_fav:,} less favourable than their reference; "
-            f"{len(evolution):,} evolutions between vintages"
+            f"écarts : {len(ecarts):,} (zone × référence × indicateur × année), "
+            f"{n_fav:,} moins favorables que leur référence ; "
+            f"{len(evolution):,} évolutions entre millésimes"
         ],
     )
 
@@ -138,16 +138,13 @@ def _qualite(donnees: DonneesTerritoire, poids: PoidsTerritoire, ind: pd.DataFra
     annee = int(millesime_proche([annee_off], dispo)[0])
     t = ptod[ptod["annee"] == annee]
     comptages = pd.DataFrame(
-        {"code_iris": t["code"].to_numpy(), "population": t["p_pop"].to_numpy(dtype="float64")}
+        {"code_iris": t["code_iris"].to_numpy(), "population": t["p_pop"].to_numpy(dtype="float64")}
     )
     corr = {"population": ("population", "pop_mun")}
     if "men_tot_stock" in t.columns and "nombre_menages" in off.columns:
         comptages["menages"] = t["men_tot_stock"].to_numpy(dtype="float64")
         corr["nombre_menages"] = ("menages", "nombre_menages")
-    officiel = off.rename(columns={"code_qpv": "code_zone"})
-    officiel = officiel[
-        [c for c in ("code_zone", "pop_mun", "nombre_menages") if c in officiel.columns]
-    ]
+    officiel = off[[c for c in ("code_zone", "pop_mun", "nombre_menages") if c in off.columns]]
     zones = poids.zones[poids.zones["niveau"] == "qpv"]
     e_grille = donnees.entree("grille")
     comptes = qualite_zones(

@@ -26,6 +26,7 @@ __all__ = [
     "niveaux_territoire",
     "codebook_territoire",
     "appartenance",
+    "departement_territoire",
     "noms_territoires",
 ]
 
@@ -147,8 +148,11 @@ def niveaux_territoire(
     return niveaux
 
 
-def _departement(donnees: DonneesTerritoire) -> pd.DataFrame | None:
-    """Département aggregated from all its IRIS when the IRIS layer covers it."""
+def departement_territoire(donnees: DonneesTerritoire) -> pd.DataFrame | None:
+    """Département level (membership of all its IRIS) when it is a reference and covered.
+
+    ``None`` when the département is not a reference or the IRIS layer lacks it.
+    """
     from observatoire.indicateurs import poids_appartenance
 
     cfg = donnees.config
@@ -197,7 +201,7 @@ def _officiels(donnees: DonneesTerritoire, cb: Codebook, rapport: Rapport) -> li
             valeurs_officielles_qpv(
                 donnees.qpv_officiel,
                 codebook=cb,
-                codes=list(donnees.qpv["code_qpv"]),
+                codes=list(donnees.qpv["code_zone"]),
                 annee=ref.annee_valeurs,
                 annees_colonnes=ref.annees_colonnes,
                 rapport=rapport,
@@ -224,13 +228,13 @@ def indicateurs_territoire(
     cfg, tables = donnees.config, donnees.tables
     resume: list[str] = []
     niveaux = niveaux_territoire(donnees, poids.poids)
-    departement = _departement(donnees)
+    departement = departement_territoire(donnees)
     comptages = [tables[r] for r in ROLES_COMPTAGES if r in tables]
     ptod = tables.get("indicateurs_iris")
     population = None
     if ptod is not None and "p_pop" in ptod.columns:
         population = pd.DataFrame(
-            {"code_iris": ptod["code"], "annee": ptod["annee"], "population": ptod["p_pop"]}
+            {"code_iris": ptod["code_iris"], "annee": ptod["annee"], "population": ptod["p_pop"]}
         ).dropna()
     annees = list(donnees.annees)
     ind = consolider(
@@ -287,8 +291,8 @@ def indicateurs_territoire(
     ind["fiabilite_motif"] = motif
     par_statut = ind["statut"].value_counts().to_dict()
     resume.append(
-        f"indicators: {len(ind):,} values, {ind['indicateur'].nunique()} indicators × "
-        f"{ind['territoire_code'].nunique()} territories; statuses "
+        f"indicateurs : {len(ind):,} valeurs, {ind['indicateur'].nunique()} indicateurs × "
+        f"{ind['territoire_code'].nunique()} territoires ; statuts "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(par_statut.items())),
     )
     return IndicateursTerritoire(
@@ -353,9 +357,9 @@ def _indicateurs_grille(
         noms=noms_territoires(donnees, zones),
     )
     resume.append(
-        f"grid indicators ({e.source}, {annee}): "
-        f"{t['indicateur'].nunique()} indicators × "
-        f"{t['territoire_code'].nunique()} territories"
+        f"indicateurs du carroyage ({e.source}, {annee}) : "
+        f"{t['indicateur'].nunique()} indicateurs × "
+        f"{t['territoire_code'].nunique()} territoires"
     )
     return t
 
@@ -386,8 +390,7 @@ def _codes_non_apparies(
         t = donnees.tables.get(role)
         if t is None:
             continue
-        st = t.rename(columns={"code": "code_iris"}) if "code_iris" not in t.columns else t
-        st = st[st["code_iris"].astype(str).str[:5].isin(communes)]
+        st = t[t["code_iris"].astype(str).str[:5].isin(communes)]
         for annee in sorted(set(st["annee"].dropna().astype(int)) & set(donnees.annees)):
             pop = None
             if population is not None:

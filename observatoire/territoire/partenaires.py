@@ -26,7 +26,7 @@ def territoire_partenaires(donnees: DonneesTerritoire, poids: PoidsTerritoire):
         noms_communes={c: (n or c) for c, n in cfg.epci.communes.items()},
         nom_epci=cfg.epci.nom,
         communes_qpv={
-            c: list(com)[0] for c, com in zip(q["code_qpv"], q["communes"], strict=True) if com
+            c: list(com)[0] for c, com in zip(q["code_zone"], q["communes"], strict=True) if com
         },
         poids=poids.poids,
     )
@@ -93,8 +93,8 @@ def indicateurs_partenaires(
         )
         non = r.bilan["lignes"] - r.bilan["placees"]
         resume.append(
-            f"partner table {spec.code} ({spec.partenaire}, {spec.annee}): "
-            f"{r.bilan['placees']:,} of {r.bilan['lignes']:,} rows placed"
+            f"table partenaire {spec.code} ({spec.partenaire}, {spec.annee}) : "
+            f"{r.bilan['placees']:,} lignes placées sur {r.bilan['lignes']:,}"
         )
         if non:
             motifs = ("hors_territoire", "code_inconnu", "sans_localisation", "score_faible")

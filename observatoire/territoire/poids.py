@@ -85,7 +85,7 @@ def population_iris_territoire(
     choisi = max(dispo) if annee is None else int(millesime_proche([annee], dispo)[0])
     t = ptod[(ptod["annee"] == choisi) & ptod["p_pop"].notna()]
     out = pd.DataFrame(
-        {"code_iris": t["code"].to_numpy(), "population": t["p_pop"].to_numpy(dtype="float64")}
+        {"code_iris": t["code_iris"].to_numpy(), "population": t["p_pop"].to_numpy(dtype="float64")}
     )
     out.attrs["annee"] = choisi
     return out
@@ -110,8 +110,8 @@ def zones_territoire(donnees: DonneesTerritoire, rapport: Rapport | None = None)
     q = donnees.qpv
     qpv = gpd.GeoDataFrame(
         {
-            "code_zone": q["code_qpv"].to_numpy(),
-            "nom_zone": q["nom_qpv"].to_numpy(),
+            "code_zone": q["code_zone"].to_numpy(),
+            "nom_zone": q["nom_zone"].to_numpy(),
             "niveau": "qpv",
             "generation": q["generation"].to_numpy(),
         },
@@ -167,11 +167,11 @@ def poids_territoire(donnees: DonneesTerritoire, rapport: Rapport | None = None)
     officiel = None
     annee_off = None
     if t_off is not None and "pop_mun" in t_off.columns:
-        officiel = pd.DataFrame({"code_zone": t_off["code_qpv"], "pop_mun": t_off["pop_mun"]})
+        officiel = pd.DataFrame({"code_zone": t_off["code_zone"], "pop_mun": t_off["pop_mun"]})
         officiel = officiel.dropna().drop_duplicates("code_zone")
         annee_off = cfg.sources["qpv_officiel"].annee_valeurs
     population = population_iris_territoire(donnees, annee_off if methode == "calibrated" else None)
-    qpv = donnees.qpv.rename(columns={"code_qpv": "code_zone"})
+    qpv = donnees.qpv
     poids_qpv = table_poids(
         iris,
         qpv[["code_zone", "geometry"]],
@@ -186,8 +186,8 @@ def poids_territoire(donnees: DonneesTerritoire, rapport: Rapport | None = None)
     if methode == "calibrated" and population is not None:
         facteurs = poids_qpv.groupby("code_zone")["facteur_calibration"].first()
         resultat.resume.append(
-            f"calibration on the official QPV populations ({annee_off}) and the IRIS "
-            f"population {population.attrs.get('annee')}: factors "
+            f"calage sur les populations officielles des QPV ({annee_off}) et la population "
+            f"des IRIS {population.attrs.get('annee')} : facteurs "
             + ", ".join(f"{z} {f:.2f}" for z, f in facteurs.items() if f == f)
         )
     morceaux = [poids_qpv.assign(niveau="qpv")]
@@ -252,9 +252,9 @@ def poids_territoire(donnees: DonneesTerritoire, rapport: Rapport | None = None)
     resultat.iris_redessines = _iris_redessines(donnees, poids, rapport)
     resultat.zones = zones_territoire(donnees, rapport)
     resultat.resume.append(
-        f"weights: {poids['code_zone'].nunique()} zones × "
-        f"{poids['code_iris'].nunique()} IRIS, method {methode}"
-        + (" (grid weights)" if grille is not None else "")
+        f"poids : {poids['code_zone'].nunique()} zones × "
+        f"{poids['code_iris'].nunique()} IRIS, méthode {methode}"
+        + (" (poids du carroyage)" if grille is not None else "")
     )
     return resultat
 

@@ -17,7 +17,7 @@ from observatoire.territoire.poids import PoidsTerritoire
 
 __all__ = [
     "tables_publiees",
-    "geometries_niveaux",
+    "geometries_territoire",
     "table_large",
     "feuilles_classeur",
     "DECIMALES",
@@ -59,43 +59,23 @@ def tables_publiees(
     return tables
 
 
-def geometries_niveaux(
-    donnees: DonneesTerritoire, zones: gpd.GeoDataFrame
+def geometries_territoire(
+    donnees: DonneesTerritoire, poids: PoidsTerritoire, ind: IndicateursTerritoire
 ) -> dict[str, gpd.GeoDataFrame]:
     """Level → its territories' geometries (``code``, geometry) for the GeoPackage.
 
     IRIS, QPV and veille zones as drawn; communes and the EPCI dissolved from their IRIS;
     the département from all its IRIS when the IRIS layer covers it and it is a reference.
     """
-    cfg = donnees.config
-    it = donnees.iris_territoire
-    geos = {
-        "iris": gpd.GeoDataFrame(
-            {"code": it["code_iris"].to_numpy()}, geometry=it.geometry.to_numpy(), crs=it.crs
-        ),
-    }
-    for niveau in ("qpv", "veille"):
-        z = zones[zones["niveau"] == niveau]
-        if len(z):
-            geos[niveau] = gpd.GeoDataFrame(
-                {"code": z["code_zone"].to_numpy()}, geometry=z.geometry.to_numpy(), crs=zones.crs
-            )
-    communes = it.dissolve("code_commune").reset_index()
-    geos["commune"] = gpd.GeoDataFrame(
-        {"code": communes["code_commune"].to_numpy()},
-        geometry=communes.geometry.to_numpy(),
-        crs=it.crs,
-    )
-    geos["epci"] = gpd.GeoDataFrame(
-        {"code": [cfg.epci.code]}, geometry=[it.geometry.union_all()], crs=it.crs
-    )
-    toutes = donnees.iris
-    dep = toutes[toutes["code_commune"].str.startswith(cfg.departement)]
-    if len(dep) and "departement" in cfg.niveaux_comparaison:
-        geos["departement"] = gpd.GeoDataFrame(
-            {"code": [cfg.departement]}, geometry=[dep.geometry.union_all()], crs=dep.crs
-        )
-    return geos
+    from observatoire.sorties import geometries_niveaux
+    from observatoire.territoire.indicateurs import departement_territoire
+
+    niveaux = dict(ind.niveaux)
+    departement = departement_territoire(donnees)
+    if departement is not None:
+        niveaux["departement"] = departement
+    zones = dict(iter(poids.zones.groupby("niveau", sort=False)))
+    return geometries_niveaux(donnees.iris, niveaux, zones)
 
 
 #: Published precision (decimals) by unit; other units get 2 decimals.
