@@ -9,7 +9,8 @@ import pytest
 from shapely import box
 
 from observatoire.indicateurs import charger_codebook
-from observatoire.indicateurs.grille import METHODE_GRILLE, indicateurs_grille, sommes_grille
+from observatoire.indicateurs.grille import METHODE_GRILLE, indicateurs_grille
+from observatoire.ponderation.carroyage import sommes_grille
 
 CB = charger_codebook().selection(
     ["fil_part_menages_pauvres", "fil_nombre_menages", "fil_niveau_vie_moyen"]

@@ -4,8 +4,9 @@ Modules: ``intersection`` (IRIS × zone pieces, areas, shares), ``parallele`` (o
 spread over threads), ``surface``,
 ``dasymetrie`` (200 m grid or GeoTIFF), ``calibration`` (official populations),
 ``liste_iris`` (zones declared as IRIS lists), ``poids`` (:func:`table_poids`, one
-entry point), ``ventilation`` (:func:`ventiler`), ``qualite`` (report against official
-figures), ``cache`` (persisted weights tables keyed by input checksums).
+entry point), ``ventilation`` (:func:`ventiler`), ``carroyage`` (grid counts summed
+over zones by cell-area share), ``qualite`` and ``qualite_zones`` (reports against
+official figures), ``cache`` (persisted weights tables keyed by input checksums).
 """
 
 from observatoire.ponderation.cache import CachePoids, cle_poids, empreinte_fichier

@@ -66,7 +66,7 @@ def agreger_grille(
     >>> agreger_grille(g, z, ["population"]).to_dict("records")
     [{'code_zone': 'A', 'population': 70.0}]
     """
-    from observatoire.indicateurs.grille import sommes_grille
+    from observatoire.ponderation.carroyage import sommes_grille
 
     s = sommes_grille(grille, zones.rename(columns={code_zone: "code"}), list(colonnes))
     return s[list(colonnes)].rename_axis(code_zone).reset_index()
