@@ -9,9 +9,12 @@ vintages. A former spelling stays accepted through :class:`OptionRenommee`, hidd
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 __all__ = [
+    "option_depuis",
     "AIDE_CACHE",
     "AIDE_CONFIG",
     "OptionRenommee",
@@ -29,6 +32,21 @@ AIDE_CONFIG = (
     "Territory configuration: a YAML file or the name of a shipped one "
     "(san_ouest_provence, pays_de_martigues...)"
 )
+
+
+def option_depuis(aide: str, *, existe: bool = True):
+    """``--from DIR``, a local data store: one spelling, metavar and type in every command.
+
+    ``existe=False`` lets the command check the folder itself (to name a default).
+    """
+    return click.option(
+        "--from",
+        "depuis",
+        metavar="DIR",
+        type=click.Path(exists=existe, file_okay=False, path_type=Path),
+        default=None,
+        help=aide,
+    )
 
 
 class OptionRenommee(click.Option):

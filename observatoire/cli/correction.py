@@ -10,25 +10,9 @@ from pathlib import Path
 
 import click
 
-from observatoire.cli._options import AIDE_CONFIG
+from observatoire.cli._options import AIDE_CONFIG, option_depuis
 
 __all__ = ["COMMANDES", "correction", "valider_cmd"]
-
-_AFFICHEES = [
-    "indicateur",
-    "n",
-    "n_communes",
-    "modele",
-    "coefficients",
-    "mae_avant",
-    "mae_apres",
-    "medae_avant",
-    "medae_apres",
-    "biais_avant",
-    "biais_apres",
-    "couverture_intervalle",
-    "applique",
-]
 
 
 def _fichiers_config(config: str, depuis: Path) -> tuple[dict, int | None]:
@@ -61,13 +45,10 @@ def correction() -> None:
 
 
 @correction.command("valider")
-@click.option(
-    "--from",
-    "depuis",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Local data store holding the training files (default: ../shared/data or "
+@option_depuis(
+    "Local data store holding the training files (default: ../shared/data or "
     "$OBSERVATOIRE_DONNEES_LOCALES, when it exists).",
+    existe=False,
 )
 @click.option(
     "--config",
@@ -106,6 +87,7 @@ def valider_cmd(depuis, config, sortie, modele):
     from observatoire.chemins import dossier_donnees_partagees
     from observatoire.config import ErreurConfig
     from observatoire.correction import ajuster, donnees_entrainement, valider
+    from observatoire.correction.modeles import COLONNES_RAPPORT
     from observatoire.rapport import ErreurDonnees, Rapport
 
     if depuis is None:
@@ -127,7 +109,8 @@ def valider_cmd(depuis, config, sortie, modele):
     sortie.parent.mkdir(parents=True, exist_ok=True)
     ecrit.to_csv(sortie, index=False, float_format="%.4f")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        click.echo(rapport[_AFFICHEES].round(2).to_string(index=False))
+        affichees = [c for c in COLONNES_RAPPORT if c != "sexe"]
+        click.echo(rapport[affichees].round(2).to_string(index=False))
     click.echo(
         f"rapport écrit dans {sortie} ({len(rapport)} indicateur(s), correction appliquée à "
         f"{int(rapport['applique'].sum())})"

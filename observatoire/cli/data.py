@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG
+from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG, option_depuis
 
 __all__ = ["COMMANDES", "data"]
 
@@ -65,14 +65,9 @@ def data() -> None:
     default=None,
     help="Comma-separated source ids (default: what the territory needs).",
 )
-@click.option(
-    "--from",
-    "depuis",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Take the files from this local data store (e.g. ../shared/data) through its "
-    "catalogue instead of downloading them.",
+@option_depuis(
+    "Take the files from this local data store (e.g. ../shared/data) through its "
+    "catalogue instead of downloading them."
 )
 @click.option(
     "--catalogue",
@@ -196,14 +191,7 @@ def lister(cache_dir):
 @data.command()
 @_OPTION_TERRITOIRE
 @_OPTION_CONFIG
-@click.option(
-    "--from",
-    "depuis",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Read the files in place from this local data store (default: from the cache).",
-)
+@option_depuis("Read the files in place from this local data store (default: from the cache).")
 @_OPTION_CACHE
 def summary(territoire, config, depuis, cache_dir):
     """Load and summarise a territory's data: communes, IRIS, QPV 2024, populations."""
@@ -257,13 +245,8 @@ def summary(territoire, config, depuis, cache_dir):
 
 
 @data.command(name="sources")
-@click.option(
-    "--from",
-    "depuis",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Show the catalogue of this local data store instead of the registry of official sources.",
+@option_depuis(
+    "Show the catalogue of this local data store instead of the registry of official sources."
 )
 @click.option(
     "--registre",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from observatoire.cli._options import AIDE_CONFIG, OptionRenommee
+from observatoire.cli._options import AIDE_CONFIG, OptionRenommee, option_depuis
 
 __all__ = ["COMMANDES", "partenaires"]
 
@@ -46,14 +46,8 @@ def _territoire(config: str | None, depuis: Path | None):
     help="Code of the partner table of the configuration that describes FICHIER "
     "(default: the only one).",
 )
-@click.option(
-    "--from",
-    "depuis",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Take the configuration's sources from this local data store instead of the "
-    "download cache.",
+@option_depuis(
+    "Take the configuration's sources from this local data store instead of the download cache."
 )
 @click.option(
     "-o",

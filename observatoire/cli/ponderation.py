@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from observatoire.cli._options import AIDE_CONFIG
+from observatoire.cli._options import AIDE_CONFIG, option_depuis
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -171,14 +171,7 @@ def _options_communes(f=None, *, zones_requises: bool = True):
     help=f"{AIDE_CONFIG}: compute the weights of all its zones exactly as "
     "`observatoire run` does (tables/poids.csv); replaces the file options below.",
 )
-@click.option(
-    "--from",
-    "depuis",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Local data store holding the configuration's sources (with --config).",
-)
+@option_depuis("Local data store holding the configuration's sources (with --config).")
 @_options_communes(zones_requises=False)
 @click.option(
     "--method",

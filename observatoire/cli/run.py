@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG
+from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG, option_depuis
 
 __all__ = ["COMMANDES", "run", "compare", "CODES_SORTIE", "commande_avec_force"]
 
@@ -111,13 +111,7 @@ def _erreur(message: str, code: int) -> None:
     show_default=True,
     help="Census vintages to compute.",
 )
-@click.option(
-    "--from",
-    "depuis",
-    metavar="DIR",
-    type=click.Path(exists=True, file_okay=False),
-    help="Take the sources from this local data store instead of the download cache.",
-)
+@option_depuis("Take the sources from this local data store instead of the download cache.")
 @click.option(
     "--out",
     "sorties",
