@@ -126,7 +126,7 @@ def test_no_crs_is_an_error(tmp_path):
     # GeoJSON without crs member is WGS84 by specification: read as EPSG:4326, reprojected.
     r = Rapport()
     q = lire_qpv(chemin, rapport=r)
-    assert any("reprojected" in e.message for e in r.evenements)
+    assert any("reprojeté" in e.message for e in r.evenements)
     g = gpd.GeoDataFrame({"code_qp": ["QN1"]}, geometry=[box(0, 0, 1, 1)])
     g.to_parquet(tmp_path / "sans_crs.parquet")
     with pytest.raises(ErreurDonnees, match="no CRS"):

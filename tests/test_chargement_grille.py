@@ -92,7 +92,7 @@ def test_reprojection_lambert93_comme_geopandas(filosofi):
     ).to_crs("EPSG:2154")
     assert shapely.equals_exact(g.geometry.values, attendu.values, tolerance=1e-6).all()
     assert g.area.to_numpy() == pytest.approx(40000, rel=2e-3)  # Lambert-93 is not equal-area
-    assert any("reprojected from EPSG:3035 to EPSG:2154" in e.message for e in r.evenements)
+    assert any("reprojeté de EPSG:3035 en EPSG:2154" in e.message for e in r.evenements)
 
 
 def test_carres_voisins_partagent_leurs_sommets():

@@ -171,7 +171,9 @@ def test_colonne_de_population_absente_annoncee(donnees, tmp_path):
     prep = preparer_run(_config(donnees, "indicateurs_iris", p), rapport=r)
     messages = [e.message for e in r.evenements if e.niveau == "avertissement"]
     assert any(
-        "no value of population for [2022]" in m and "P22_POP" in m and "not census vintages" in m
+        "aucune valeur de population pour [2022]" in m
+        and "P22_POP" in m
+        and "ne sont pas des millésimes de recensement" in m
         for m in messages
     ), messages
     assert 2022 not in prep.annees_disponibles

@@ -137,7 +137,7 @@ def test_perimetre_de_veille_invalide_repare_et_signale(d, tmp_path):
     assert len(rep) == 1 and rep[0]["surface_apres_m2"] == pytest.approx(80_000)
     assert "Self-intersection" in rep[0]["raison"]
     assert any(
-        e.zone == "VEILLE_P" and "repaired with make_valid" in e.message
+        e.zone == "VEILLE_P" and "réparée par make_valid" in e.message
         for e in r.evenements
         if e.niveau == "avertissement"
     )
@@ -145,7 +145,7 @@ def test_perimetre_de_veille_invalide_repare_et_signale(d, tmp_path):
     cfg_yaml.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
     res = CliRunner().invoke(main, ["run", "--config", str(cfg_yaml), "--check"])
     assert res.exit_code == 0, res.output
-    assert "repaired with make_valid" in res.output and "Traceback" not in res.output
+    assert "réparée par make_valid" in res.output and "Traceback" not in res.output
 
 
 def test_perimetre_de_veille_hors_de_sa_commune(d, tmp_path):
@@ -160,7 +160,7 @@ def test_perimetre_de_veille_dans_sa_commune_accepte(d, tmp_path, donnees):
     _veille_perimetre(d, tmp_path, istres.geometry.iloc[0].buffer(-5))
     r = Rapport()
     prep = preparer_run(_cfg(d), rapport=r)
-    assert any("in commune 13047" in e.message for e in r.evenements)
+    assert any("dans la commune 13047" in e.message for e in r.evenements)
     assert prep.perimetres_veille["VEILLE_P"].is_valid
 
 

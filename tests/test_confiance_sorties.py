@@ -186,7 +186,7 @@ def test_restes_supprimes_quel_que_soit_le_pid(cfg, tmp_path):
     (vivant / "gros.bin").write_bytes(b"0" * 1024)
     res = executer_run(cfg, sorties=tmp_path, etapes=ETAPES, progression=False, force=True)
     assert not vivant.exists()
-    assert any("left-over" in e.message for e in res.rapport.evenements)
+    assert any("dossier restant" in e.message for e in res.rapport.evenements)
 
 
 def test_reparation_signalee_avec_les_surfaces():
@@ -204,7 +204,7 @@ def test_reparation_signalee_avec_les_surfaces():
     assert rep["surface_apres_m2"] == 20000.0
     zone = r.de_la_zone("QN01365M")
     assert len(zone) == 1 and zone[0].niveau == "avertissement"
-    assert "area 0 m² as drawn → 20,000 m² repaired" in zone[0].message
+    assert "surface 0 m² dessinée → 20,000 m² réparée" in zone[0].message
     assert r.n_avertissements == 2  # the feature, and the file's summary
 
 

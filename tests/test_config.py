@@ -179,9 +179,11 @@ def test_preparation_san(donnees):
     assert len(p.iris_territoire) == 41
     msgs = [e.message for e in r.evenements if e.niveau == "avertissement"]
     # IRIS edition ~2014 is not the statistics' edition: said.
-    assert any("IRIS geography edition 2014" in m and "2016" in m and "2020" in m for m in msgs)
+    assert any(
+        "édition 2014 de la géographie IRIS" in m and "2016" in m and "2020" in m for m in msgs
+    )
     # EPCI population missing from the type-H count tables (figures of the issue: P16_POP of ptod).
-    assert any("6,840 of 99,092 inhabitants (2016)" in m for m in msgs)
+    assert any("6,840 des 99,092 habitants (2016)" in m for m in msgs)
 
 
 def test_preparation_martigues_toutes_les_qpv(donnees):

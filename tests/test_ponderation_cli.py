@@ -80,7 +80,7 @@ def test_weights_surface(fichiers):
     ]
     assert t["part_zone"].round(6).tolist() == [0.5, 0.5]
     assert t["poids"].round(6).tolist() == [0.25, 0.25]
-    assert "reprojected" in " ".join(pd.read_csv(d / "events.csv")["message"])
+    assert "reprojeté" in " ".join(pd.read_csv(d / "events.csv")["message"])
 
 
 def test_weights_zone_id_et_calibrated(fichiers):
@@ -214,9 +214,9 @@ def test_cache_reutilise_et_invalide(fichiers):
         d / "ev.csv",
     ]
     _lance(args)
-    assert "computed and cached" in " ".join(pd.read_csv(d / "ev.csv")["message"])
+    assert "calculée et mise en cache" in " ".join(pd.read_csv(d / "ev.csv")["message"])
     _lance(args)
-    assert "read from cache" in " ".join(pd.read_csv(d / "ev.csv")["message"])
+    assert "lue dans le cache" in " ".join(pd.read_csv(d / "ev.csv")["message"])
     assert len(list((d / "cache").glob("poids_*.parquet"))) == 1
     _lance(args + ["--min-part", "0"])  # another parameter: another table
     assert len(list((d / "cache").glob("poids_*.parquet"))) == 2

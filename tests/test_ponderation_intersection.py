@@ -111,8 +111,8 @@ def test_contact_et_eclat(iris):
     assert t["code_iris"].tolist() == ["130010101"]
     assert t["part_zone"].iloc[0] == pytest.approx(4500 / 4515, rel=1e-12)  # not renormalised
     messages = " ".join(r.to_frame()["message"])
-    assert "C×130010102" in messages and "sliver" in messages
-    assert "boundary contact" in messages
+    assert "C×130010102" in messages and "éclat(s) retiré(s)" in messages
+    assert "contact(s) de limite de surface nulle" in messages
     t0 = intersecter(iris, zones, part_min=0)
     assert t0["code_iris"].tolist() == ["130010101", "130010102"]
     assert t0["surface_m2"].tolist() == pytest.approx([4500.0, 15.0], rel=1e-9)
@@ -149,7 +149,7 @@ def test_zone_qui_touche_seulement_est_hors_iris(iris):
 def test_crs_differents_reprojetes_et_rapportes(iris, zones, population):
     r = Rapport()
     t = intersecter(iris, zones.to_crs("EPSG:4326"), rapport=r)
-    assert "reprojected from EPSG:4326 to EPSG:2154" in " ".join(r.to_frame()["message"])
+    assert "reprojeté de EPSG:4326 en EPSG:2154" in " ".join(r.to_frame()["message"])
     assert t["part_zone"].tolist() == pytest.approx([0.25] * 4 + [1.0], rel=1e-6)
 
 

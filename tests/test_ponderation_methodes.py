@@ -136,7 +136,7 @@ def test_raster_reprojete(tmp_path):
     g = grille_depuis_raster(chemin, rapport=r)
     assert g.crs.to_epsg() == 2154 and len(g) == 3
     assert g.area.to_numpy() == pytest.approx(40000, rel=2e-3)  # equal-area → conformal
-    assert "reprojected" in " ".join(r.to_frame()["message"])
+    assert "reprojeté" in " ".join(r.to_frame()["message"])
 
 
 def test_dasymetrique_sans_grille(iris, zones):
@@ -205,7 +205,7 @@ def test_calibration_iris_sans_population(iris, zones):
     r = Rapport()
     t = calibrer(table_poids(iris, zones), pop, officiel, rapport=r)
     assert not t["calibre"].any()
-    assert "unknown population" in " ".join(r.to_frame()["message"])
+    assert "population inconnue" in " ".join(r.to_frame()["message"])
 
 
 def test_calibration_entrees_manquantes(iris, zones):
@@ -279,7 +279,7 @@ def test_iris_moins_zones_partitionne_les_iris(iris, pop3):
     tout = pd.concat([pq, v], ignore_index=True)
     est = ventiler(tout, pop3, ["population"])
     assert est["population"].sum() == pytest.approx(250.0, rel=1e-12)  # the three IRIS, once
-    assert "25.0% of its population is in Q" in " ".join(r.to_frame()["message"])
+    assert "25.0% de sa population, dans Q," in " ".join(r.to_frame()["message"])
     ch = chevauchements(
         poids_liste_iris(pd.DataFrame({"code_zone": ["W"], "code_iris": ["130010102"]})), pq
     )

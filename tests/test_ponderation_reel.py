@@ -80,7 +80,7 @@ def test_population_surface_des_4_qpv(dep13, couche, attendu):
     est = ventiler(t, dep13["pop"], ["population"]).set_index("code_zone")["population"]
     assert est.reindex(QPV4).round(1).tolist() == pytest.approx(attendu, abs=0.051)
     # plausibility: Port-Saint-Louis under the legal minimum of 1,000 inhabitants
-    assert any("QN01371N" in m and "under 1000" in m for m in r.to_frame()["message"])
+    assert any("QN01371N" in m and "moins de 1000" in m for m in r.to_frame()["message"])
 
 
 def test_parts_2024_a_cote_des_parts_2015(dep13, artefacts):

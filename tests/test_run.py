@@ -86,10 +86,21 @@ def test_manifeste(sortie, donnees):
         "classeur",
     }
     msgs = [a["message"] for a in m["avertissements"]["liste"]]
-    assert any("IRIS geography edition 2014" in a for a in msgs)
-    assert any("6,840 of 99,092 inhabitants (2016)" in a for a in msgs)
+    assert any("édition 2014 de la géographie IRIS" in a for a in msgs)
+    assert any("6,840 des 99,092 habitants (2016)" in a for a in msgs)
     assert any("VEILLE_VAUBAN" in a and "QN01371N" in a for a in msgs)
     assert m["avertissements"]["total"] == len(msgs)
+    # the run summary shows 3 of them: calibration residual, Vauban overlap, redrawn IRIS
+    from observatoire.rapport import Evenement
+    from observatoire.run.executer import _avertissement_important
+
+    affiches = [a for a in m["avertissements"]["liste"] if _avertissement_important(Evenement(**a))]
+    assert [(a["etape"], a["source"]) for a in affiches] == [
+        ("ponderation", "calibration"),
+        ("poids", "VEILLE_VAUBAN"),
+        ("poids", "130470115"),
+    ]
+    assert "ne peuvent contenir la population officielle" in affiches[0]["message"]
     # every output file is listed with its checksum
     assert set(m["sorties"]) == set(_empreintes(sortie)) - {"manifest.json", "run.log"}
 

@@ -363,7 +363,7 @@ def test_cli_check(donnees, tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert "configuration san_ouest_provence (SAN Ouest Provence) : OK" in r.output
-    assert "années [2011, 2016, 2022]" in r.output and "6,840 of 99,092" in r.output
+    assert "années [2011, 2016, 2022]" in r.output and "6,840 des 99,092" in r.output
     assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(main, ["run", "--check", "--from", str(donnees), "--years", "2019"])
     assert r.exit_code == 2 and "--years: [2019] not available" in r.output
@@ -404,3 +404,24 @@ def test_un_seul_run_a_la_fois(cfg, donnees, tmp_path):
     res = executer_run(cfg, sorties=sorties, etapes=ETAPES, progression=False)
     assert (res.dossier / "tables" / "indicateurs.csv").is_file()
     assert [p.name for p in sorties.iterdir()] == ["san_ouest_provence"]
+
+
+def test_avertissements_affiches_dans_le_resume():
+    """The summary lists plausibility, calibration, repair and partner warnings (French text)."""
+    from observatoire.rapport import Evenement
+    from observatoire.run.executer import _avertissement_important
+
+    def ev(etape, message, source="x", zone=None):
+        return Evenement("avertissement", etape, source, message, zone=zone)
+
+    assert _avertissement_important(
+        ev("verification", "1 zone(s) dont les IRIS ne peuvent contenir la population officielle")
+    )
+    assert _avertissement_important(ev("verification", "2 zone(s) avec un facteur de calage"))
+    assert _avertissement_important(ev("verification", "…", source="plausibility"))
+    assert _avertissement_important(ev("chargement", "QN01365M : géométrie", zone="QN01365M"))
+    assert _avertissement_important(ev("poids", "territoire de veille Vauban chevauche le QPV"))
+    assert not _avertissement_important(
+        ev("verification", "édition 2014 de la géographie IRIS différente de l'édition des IRIS")
+    )
+    assert not _avertissement_important(ev("chargement", "colonne x ignorée : recalculé"))

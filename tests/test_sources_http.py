@@ -121,7 +121,7 @@ def test_telechargement_interrompu_repris_par_range(serveur, tmp_path, donnees):
     # at most one 64 KiB read block in flight is lost)
     debut = int(requetes[1]["range"].removeprefix("bytes=").removesuffix("-"))
     assert taille // 2 - 64 * 1024 <= debut <= taille // 2
-    assert any("resumed at byte" in e.message for e in rapport.evenements)
+    assert any("repris à l'octet" in e.message for e in rapport.evenements)
     assert chemin_source("iris_test", cache=cache).stat().st_size == taille
 
 

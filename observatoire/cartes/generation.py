@@ -223,7 +223,9 @@ def generer_cartes(
             a_une_synthese = len(selection_synthese(synthese, annee, sexe=sexe, reference=ref)) > 0
             if not (a_des_ecarts or a_une_synthese):
                 if rapport is not None:
-                    rapport.info("cartes", f"ecarts_{ref}", f"no gap for {annee}: map not written")
+                    rapport.info(
+                        "cartes", f"ecarts_{ref}", f"aucun écart pour {annee} : carte non écrite"
+                    )
                 continue
             html = carte_ecarts(
                 ecarts,
@@ -240,7 +242,9 @@ def generer_cartes(
             )
             ecrits.append(ecrire_page(dossier / str(annee) / f"ecarts_{ref}.html", html))
     if rapport is not None:
-        rapport.info("cartes", str(dossier), f"{len(ecrits)} map page(s) written", n=len(ecrits))
+        rapport.info(
+            "cartes", str(dossier), f"{len(ecrits)} page(s) de carte écrite(s)", n=len(ecrits)
+        )
     return ecrits
 
 
@@ -330,5 +334,5 @@ def generer_fiches(
                 ecrire_page(dossier / str(annee) / "fiches" / nom_fichier_fiche(code), html)
             )
     if rapport is not None:
-        rapport.info("cartes", str(dossier), f"{len(ecrits)} sheet(s) written", n=len(ecrits))
+        rapport.info("cartes", str(dossier), f"{len(ecrits)} fiche(s) écrite(s)", n=len(ecrits))
     return ecrits

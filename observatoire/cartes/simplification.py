@@ -79,7 +79,8 @@ def simplifier_couverture(
             rapport.avertir(
                 "cartes",
                 source,
-                f"coverage simplification refused ({exc}); per-feature simplification used",
+                f"simplification de la couverture refusée ({exc}) ; simplification entité par "
+                "entité utilisée",
                 n=len(out),
             )
         out["geometry"] = out.geometry.simplify(tolerance, preserve_topology=True)

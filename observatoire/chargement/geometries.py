@@ -78,7 +78,7 @@ def lire_iris(
             rapport.info(
                 "chargement",
                 src,
-                f"{len(brut)} of {n_avant} IRIS kept near the zones (masque) before reprojection",
+                f"{len(brut)} IRIS sur {n_avant} gardés près des zones (masque) avant reprojection",
                 n=len(brut),
             )
     c_com = trouver_colonne(
@@ -228,7 +228,9 @@ def lire_qpv(
             raise ErreurDonnees(f"{src}: feature {i}: {exc}") from None
     communes = brut[c_com].map(_liste_communes) if c_com else pd.Series([[]] * len(brut))
     if c_com is None and rapport is not None:
-        rapport.info("chargement", src, "no commune code column: QPV communes left empty")
+        rapport.info(
+            "chargement", src, "pas de colonne de code commune : communes des QPV laissées vides"
+        )
     out = gpd.GeoDataFrame(
         {
             "code_zone": codes.to_numpy(),

@@ -251,7 +251,7 @@ def _grille_table(brut: pd.DataFrame, *, src, texte, crs, rapport):
         except ErreurDonnees:
             textes.append(str(col))
     if textes:
-        rapport.info("chargement", src, f"text columns not returned: {textes}")
+        rapport.info("chargement", src, f"colonnes texte non reprises : {textes}")
 
     cible = pyproj.CRS.from_user_input(crs)
     if not cible.is_projected:
@@ -266,7 +266,7 @@ def _grille_table(brut: pd.DataFrame, *, src, texte, crs, rapport):
         rapport.info(
             "chargement",
             src,
-            f"reprojected from {source_crs.to_string()} to {crs}",
+            f"reprojeté de {source_crs.to_string()} en {crs}",
             n=len(brut),
         )
     geometrie = carres(
@@ -279,7 +279,7 @@ def _grille_table(brut: pd.DataFrame, *, src, texte, crs, rapport):
     rapport.info(
         "chargement",
         src,
-        f"{len(brut)} cells of {cote:g} m built from the INSPIRE ids ({c_id})",
+        f"{len(brut)} carreaux de {cote:g} m construits à partir des identifiants INSPIRE ({c_id})",
         n=len(brut),
     )
     return gpd.GeoDataFrame(

@@ -277,8 +277,8 @@ def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None
         rapport.info(
             "chargement",
             src,
-            f"{len(brut)} IRIS, vintages {sorted(par_annee)}, "
-            f"{n_nan} missing/secret cells kept as NaN",
+            f"{len(brut)} IRIS, millésimes {sorted(par_annee)}, "
+            f"{n_nan} cellules manquantes ou secrètes gardées en NaN",
             n=len(brut),
         )
     return out
@@ -367,7 +367,8 @@ def lire_indicateurs_ptod(
                 rapport.avertir(
                     "chargement",
                     src,
-                    "p_pop of row 00FR ignored (not the French population in this source)",
+                    "p_pop de la ligne 00FR ignorée (ce n'est pas la population de la France "
+                    "dans cette source)",
                     n=int(faux.sum()),
                 )
     return out
@@ -424,7 +425,7 @@ _QPV_2015 = {
 }
 #: Columns of official QPV tables that must not be used (recomputed by a third party).
 _QPV_EXCLUES = {
-    "taux_logements_sociaux": "recomputed by the compiler of the table, values > 100 occur"
+    "taux_logements_sociaux": "recalculé par l'auteur de la table, valeurs > 100 présentes"
 }
 
 
@@ -474,7 +475,7 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
             continue
         if col in _QPV_EXCLUES:
             if rapport is not None:
-                rapport.avertir("chargement", src, f"column {col} ignored: {_QPV_EXCLUES[col]}")
+                rapport.avertir("chargement", src, f"colonne {col} ignorée : {_QPV_EXCLUES[col]}")
             continue
         if col in correspondance:
             out[correspondance[col]] = _numerique(brut[col], source=src, colonne=col)
@@ -501,7 +502,7 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
         rapport.info(
             "chargement",
             src,
-            f"{n_rep} repeated QPV × commune rows collapsed (values agree)",
+            f"{n_rep} lignes QPV × commune répétées fusionnées (valeurs identiques)",
             n=n_rep,
         )
     return uniques.reset_index(drop=True)

@@ -156,7 +156,7 @@ def preparer_geometries(
     out = gdf.copy()
     if not out.crs.equals(cible):
         rapport.info(
-            "chargement", source, f"reprojected from {out.crs.to_string()} to {crs}", n=len(out)
+            "chargement", source, f"reprojeté de {out.crs.to_string()} en {crs}", n=len(out)
         )
         out = out.to_crs(cible)
 
@@ -166,7 +166,7 @@ def preparer_geometries(
         rapport.avertir(
             "chargement",
             source,
-            f"{len(codes)} empty geometries dropped: {codes[:20]}",
+            f"{len(codes)} géométries vides retirées : {codes[:20]}",
             n=len(codes),
         )
         out = out.loc[~vides]
@@ -186,7 +186,7 @@ def preparer_geometries(
             rapport.info(
                 "chargement",
                 source,
-                f"{int(coll.sum())} GeometryCollections reduced to their polygons",
+                f"{int(coll.sum())} GeometryCollection réduites à leurs polygones",
                 n=int(coll.sum()),
             )
         autres = ~out.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
@@ -195,7 +195,7 @@ def preparer_geometries(
             rapport.avertir(
                 "chargement",
                 source,
-                f"{len(codes)} features are not polygons after repair and were dropped: "
+                f"{len(codes)} entités retirées, qui ne sont pas des polygones après réparation : "
                 f"{codes[:20]}",
                 n=len(codes),
             )
@@ -240,13 +240,13 @@ def _reparer(
         )
         if abs(variation) > SEUIL_VARIATION_REPARATION:
             fortes.append(c)
-            pct = f"{variation:+.0%}" if np.isfinite(variation) else "from a zero area"
+            pct = f"{variation:+.0%}" if np.isfinite(variation) else "depuis une surface nulle"
             rapport.avertir(
                 "chargement",
                 source,
-                f"{c}: invalid geometry ({r}) repaired with make_valid: area {a:,.0f} m² as "
-                f"drawn → {b:,.0f} m² repaired ({pct}); the repaired shape is not the drawn "
-                "one: check the perimeter (its estimates use the repaired shape)",
+                f"{c} : géométrie invalide ({r}) réparée par make_valid : surface {a:,.0f} m² "
+                f"dessinée → {b:,.0f} m² réparée ({pct}) ; la forme réparée n'est pas celle "
+                "dessinée : vérifier le périmètre (ses estimations utilisent la forme réparée)",
                 n=1,
                 zone=c,
             )
@@ -257,8 +257,8 @@ def _reparer(
     rapport.avertir(
         "chargement",
         source,
-        f"{len(codes)} invalid geometries repaired with make_valid ({len(fortes)} changed by "
-        f"more than {SEUIL_VARIATION_REPARATION:.0%} of their area): {detail}"
+        f"{len(codes)} géométries invalides réparées par make_valid ({len(fortes)} modifiées de "
+        f"plus de {SEUIL_VARIATION_REPARATION:.0%} de leur surface) : {detail}"
         + (" ..." if len(codes) > 20 else ""),
         n=len(codes),
     )

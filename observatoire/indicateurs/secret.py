@@ -266,7 +266,7 @@ def _complement(
             rapport.avertir(
                 "secret",
                 "indicateurs",
-                "complement suppression stopped after "
-                f"{max_it} rounds for {g['indicateur'].iloc[0]} {g['annee'].iloc[0]}",
+                "secret par complément arrêté après "
+                f"{max_it} itérations pour {g['indicateur'].iloc[0]} {g['annee'].iloc[0]}",
             )
     return caches_comp

@@ -125,7 +125,7 @@ class CachePoids:
                 rapport.info(
                     "ponderation",
                     str(self.chemin(cle)),
-                    "weights table read from cache",
+                    "table des poids lue dans le cache",
                     n=len(table),
                 )
             return table
@@ -135,7 +135,7 @@ class CachePoids:
             rapport.info(
                 "ponderation",
                 str(self.chemin(cle)),
-                "weights table computed and cached",
+                "table des poids calculée et mise en cache",
                 n=len(table),
             )
         return table

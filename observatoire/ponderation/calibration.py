@@ -248,32 +248,32 @@ def calibrer(
         rapport.avertir(
             ETAPE,
             "calibration",
-            f"{len(sans_officiel)} zone(s) without official "
-            f"population keep their spatial weights: {sans_officiel[:20]}",
+            f"{len(sans_officiel)} zone(s) sans population "
+            f"officielle gardent leurs poids spatiaux : {sans_officiel[:20]}",
             n=len(sans_officiel),
         )
     if sans_pop:
         rapport.avertir(
             ETAPE,
             "calibration",
-            f"{len(sans_pop)} zone(s) drawing on IRIS of unknown "
-            f"population keep their spatial weights: {sans_pop[:20]}",
+            f"{len(sans_pop)} zone(s) reposant sur des IRIS de population "
+            f"inconnue gardent leurs poids spatiaux : {sans_pop[:20]}",
             n=len(sans_pop),
         )
     if residus:
         rapport.avertir(
             ETAPE,
             "calibration",
-            f"{len(residus)} zone(s) whose IRIS cannot hold the "
-            f"official population (weights capped at 1, residual): {residus[:20]}",
+            f"{len(residus)} zone(s) dont les IRIS ne peuvent contenir la "
+            f"population officielle (poids plafonnés à 1, résidu) : {residus[:20]}",
             n=len(residus),
         )
     if loin:
         rapport.avertir(
             ETAPE,
             "calibration",
-            f"{len(loin)} zone(s) with a calibration factor "
-            f"outside [0.5, 2] (the spatial method is biased there): {loin[:20]}",
+            f"{len(loin)} zone(s) avec un facteur de calage "
+            f"hors de [0.5, 2] (la méthode spatiale y est biaisée) : {loin[:20]}",
             n=len(loin),
         )
     somme = pd.Series(nouveaux).groupby(out["code_iris"].to_numpy()).sum()
@@ -282,8 +282,8 @@ def calibrer(
         rapport.avertir(
             ETAPE,
             "calibration",
-            f"{len(trop)} IRIS give more than their whole "
-            f"population to the zones together after calibration: "
+            f"{len(trop)} IRIS donnent plus que toute leur "
+            f"population à l'ensemble des zones après calage : "
             f"{trop.index[:20].tolist()}",
             n=len(trop),
         )

@@ -82,8 +82,8 @@ def _cellules(grille: gpd.GeoDataFrame, colonne: str, rapport: Rapport):
         rapport.avertir(
             ETAPE,
             "grid",
-            f"{int(nan.sum())} cell(s) with missing {colonne} ignored "
-            "(treated as unknown, the IRIS may fall back to surface)",
+            f"{int(nan.sum())} carreau(x) sans {colonne} ignoré(s) "
+            "(traités comme inconnus, l'IRIS peut se replier sur la surface)",
             n=int(nan.sum()),
         )
     geoms = grille.geometry.to_numpy()
@@ -182,8 +182,8 @@ def poids_dasymetriques(
         rapport.avertir(
             ETAPE,
             "grid",
-            f"{len(liste)} IRIS without grid population: surface weights used instead "
-            f"(repli_surface): {liste[:20]}" + (" ..." if len(liste) > 20 else ""),
+            f"{len(liste)} IRIS sans population carroyée : poids de surface utilisés à la place "
+            f"(repli_surface) : {liste[:20]}" + (" ..." if len(liste) > 20 else ""),
             n=len(liste),
         )
     return out
@@ -239,5 +239,5 @@ def grille_depuis_raster(
         geometry=geoms,
         crs=crs_src.to_wkt(),
     )
-    rapport.info(ETAPE, str(chemin), f"{len(out)} populated pixels read as cells", n=len(out))
+    rapport.info(ETAPE, str(chemin), f"{len(out)} pixels peuplés lus comme carreaux", n=len(out))
     return harmoniser_crs(out, nom=str(chemin), crs=crs, rapport=rapport)

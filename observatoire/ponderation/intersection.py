@@ -76,7 +76,7 @@ def harmoniser_crs(
     if gdf.crs.equals(cible):
         return gdf
     if rapport is not None:
-        rapport.info(ETAPE, nom, f"reprojected from {gdf.crs.to_string()} to {crs}", n=len(gdf))
+        rapport.info(ETAPE, nom, f"reprojeté de {gdf.crs.to_string()} en {crs}", n=len(gdf))
     return gdf.to_crs(cible)
 
 
@@ -225,7 +225,7 @@ def intersecter(
         rapport.info(
             ETAPE,
             "intersection",
-            f"{n_contacts} boundary contact(s) of zero area ignored",
+            f"{n_contacts} contact(s) de limite de surface nulle ignoré(s)",
             n=n_contacts,
         )
 
@@ -244,8 +244,9 @@ def intersecter(
         rapport.avertir(
             ETAPE,
             "intersection",
-            f"{len(ecart)} zone(s) whose IRIS pieces cover Σ part_zone away from 1 "
-            f"(gaps/overlaps between IRIS, generalised layer, zone outside the IRIS territory): "
+            f"{len(ecart)} zone(s) dont les morceaux d'IRIS donnent Σ part_zone loin de 1 "
+            f"(trous/chevauchements entre IRIS, couche généralisée, zone hors du territoire des "
+            f"IRIS) : "
             f"{details}",
             n=len(ecart),
         )
@@ -254,7 +255,7 @@ def intersecter(
     if eclat.any():
         ecl = table.loc[eclat]
         details = ", ".join(
-            f"{z}×{i} ({pz:.2%} of zone)"
+            f"{z}×{i} ({pz:.2%} de la zone)"
             for z, i, pz in ecl[["code_zone", "code_iris", "part_zone"]]
             .head(30)
             .itertuples(index=False)
@@ -262,8 +263,8 @@ def intersecter(
         rapport.info(
             ETAPE,
             "intersection",
-            f"{int(eclat.sum())} sliver piece(s) under {part_min:.2%} of both the zone and the "
-            f"IRIS dropped: {details}",
+            f"{int(eclat.sum())} éclat(s) retiré(s), sous {part_min:.2%} de la zone comme de "
+            f"l'IRIS : {details}",
             n=int(eclat.sum()),
         )
     garder = positif & ~eclat

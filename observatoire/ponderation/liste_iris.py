@@ -105,8 +105,8 @@ def poids_liste_iris(
         rapport.avertir(
             ETAPE,
             "IRIS list",
-            f"{len(trop)} IRIS given more than their whole "
-            f"population across zones: {trop.index[:20].tolist()}",
+            f"{len(trop)} IRIS donnent plus que toute leur "
+            f"population à l'ensemble des zones : {trop.index[:20].tolist()}",
             n=len(trop),
         )
     return out.sort_values(["code_zone", "code_iris"], kind="stable").reset_index(drop=True)
@@ -212,8 +212,8 @@ def poids_iris_moins_zones(
         rapport.avertir(
             ETAPE,
             f"zone {code}",
-            "the zones taken out hold more than the declared "
-            "share of some IRIS: weights floored at 0",
+            "les zones retirées contiennent plus que la part "
+            "déclarée de certains IRIS : poids ramenés à 0",
             n=int((brut < -1e-9).sum()),
         )
     out["poids"] = np.clip(brut, 0.0, 1.0)
@@ -227,7 +227,7 @@ def poids_iris_moins_zones(
             rapport.info(
                 ETAPE,
                 f"zone {code}",
-                f"IRIS {i}: {v:.1%} of its population is in {', '.join(moins)} and is taken out",
+                f"IRIS {i} : {v:.1%} de sa population, dans {', '.join(moins)}, est retirée",
             )
     return out
 
@@ -305,7 +305,8 @@ def zone_depuis_iris(
             rapport.info(
                 ETAPE,
                 f"zone {code}",
-                f"cut-out zone {z} overlapped {s:.0f} m² ({p:.1%} of {z} lies in the IRIS set)",
+                f"zone retirée {z} : recouvrement de {s:.0f} m² ({p:.1%} de {z} est dans "
+                "l'ensemble d'IRIS)",
             )
         geom = shapely.difference(base, shapely.union_all(g_moins))
         geom = polygones_seuls(np.array([geom]))[0]

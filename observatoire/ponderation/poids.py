@@ -200,7 +200,7 @@ def _plausibilite(table, population_iris, colonne, rapport, seuil) -> None:
         rapport.avertir(
             "ponderation",
             "plausibility",
-            f"{len(bas)} QPV estimated under {seuil:.0f} inhabitants with {methode} "
-            f"weights (legal minimum for a QPV: the weights are probably wrong there): {details}",
+            f"{len(bas)} QPV estimé(s) à moins de {seuil:.0f} habitants avec les poids {methode} "
+            f"(minimum légal d'un QPV : les poids y sont probablement faux) : {details}",
             n=len(bas),
         )

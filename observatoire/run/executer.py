@@ -296,7 +296,7 @@ def _entrees_manifeste(donnees: DonneesTerritoire) -> list[dict]:
     return out
 
 
-_MOTS_PLAUSIBILITE = ("plausib", "cannot hold", "calibration", "calage")
+_MOTS_PLAUSIBILITE = ("plausib", "ne peuvent contenir", "calibration", "calage")
 
 
 def _avertissement_important(e) -> bool:
@@ -477,7 +477,7 @@ def _construire(
     except OSError as exc:
         raise ErreurEcriture(cible.parent, exc) from exc
     for r in restes:
-        rapport.info("run", str(r), "left-over folder of an interrupted run removed/restored")
+        rapport.info("run", str(r), "dossier restant d'un run interrompu supprimé/restauré")
     existants = _contenu(cible) if cible.is_dir() else []
     ancien_manifeste = lire_manifeste(cible) if existants else None
     if existants and not force:

@@ -67,9 +67,9 @@ def preparer_run(
     rapport.info(
         "verification",
         "config",
-        f"{len(donnees.entrees)} inputs resolved; {len(donnees.qpv)} QPV, "
-        f"{len(cfg.veille)} veille territories, {len(donnees.iris_territoire)} IRIS; "
-        f"years {donnees.annees}",
+        f"{len(donnees.entrees)} entrées résolues ; {len(donnees.qpv)} QPV, "
+        f"{len(cfg.veille)} territoires de veille, {len(donnees.iris_territoire)} IRIS ; "
+        f"années {donnees.annees}",
     )
     return donnees
 
@@ -117,8 +117,8 @@ def _avertir_editions(cfg: ConfigTerritoire, entrees: dict[str, Entree], rapport
         rapport.avertir(
             "verification",
             "sources.iris",
-            "IRIS edition not stated in the configuration: cannot check it "
-            "against the statistics' IRIS edition",
+            "édition des IRIS non indiquée dans la configuration : impossible de la comparer "
+            "à l'édition des IRIS des statistiques",
         )
         return
     autres: dict[int, list[str]] = {}
@@ -132,9 +132,10 @@ def _avertir_editions(cfg: ConfigTerritoire, entrees: dict[str, Entree], rapport
         rapport.avertir(
             "verification",
             "sources.iris",
-            f"IRIS geography edition {e_iris.edition} ({e_iris.source}) is not the statistics' "
-            f"IRIS edition: {detail}. IRIS redrawn between editions get weights from a geometry "
-            "that is not the statistics' one; IRIS codes present on one side only are reported",
+            f"édition {e_iris.edition} de la géographie IRIS ({e_iris.source}) différente de "
+            f"l'édition des IRIS des statistiques : {detail}. Les IRIS redessinés entre éditions "
+            "reçoivent des poids d'une géométrie qui n'est pas celle des statistiques ; les codes "
+            "IRIS présents d'un seul côté sont signalés",
         )
 
 
@@ -161,10 +162,10 @@ def _avertir_population_manquante(cfg, iris_territoire, tables, rapport: Rapport
             rapport.avertir(
                 "verification",
                 "sources.population_iris",
-                f"EPCI {cfg.epci.nom}: {manque:,.0f} of {total:,.0f} inhabitants ({annee}) live "
-                f"in {len(manquants)} IRIS absent from the IRIS count tables (types {detail}); "
-                "totals aggregated from those tables lack them; the rate table "
-                "(sources.indicateurs_iris, P_POP) covers them",
+                f"EPCI {cfg.epci.nom} : {manque:,.0f} des {total:,.0f} habitants ({annee}) vivent "
+                f"dans {len(manquants)} IRIS absents des tables de comptage IRIS "
+                f"(types {detail}) ; les totaux agrégés depuis ces tables ne les comptent pas ; "
+                "la table des taux (sources.indicateurs_iris, P_POP) les couvre",
                 n=len(manquants),
             )
 
@@ -203,8 +204,14 @@ def _hors_bornes(
     cle_code: str,
     utilises: set | None = None,
     rapport: Rapport | None = None,
+    libelle_fr: str | None = None,
 ) -> None:
-    """Raise on values out of bounds in the rows the run uses (warn for the other rows)."""
+    """Raise on values out of bounds in the rows the run uses (warn for the other rows).
+
+    ``libelle`` names the values in the error, ``libelle_fr`` (default ``libelle``) in the
+    warnings.
+    """
+    libelle_fr = libelle if libelle_fr is None else libelle_fr
     v = pd.to_numeric(table[colonne], errors="coerce").to_numpy(dtype="float64")
     hors = np.isinf(v) | (v < bas) | (v > haut * (1 + _TOLERANCE_TAUX))
     depasse = np.flatnonzero(~hors & (v > haut))
@@ -213,9 +220,9 @@ def _hors_bornes(
         rapport.avertir(
             "verification",
             source,
-            f"column {colonne}: {len(depasse)} value(s) slightly above {haut:g} for "
-            f"{libelle} (rounding of a rate computed by the table's publisher; kept "
-            f"as published): {exemples}",
+            f"colonne {colonne} : {len(depasse)} valeur(s) légèrement au-dessus de {haut:g} pour "
+            f"{libelle_fr} (arrondi d'un taux calculé par l'éditeur de la table ; gardées "
+            f"telles que publiées) : {exemples}",
             n=len(depasse),
         )
     if utilises is not None and rapport is not None:
@@ -226,8 +233,8 @@ def _hors_bornes(
             rapport.avertir(
                 "verification",
                 source,
-                f"column {colonne}: {len(ailleurs)} value(s) out of bounds for "
-                f"{libelle} outside the territory (not used): {exemples}",
+                f"colonne {colonne} : {len(ailleurs)} valeur(s) hors bornes pour "
+                f"{libelle_fr} hors du territoire (non utilisées) : {exemples}",
                 n=len(ailleurs),
             )
         hors &= dedans
@@ -310,6 +317,7 @@ def _verifier_valeurs(
                     np.inf,
                     source=fichier(role),
                     libelle=f"a count of {ind.id}",
+                    libelle_fr=f"un comptage de {ind.id}",
                     cle_code="code_iris",
                     utilises=codes_iris,
                     rapport=rapport,
@@ -332,9 +340,9 @@ def _verifier_valeurs(
                 rapport.avertir(
                     "verification",
                     f"sources.{role}",
-                    f"{fichier(role)}: vintage {annee} lacks columns the codebook needs for "
-                    f"{sorted(set(perdus))}: these indicators are not computed from this table "
-                    f"for {annee}",
+                    f"{fichier(role)} : il manque au millésime {annee} des colonnes dont le "
+                    f"codebook a besoin pour {sorted(set(perdus))} : ces indicateurs ne sont "
+                    f"pas calculés depuis cette table pour {annee}",
                     n=len(perdus),
                 )
 
@@ -350,6 +358,7 @@ def _verifier_valeurs(
                 np.inf,
                 source=src,
                 libelle="a population",
+                libelle_fr="une population",
                 cle_code="code_iris",
                 utilises=codes_iris,
                 rapport=rapport,
@@ -363,8 +372,8 @@ def _verifier_valeurs(
                 rapport.avertir(
                     "verification",
                     "sources.indicateurs_iris",
-                    f"{src}: no column {ind.ptod.colonne} (any vintage): indicator "
-                    f"{ind.id} is not computed from this table",
+                    f"{src} : pas de colonne {ind.ptod.colonne} (aucun millésime) : l'indicateur "
+                    f"{ind.id} n'est pas calculé depuis cette table",
                 )
                 continue
             bas, haut = _bornes(ind)
@@ -394,16 +403,16 @@ def _verifier_valeurs(
                     for a in manquantes
                 )
                 quoi = (
-                    " and these vintages are not census vintages of the run"
+                    " et ces millésimes ne sont pas des millésimes de recensement du run"
                     if col == "p_pop"
                     else ""
                 )
                 rapport.avertir(
                     "verification",
                     "sources.indicateurs_iris",
-                    f"{src}: no value of {ind.id} for {manquantes} (column(s) {colonnes} "
-                    f"missing or empty): this indicator is not computed for these "
-                    f"vintages{quoi}",
+                    f"{src} : aucune valeur de {ind.id} pour {manquantes} (colonne(s) {colonnes} "
+                    f"absente(s) ou vide(s)) : cet indicateur n'est pas calculé pour ces "
+                    f"millésimes{quoi}",
                     n=len(manquantes),
                 )
 

@@ -383,14 +383,16 @@ def _telecharger_officiel(
                     rapport.avertir(
                         "acquisition",
                         source.id,
-                        f"no file matches {source.fichier!r} in the archive; the folder is used",
+                        f"aucun fichier ne correspond à {source.fichier!r} dans l'archive ; "
+                        "le dossier est utilisé",
                     )
                 else:
                     if len(trouves) > 1:
                         rapport.avertir(
                             "acquisition",
                             source.id,
-                            f"{len(trouves)} files match {source.fichier!r}; first one used",
+                            f"{len(trouves)} fichiers correspondent à {source.fichier!r} ; "
+                            "le premier est utilisé",
                             n=len(trouves),
                         )
                     fichier = trouves[0].relative_to(staging).as_posix()
@@ -418,7 +420,11 @@ def _telecharger_officiel(
         raise
     if source.stable and source.sha256 is None and epingle is None:
         c.noter_empreinte(source.id, res.sha256, url=res.url, taille=res.taille)
-        rapport.info("acquisition", source.id, f"first download: sha256 {res.sha256} recorded")
+        rapport.info(
+            "acquisition",
+            source.id,
+            f"premier téléchargement : empreinte sha256 {res.sha256} enregistrée",
+        )
     return Resultat(
         source.id,
         "telecharge",
@@ -489,7 +495,7 @@ def recuperer(
         cat = catalogue_pour(depuis, catalogue)
         for sid in source_ids:
             r = _copier_local(sid, cat, depuis, c, forcer)
-            rapport.info("acquisition", sid, f"{r.statut}: {r.chemin}")
+            rapport.info("acquisition", sid, f"{r.statut} : {r.chemin}")
             resultats.append(r)
         return resultats
     reg = registre if isinstance(registre, Registre) else charger_registre(registre)
@@ -505,6 +511,6 @@ def recuperer(
             renouveler_empreinte=renouveler_empreinte,
             rapport=rapport,
         )
-        rapport.info("acquisition", sid, f"{r.statut}: {r.chemin}")
+        rapport.info("acquisition", sid, f"{r.statut} : {r.chemin}")
         resultats.append(r)
     return resultats

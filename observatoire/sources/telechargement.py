@@ -184,7 +184,7 @@ def telecharger(
                     mode, debut = "ab", deja
                     reprises += 1
                     if rapport is not None:
-                        rapport.info("acquisition", url, f"download resumed at byte {deja}")
+                        rapport.info("acquisition", url, f"téléchargement repris à l'octet {deja}")
                 else:
                     mode, debut = "wb", 0
                     validateur = r.headers.get("ETag") or r.headers.get("Last-Modified")
@@ -204,7 +204,10 @@ def telecharger(
             recu = partiel.stat().st_size if partiel.exists() else 0
             if rapport is not None:
                 rapport.avertir(
-                    "acquisition", url, f"attempt {essai}: {derniere_erreur}, {recu} bytes kept"
+                    "acquisition",
+                    url,
+                    f"tentative {essai} : transfert interrompu ({type(exc).__name__}), "
+                    f"{recu} octets gardés",
                 )
             log.info("%s: attempt %d interrupted: %s", url, essai, exc)
             time.sleep(pause)

@@ -49,7 +49,7 @@ def modele_correction(donnees: DonneesTerritoire, codebook: Codebook, rapport: R
         rapport.avertir(
             "indicateurs",
             "correction",
-            f"dilution correction not fitted: sources {manque} missing",
+            f"correction de la dilution non ajustée : sources {manque} manquantes",
         )
         return None
     annees = donnees.annees

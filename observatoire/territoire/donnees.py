@@ -198,8 +198,8 @@ def charger_territoire(
                 rapport.avertir(
                     "verification",
                     f"qpv.liste[{i}]",
-                    f"{q.code}: commune {q.commune} in the configuration, "
-                    f"{list(com)} in the perimeter file",
+                    f"{q.code} : commune {q.commune} dans la configuration, "
+                    f"{list(com)} dans le fichier des périmètres",
                 )
 
     # Statistics tables and their census vintages.
@@ -509,6 +509,8 @@ def _lire_perimetres_veille(
                 f"(veille[{i}].commune; expected at least {PART_MIN_COMMUNE:.0%}): wrong "
                 "commune, wrong file, or wrong CRS?"
             )
-        rapport.info("verification", cle, f"{geom.area:,.0f} m², {part:.1%} in commune {v.commune}")
+        rapport.info(
+            "verification", cle, f"{geom.area:,.0f} m², {part:.1%} dans la commune {v.commune}"
+        )
         out[v.code] = geom
     return out

@@ -329,7 +329,8 @@ def _indicateurs_grille(
         rapport.avertir(
             "indicateurs",
             "sources.grille",
-            "vintage of the grid unknown (set sources.grille.edition): no grid indicator computed",
+            "millésime du carroyage inconnu (renseigner sources.grille.edition) : aucun indicateur "
+            "du carroyage calculé",
         )
         return pd.DataFrame()
     it = donnees.iris_territoire

@@ -101,7 +101,7 @@ def indicateurs_partenaires(
             rapport.avertir(
                 "partenaires",
                 spec.code,
-                f"{non} of {r.bilan['lignes']} rows of {e.chemin.name} not placed ("
+                f"{non} lignes sur {r.bilan['lignes']} de {e.chemin.name} non placées ("
                 + ", ".join(f"{k} {r.bilan[k]}" for k in (*motifs, "non_geocodee") if r.bilan[k])
                 + ")",
                 n=non,
@@ -110,8 +110,8 @@ def indicateurs_partenaires(
             rapport.avertir(
                 "partenaires",
                 spec.code,
-                f"{r.bilan['chevauchements']} rows of {spec.code} lie in a QPV and a veille "
-                "zone at once: counted in each",
+                f"{r.bilan['chevauchements']} lignes de {spec.code} à la fois dans un QPV et un "
+                "territoire de veille : comptées dans chacun",
             )
     lignes = pd.concat(morceaux, ignore_index=True) if morceaux else pd.DataFrame()
     return lignes, pd.DataFrame(bilans)

@@ -286,12 +286,12 @@ def _iris_redessines(donnees: DonneesTerritoire, poids: pd.DataFrame, rapport: R
     r = iris_redessines(donnees.iris_territoire, stats, poids["code_iris"].unique())
     for row in r.itertuples(index=False):
         zones = sorted(poids.loc[poids["code_iris"] == row.code_iris, "code_zone"].unique())
-        qui = "absent" if row.iou != row.iou else f"overlap {row.iou:.0%} (IoU)"
+        qui = "absent" if row.iou != row.iou else f"recouvrement {row.iou:.0%} (IoU)"
         rapport.avertir(
             "poids",
             row.code_iris,
-            f"IRIS {row.code_iris} is drawn differently in the statistics' edition ({qui}): "
-            f"the estimates of {', '.join(zones)} through it are graded 'faible'",
+            f"IRIS {row.code_iris} dessiné autrement dans l'édition des statistiques ({qui}) : "
+            f"les estimations de {', '.join(zones)} fondées sur cet IRIS sont classées 'faible'",
         )
     return r["code_iris"].tolist()
 
@@ -322,8 +322,8 @@ def _zones_vides(
         rapport.avertir(
             "poids",
             code,
-            f"zone {code} gets no inhabitant from its weights "
-            f"({pourquoi}): its estimated indicators are missing",
+            f"zone {code} : ses poids ne lui attribuent aucun habitant "
+            f"({pourquoi}) ; ses indicateurs estimés sont manquants",
         )
     return zones
 
@@ -373,8 +373,8 @@ def _chevauchements(
                 f"{i} ({p:.0%})" for i, p in zip(g["code_iris"], g["poids_autre"], strict=True)
             )
             chiffre = (
-                f": about {n:,.0f} of its {total:,.0f} inhabitants "
-                f"({100 * n / total:.0f} %, {annee})"
+                f" : environ {n:,.0f} de ses {total:,.0f} habitants "
+                f"({100 * n / total:.0f} %, {annee}) sont aussi comptés dans le QPV"
                 if total > 0
                 else ""
             )
@@ -387,8 +387,8 @@ def _chevauchements(
             rapport.avertir(
                 "poids",
                 v.code,
-                f"veille {v.nom} ({v.code}) overlaps QPV {q}{chiffre} are also counted in the "
-                f"QPV (share of IRIS population weighted into the QPV: {iris})",
+                f"territoire de veille {v.nom} ({v.code}) chevauche le QPV {q}{chiffre} "
+                f"(part de la population des IRIS pondérée dans le QPV : {iris})",
                 n=int(round(n)) if n == n else 0,
             )
     return notes
