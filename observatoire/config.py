@@ -126,8 +126,8 @@ def _mapping_sans_doublon(chargeur: _ChargeurStrict, noeud: yaml.MappingNode, de
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"key {cle!r} given twice in the same mapping (first at line "
-                f"{vus[cle] + 1}; the second would silently replace the first)",
+                f"clé {cle!r} donnée deux fois dans le même bloc (première à la ligne "
+                f"{vus[cle] + 1} ; la seconde remplacerait la première sans prévenir)",
                 cle_noeud.start_mark,
             )
         vus[cle] = cle_noeud.start_mark.line
@@ -149,8 +149,8 @@ def yaml_strict(texte: str):
     >>> yaml_strict("{a: 1, a: 2}")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    yaml.constructor.ConstructorError: key 'a' given twice in the same mapping (first at line 1; \
-the second would silently replace the first)
+    yaml.constructor.ConstructorError: clé 'a' donnée deux fois dans le même bloc (première à la \
+ligne 1 ; la seconde remplacerait la première sans prévenir)
     ...
     """
     return yaml.load(texte, Loader=_ChargeurStrict)  # noqa: S506 - a SafeLoader subclass
@@ -170,7 +170,9 @@ def _commune(v: str) -> str:
     if len(v) == 4 and v.isdigit():  # 1001 written without its leading zero
         v = v.zfill(5)
     if not _RE_COMMUNE.match(v):
-        raise ValueError(f"{v!r} is not a commune code (expected 5 characters, e.g. '13047')")
+        raise ValueError(
+            f"{v!r} n'est pas un code commune (attendu : 5 caractères, par ex. '13047')"
+        )
     return v
 
 
@@ -179,7 +181,9 @@ def _iris(v: str) -> str:
     if len(v) == 8 and v.isdigit():
         v = v.zfill(9)
     if not _RE_IRIS.match(v):
-        raise ValueError(f"{v!r} is not an IRIS code (expected 9 characters, e.g. '130470106')")
+        raise ValueError(
+            f"{v!r} n'est pas un code IRIS (attendu : 9 caractères, par ex. '130470106')"
+        )
     return v
 
 
@@ -187,7 +191,8 @@ def _qpv(v: str) -> str:
     v = str(v).strip()
     if not _RE_QPV.match(v):
         raise ValueError(
-            f"{v!r} is not a QPV code (expected 'QN' or 'QP' + 6 characters, e.g. 'QN01365M')"
+            f"{v!r} n'est pas un code QPV (attendu : 'QN' ou 'QP' + 6 caractères, "
+            "par ex. 'QN01365M')"
         )
     return v
 
@@ -256,7 +261,7 @@ class EPCI(BaseModel):
     def _siren(cls, v):
         if not re.fullmatch(r"\d{9}", v):
             raise ValueError(
-                f"{v!r} is not an EPCI SIREN code (expected 9 digits, e.g. '241300177')"
+                f"{v!r} n'est pas un code SIREN d'EPCI (attendu : 9 chiffres, par ex. '241300177')"
             )
         return v
 
@@ -321,12 +326,12 @@ class BlocQPV(BaseModel):
             codes = [q.code for q in self.liste]
             doublons = sorted({c for c in codes if codes.count(c) > 1})
             if doublons:
-                raise ValueError(f"QPV listed twice: {doublons}")
+                raise ValueError(f"QPV cités deux fois : {doublons}")
             sans = sorted({q.code for q in self.liste if q.generation not in gens})
             if sans:
                 raise ValueError(
-                    f"QPV {sans} belong to a generation without a perimeter file "
-                    f"(perimetres give generation(s) {sorted(gens)})"
+                    f"QPV {sans} d'une génération sans fichier de périmètres "
+                    f"(générations données par perimetres : {sorted(gens)})"
                 )
         return self
 
@@ -353,7 +358,9 @@ class Veille(BaseModel):
     @classmethod
     def _code(cls, v):
         if not _RE_CODE_ZONE.match(v):
-            raise ValueError(f"{v!r} is not a zone code (expected letters, digits, '_' or '-')")
+            raise ValueError(
+                f"{v!r} n'est pas un code de zone (attendu : lettres, chiffres, '_' ou '-')"
+            )
         return v
 
     @field_validator("commune")
@@ -368,8 +375,8 @@ class Veille(BaseModel):
             return v
         if isinstance(v, list | dict) and not v:
             raise ValueError(
-                "empty set of IRIS (expected at least one IRIS code, or remove "
-                "the key and give a 'perimetre')"
+                "ensemble d'IRIS vide (attendu : au moins un code IRIS, ou retirer "
+                "la clé et donner un 'perimetre')"
             )
         if isinstance(v, list):
             v = {c: 1.0 for c in v}
@@ -380,9 +387,11 @@ class Veille(BaseModel):
                 if part is None:
                     part = 1.0
                 if isinstance(part, bool) or not isinstance(part, int | float):
-                    raise ValueError(f"share of IRIS {code}: {part!r} is not a number in ]0, 1]")
+                    raise ValueError(
+                        f"part de l'IRIS {code} : {part!r} n'est pas un nombre de ]0, 1]"
+                    )
                 if not 0 < float(part) <= 1:
-                    raise ValueError(f"share of IRIS {code}: {part} is not in ]0, 1]")
+                    raise ValueError(f"part de l'IRIS {code} : {part} n'est pas dans ]0, 1]")
                 out[code] = float(part)
             return out
         return v
@@ -390,9 +399,12 @@ class Veille(BaseModel):
     @model_validator(mode="after")
     def _un_seul(self):
         if (self.perimetre is None) == (self.iris is None):
-            raise ValueError("give exactly one of 'perimetre' (a file) or 'iris' (a set of IRIS)")
+            raise ValueError(
+                "donner exactement une des clés 'perimetre' (un fichier) ou 'iris' "
+                "(un ensemble d'IRIS)"
+            )
         if self.moins and self.iris is None:
-            raise ValueError("'moins' only applies to a zone defined by 'iris'")
+            raise ValueError("'moins' ne s'applique qu'à une zone définie par 'iris'")
         return self
 
 
@@ -516,7 +528,9 @@ class TablePartenaire(BaseModel):
     def _source(cls, v):
         v = {"source": v} if isinstance(v, str) else v
         if not isinstance(v, dict) or not str(v.get("source") or "").strip():
-            raise ValueError("expected a source id or path, or {source: ..., couche: ...}")
+            raise ValueError(
+                "attendu : un identifiant de source ou un chemin, ou {source: ..., couche: ...}"
+            )
         return v
 
     @property
@@ -530,7 +544,7 @@ class TablePartenaire(BaseModel):
         v = [v] if isinstance(v, str) else v
         if not v or len(set(v)) != len(v):
             raise ValueError(
-                f"cle: one key or a list of distinct keys among {list(CLES_PARTENAIRES)}"
+                f"cle : une clé ou une liste de clés distinctes parmi {list(CLES_PARTENAIRES)}"
             )
         return v
 
@@ -538,7 +552,7 @@ class TablePartenaire(BaseModel):
     @classmethod
     def _code(cls, v):
         if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
-            raise ValueError(f"{v!r} is not an indicator code (lower case, digits, '_')")
+            raise ValueError(f"{v!r} n'est pas un code d'indicateur (minuscules, chiffres, '_')")
         return v
 
     @model_validator(mode="after")
@@ -550,18 +564,19 @@ class TablePartenaire(BaseModel):
             manque = sorted(requis - set(self.colonnes))
             if manque:
                 raise ValueError(
-                    f"cle {cle}: colonnes needs {sorted(requis)} (missing "
-                    f"{manque}; optional {sorted(facultatifs)})"
+                    f"cle {cle} : colonnes doit donner {sorted(requis)} (manquant : "
+                    f"{manque} ; facultatifs : {sorted(facultatifs)})"
                 )
         inconnus = sorted(set(self.colonnes) - tous)
         if inconnus:
             raise ValueError(
-                f"cle {self.cle}: unknown column role(s) {inconnus} (expected {sorted(tous)})"
+                f"cle {self.cle} : rôle(s) de colonne inconnu(s) {inconnus} "
+                f"(attendu : {sorted(tous)})"
             )
         if "coordonnees" in self.cle and self.crs is None:
             raise ValueError(
-                "cle coordonnees: give the crs of the table (EPSG:4326 for "
-                "longitude/latitude, EPSG:2154 for Lambert-93)"
+                "cle coordonnees : donner le crs de la table (EPSG:4326 pour "
+                "longitude/latitude, EPSG:2154 pour Lambert-93)"
             )
         return self
 
@@ -604,8 +619,8 @@ class ConfigTerritoire(BaseModel):
     def _code(cls, v):
         if not _RE_CODE_TERRITOIRE.match(v):
             raise ValueError(
-                f"{v!r} is not a territory code (expected lower-case letters, digits, '_' or "
-                "'-', e.g. 'san_ouest_provence')"
+                f"{v!r} n'est pas un code de territoire (attendu : minuscules, chiffres, '_' ou "
+                "'-', par ex. 'san_ouest_provence')"
             )
         return v
 
@@ -613,7 +628,9 @@ class ConfigTerritoire(BaseModel):
     @classmethod
     def _dep(cls, v):
         if not re.fullmatch(r"[0-9][0-9AB]|97[1-6]", v):
-            raise ValueError(f"{v!r} is not a département code (expected e.g. '13', '2A', '974')")
+            raise ValueError(
+                f"{v!r} n'est pas un code de département (attendu : par ex. '13', '2A', '974')"
+            )
         return v
 
     @field_validator("sources")
@@ -622,19 +639,23 @@ class ConfigTerritoire(BaseModel):
         inconnus = sorted(set(v) - set(ROLES_SOURCES))
         if inconnus:
             raise ValueError(
-                f"unknown source role(s) {inconnus} (expected among {sorted(ROLES_SOURCES)})"
+                f"rôle(s) de source inconnu(s) {inconnus} (attendu : parmi {sorted(ROLES_SOURCES)})"
             )
         if "iris" not in v:
-            raise ValueError("the 'iris' source (IRIS contour layer) is required")
+            raise ValueError("la source 'iris' (couche des contours IRIS) est obligatoire")
         return v
 
     @field_validator("indicateurs")
     @classmethod
     def _indicateurs(cls, v):
         if v != "all" and not v:
-            raise ValueError("empty list (expected indicator ids of the codebook, or all)")
+            raise ValueError(
+                "liste vide (attendu : des identifiants d'indicateurs du codebook, ou all)"
+            )
         if v != "all" and len(set(v)) != len(v):
-            raise ValueError(f"indicators listed twice: {sorted({i for i in v if v.count(i) > 1})}")
+            raise ValueError(
+                f"indicateurs cités deux fois : {sorted({i for i in v if v.count(i) > 1})}"
+            )
         return v
 
     @field_validator("annees")
@@ -643,19 +664,24 @@ class ConfigTerritoire(BaseModel):
         if v == "all":
             return v
         if not v:
-            raise ValueError("empty list (expected census years such as [2016, 2022], or all)")
+            raise ValueError(
+                "liste vide (attendu : des millésimes du recensement comme [2016, 2022], ou all)"
+            )
         mauvaises = [a for a in v if not 1990 <= a <= 2100]
         if mauvaises:
-            raise ValueError(f"{mauvaises} are not census years (expected e.g. [2011, 2016, 2022])")
+            raise ValueError(
+                f"{mauvaises} ne sont pas des millésimes du recensement "
+                "(attendu : par ex. [2011, 2016, 2022])"
+            )
         if len(set(v)) != len(v):
-            raise ValueError(f"years listed twice: {v}")
+            raise ValueError(f"années citées deux fois : {v}")
         return sorted(v)
 
     @field_validator("niveaux_comparaison")
     @classmethod
     def _niveaux(cls, v):
         if len(set(v)) != len(v):
-            raise ValueError(f"levels listed twice: {v}")
+            raise ValueError(f"niveaux cités deux fois : {v}")
         return v
 
     @model_validator(mode="after")
@@ -664,49 +690,52 @@ class ConfigTerritoire(BaseModel):
         codes_veille = [v.code for v in self.veille]
         doublons = sorted({c for c in codes_veille if codes_veille.count(c) > 1})
         if doublons:
-            raise ValueError(f"veille: zone codes listed twice: {doublons}")
+            raise ValueError(f"veille : codes de zone cités deux fois : {doublons}")
         # zone codes name output files: unique across QPV and veille, whatever the case
         minuscules: dict[str, str] = {}
         for c in codes_qpv + codes_veille:
             autre = minuscules.setdefault(c.lower(), c)
             if autre != c or (c in codes_veille and c in codes_qpv):
                 raise ValueError(
-                    f"zone code {c!r} is used twice (QPV and veille zones name output files: "
-                    f"their codes must differ, also in upper/lower case; clash with {autre!r})"
+                    f"code de zone {c!r} utilisé deux fois (les QPV et les zones de veille "
+                    "nomment des fichiers de sortie : leurs codes doivent différer, y compris en "
+                    f"majuscules/minuscules ; conflit avec {autre!r})"
                 )
         # an EPCI may straddle départements, but its département holds member communes
         deps = sorted({_departement_commune(c) for c in self.epci.communes})
         if self.departement not in deps:
             raise ValueError(
-                f"departement: {self.departement!r} but the member communes (epci.communes) "
-                f"are in département(s) {deps} (expected the département of the member "
-                "communes)"
+                f"departement : {self.departement!r} mais les communes membres (epci.communes) "
+                f"sont dans le(s) département(s) {deps} (attendu : le département des communes "
+                "membres)"
             )
         communes = set(self.epci.communes)
         for i, v in enumerate(self.veille):
             if v.commune not in communes:
                 raise ValueError(
-                    f"veille[{i}] ({v.code}): commune {v.commune} is not a member of the EPCI "
-                    f"(epci.communes: {sorted(communes)})"
+                    f"veille[{i}] ({v.code}) : la commune {v.commune} n'est pas membre de l'EPCI "
+                    f"(epci.communes : {sorted(communes)})"
                 )
             for m in v.moins:
                 if m == v.code:
-                    raise ValueError(f"veille[{i}] ({v.code}): a zone cannot be minus itself")
+                    raise ValueError(
+                        f"veille[{i}] ({v.code}) : une zone ne peut pas se retirer d'elle-même"
+                    )
                 if (
                     m not in codes_veille
                     and not (self.qpv.liste == "all" and _RE_QPV.match(m))
                     and m not in codes_qpv
                 ):
                     raise ValueError(
-                        f"veille[{i}] ({v.code}).moins: {m!r} is neither a QPV of qpv.liste "
-                        f"nor a veille zone ({sorted(codes_qpv + codes_veille)})"
+                        f"veille[{i}] ({v.code}).moins : {m!r} n'est ni un QPV de qpv.liste "
+                        f"ni une zone de veille ({sorted(codes_qpv + codes_veille)})"
                     )
         if self.qpv.liste != "all":
             for i, q in enumerate(self.qpv.liste):
                 if q.commune is not None and q.commune not in communes:
                     raise ValueError(
-                        f"qpv.liste[{i}] ({q.code}): commune {q.commune} is not "
-                        f"a member of the EPCI ({sorted(communes)})"
+                        f"qpv.liste[{i}] ({q.code}) : la commune {q.commune} n'est pas "
+                        f"membre de l'EPCI ({sorted(communes)})"
                     )
         ordre = _ordre_moins(self.veille)
         if ordre != list(self.veille):
@@ -786,8 +815,8 @@ def _ordre_moins(veille: list[Veille]) -> list[Veille]:
         if etat.get(v.code) == 1:
             cycle = " → ".join([*chemin[chemin.index(v.code) :], v.code])
             raise ValueError(
-                f"veille: 'moins' zones form a cycle: {cycle} (expected each zone "
-                "to be taken out of others without coming back to itself)"
+                f"veille : les zones 'moins' forment un cycle : {cycle} (attendu : chaque zone "
+                "retirée d'autres zones sans revenir à elle-même)"
             )
         etat[v.code] = 1
         for m in v.moins:
@@ -804,32 +833,44 @@ def _ordre_moins(veille: list[Veille]) -> list[Veille]:
 # -- loading ---------------------------------------------------------------------------------
 
 
+#: pydantic bound errors → (French words, ctx key of the bound)
+_BORNES = {
+    "greater_than_equal": ("supérieure ou égale à", "ge"),
+    "greater_than": ("strictement supérieure à", "gt"),
+    "less_than_equal": ("inférieure ou égale à", "le"),
+    "less_than": ("strictement inférieure à", "lt"),
+}
+
+
 def _attendu(err: dict) -> str:
     """Turn one pydantic error into 'what was expected' words."""
     typ = err["type"]
     ctx = err.get("ctx") or {}
     if typ == "extra_forbidden":
-        return "unknown key (misspelt? see the documented keys in docs/run.md)"
+        return "clé inconnue (faute de frappe ? voir les clés documentées dans docs/run.md)"
     if typ == "missing":
-        return "required key is missing"
+        return "clé obligatoire absente"
     if typ == "literal_error":
-        return f"got {err.get('input')!r}, expected one of {ctx.get('expected')}"
+        # pydantic gives "'a', 'b' or 'c'": only the last separator is a word
+        attendus = " ou ".join(str(ctx.get("expected")).rsplit(" or ", 1))
+        return f"reçu {err.get('input')!r}, attendu : une valeur parmi {attendus}"
     if typ in ("int_parsing", "int_type", "int_from_float"):
-        return f"got {err.get('input')!r}, expected an integer"
+        return f"reçu {err.get('input')!r}, attendu : un entier"
     if typ in ("float_parsing", "float_type"):
-        return f"got {err.get('input')!r}, expected a number"
+        return f"reçu {err.get('input')!r}, attendu : un nombre"
     if typ in ("bool_parsing", "bool_type"):
-        return f"got {err.get('input')!r}, expected true or false"
+        return f"reçu {err.get('input')!r}, attendu : true ou false"
     if typ in ("string_type",):
-        return f"got {err.get('input')!r}, expected text"
+        return f"reçu {err.get('input')!r}, attendu : du texte"
     if typ in ("list_type",):
-        return f"got {err.get('input')!r}, expected a list"
+        return f"reçu {err.get('input')!r}, attendu : une liste"
     if typ in ("dict_type", "model_type", "model_attributes_type"):
-        return f"got {err.get('input')!r}, expected a mapping (key: value)"
+        return f"reçu {err.get('input')!r}, attendu : un dictionnaire (clé: valeur)"
     if typ == "too_short":
-        return "expected at least one element"
-    if typ in ("greater_than_equal", "less_than_equal", "less_than", "greater_than"):
-        return f"got {err.get('input')!r}: {err['msg'].lower()}"
+        return "attendu : au moins un élément"
+    if typ in _BORNES:
+        mot, cle = _BORNES[typ]
+        return f"reçu {err.get('input')!r}, attendu : une valeur {mot} {ctx.get(cle)}"
     msg = err["msg"]
     return msg.removeprefix("Value error, ")
 
@@ -845,7 +886,7 @@ def _cle(loc: tuple) -> str:
             continue
         else:
             out += ("." if out else "") + str(p)
-    return out or "(top level)"
+    return out or "(racine)"
 
 
 def _message(err: ValidationError, origine: str) -> str:
@@ -862,11 +903,11 @@ def _message(err: ValidationError, origine: str) -> str:
     for cle in litteraux:
         if any(k != cle and k.startswith((cle + "[", cle + ".")) for k in vus):
             del vus[cle]
-    lignes = [f"{cle}: {quoi}" for cle, quoi in vus.items()]
-    tete = f"invalid configuration {origine}"
+    lignes = [f"{cle} : {quoi}" for cle, quoi in vus.items()]
+    tete = f"configuration invalide {origine}"
     if len(lignes) == 1:
-        return f"{tete}: {lignes[0]}"
-    return tete + ":\n  " + "\n  ".join(lignes)
+        return f"{tete} : {lignes[0]}"
+    return tete + " :\n  " + "\n  ".join(lignes)
 
 
 def config_depuis_dict(
@@ -892,13 +933,13 @@ def config_depuis_dict(
     >>> config_depuis_dict(d)
     Traceback (most recent call last):
     ...
-    observatoire.config.ErreurConfig: invalid configuration (dict): qpv.liste[0].code: 'QN0136' \
-is not a QPV code (expected 'QN' or 'QP' + 6 characters, e.g. 'QN01365M')
+    observatoire.config.ErreurConfig: configuration invalide (dict) : qpv.liste[0].code : \
+'QN0136' n'est pas un code QPV (attendu : 'QN' ou 'QP' + 6 caractères, par ex. 'QN01365M')
     """
     if not isinstance(donnees, dict):
         raise ErreurConfig(
-            f"invalid configuration {origine}: expected a YAML mapping at the top level, "
-            f"got {type(donnees).__name__}"
+            f"configuration invalide {origine} : reçu {type(donnees).__name__} à la racine, "
+            "attendu : un dictionnaire YAML"
         )
     try:
         cfg = ConfigTerritoire.model_validate(donnees)
@@ -930,8 +971,8 @@ def chemin_config(nom_ou_chemin: str | os.PathLike | None = None) -> Path:
     if "/" not in str(nom_ou_chemin) and livre.is_file():
         return livre
     raise ErreurConfig(
-        f"configuration file not found: {nom_ou_chemin} (expected a YAML file or one of the "
-        f"shipped configurations {configs_disponibles()})"
+        f"fichier de configuration introuvable : {nom_ou_chemin} (attendu : un fichier YAML ou "
+        f"une des configurations livrées {configs_disponibles()})"
     )
 
 
@@ -953,7 +994,9 @@ def charger_config(nom_ou_chemin: str | os.PathLike | None = None) -> ConfigTerr
     try:
         donnees = yaml_strict(chemin.read_text(encoding="utf-8"))
     except yaml.constructor.ConstructorError as exc:  # a key given twice
-        raise ErreurConfig(f"invalid configuration {chemin}: {exc}") from None
+        raise ErreurConfig(f"configuration invalide {chemin} : {exc}") from None
     except yaml.YAMLError as exc:
-        raise ErreurConfig(f"invalid configuration {chemin}: YAML syntax error: {exc}") from None
+        raise ErreurConfig(
+            f"configuration invalide {chemin} : erreur de syntaxe YAML : {exc}"
+        ) from None
     return config_depuis_dict(donnees, origine=str(chemin), dossier=chemin.parent.resolve())

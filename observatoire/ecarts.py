@@ -280,7 +280,7 @@ def calculer_ecarts(
     codebook = codebook or charger_codebook()
     for c in ("territoire_code", "niveau", "reference_niveau", "reference_code"):
         if c not in references.columns:
-            raise ErreurDonnees(f"references table: column {c!r} missing")
+            raise ErreurDonnees(f"table des références : colonne {c!r} manquante")
     direction = {(i.id, i.sexe): i.direction for i in codebook}
     types = {(i.id, i.sexe): i.type for i in codebook}
     zones = indicateurs.merge(

@@ -199,19 +199,21 @@ def ecrire_geopackage(
     niveaux = [n for n in pd.unique(table[niveau]) if n in geometries]
     if not niveaux:
         raise ErreurDonnees(
-            f"ecrire_geopackage: no geometry for any level of the table "
-            f"(levels {sorted(map(str, pd.unique(table[niveau])))}, "
-            f"geometries {sorted(geometries)})"
+            f"ecrire_geopackage : aucune géométrie pour les niveaux de la table "
+            f"(niveaux {sorted(map(str, pd.unique(table[niveau])))}, "
+            f"géométries {sorted(geometries)})"
         )
     with fichier_atomique(chemin) as tmp, _date_gpkg_fixe():
         for n in niveaux:
             geo = geometries[n]
             if geo.crs is None:
-                raise ErreurDonnees(f"ecrire_geopackage: geometry of level {n!r} has no CRS")
+                raise ErreurDonnees(
+                    f"ecrire_geopackage : la géométrie du niveau {n!r} n'a pas de CRS"
+                )
             if code_geometrie not in geo.columns:
                 raise ErreurDonnees(
-                    f"ecrire_geopackage: geometry of level {n!r} has no "
-                    f"{code_geometrie!r} column (columns: {list(geo.columns)})"
+                    f"ecrire_geopackage : la géométrie du niveau {n!r} n'a pas de colonne "
+                    f"{code_geometrie!r} (colonnes : {list(geo.columns)})"
                 )
             g = geo[[code_geometrie, geo.geometry.name]].copy()
             g[code_geometrie] = g[code_geometrie].astype(str)
@@ -220,7 +222,7 @@ def ecrire_geopackage(
             sans = sorted(set(t[code]) - set(g[code_geometrie]))
             if sans and sans_geometrie not in ("erreur", "vide"):
                 raise ValueError(
-                    f"sans_geometrie must be 'erreur' or 'vide', not {sans_geometrie!r}"
+                    f"sans_geometrie doit valoir 'erreur' ou 'vide', pas {sans_geometrie!r}"
                 )
             if sans and sans_geometrie == "vide":
                 g = pd.concat(
@@ -236,8 +238,8 @@ def ecrire_geopackage(
                 )
             elif sans:
                 raise ErreurDonnees(
-                    f"ecrire_geopackage: level {n!r}: {len(sans)} territory code(s) "
-                    f"without geometry: {sans[:10]}"
+                    f"ecrire_geopackage : niveau {n!r} : {len(sans)} code(s) de territoire "
+                    f"sans géométrie : {sans[:10]}"
                 )
             couche = g.merge(t, left_on=code_geometrie, right_on=code, how="inner")
             if code_geometrie != code:
@@ -295,7 +297,7 @@ def ecrire_xlsx(
     from openpyxl.utils import get_column_letter
 
     if not feuilles:
-        raise ErreurDonnees("ecrire_xlsx: no sheet to write")
+        raise ErreurDonnees("ecrire_xlsx : aucune feuille à écrire")
     liens = dict(liens or {})
     classeur = Workbook()
     classeur.remove(classeur.active)

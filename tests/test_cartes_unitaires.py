@@ -72,7 +72,7 @@ def test_bornes_communes_aux_millesimes(couches):
 def test_bornes_manuelles_et_schemas():
     assert calculer_bornes([1, 5, 12], "quantiles", k=3).tolist()[-1] == 12.0
     assert calculer_bornes([], "fisher_jenks").size == 0
-    with pytest.raises(ErreurDonnees, match="valid: fisher_jenks"):
+    with pytest.raises(ErreurDonnees, match="valides : fisher_jenks"):
         calculer_bornes([1.0], "jenks")
 
 
@@ -121,7 +121,7 @@ def test_pages_hors_ligne(couches):
     assert "<script src" not in html and "<link" not in html
     assert leaflet_js()[:200] in html
     assert "url(images/" not in leaflet_css() and "data:image/png;base64," in leaflet_css()
-    with pytest.raises(ErreurDonnees, match="remote asset"):
+    with pytest.raises(ErreurDonnees, match="ressource distante"):
         verifier_hors_ligne('<link rel="stylesheet" href="https://cdn.example/leaflet.css">')
 
 
@@ -168,12 +168,12 @@ def test_fiche_composition_et_population(couches):
     assert "130990001" in html and "50,0\u202f%" in html and "0,300" in html
     assert "1\u202f800\u00a0habitants" in html and "ponderation_surface" in html
     assert "@page { size: A4" in html
-    with pytest.raises(ValueError, match="not in the map layers"):
+    with pytest.raises(ValueError, match="absente des couches de la carte"):
         fiche_quartier("XX", indicateurs(), couches, 2022)
 
 
 def test_colonnes_manquantes(couches):
-    with pytest.raises(ErreurDonnees, match="indicateurs: missing column"):
+    with pytest.raises(ErreurDonnees, match=r"indicateurs : colonne\(s\) manquante"):
         carte_indicateurs(indicateurs().drop(columns="statut"), couches, 2016)
 
 
@@ -186,9 +186,11 @@ def test_couches_de_zones_au_schema_des_zones():
         return gpd.GeoDataFrame(colonnes, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:2154")
 
     iris = couche({"code_iris": ["130990001"]})
-    with pytest.raises(ErreurDonnees, match=r"veille: missing column\(s\) \['code_zone'\]"):
+    with pytest.raises(
+        ErreurDonnees, match=r"veille : colonne\(s\) manquante\(s\) \['code_zone'\]"
+    ):
         Geometries(iris=iris, veille=couche({"code": ["V1"]})).zones()
-    with pytest.raises(ErreurDonnees, match=r"zones: missing column\(s\) \['niveau'\]"):
+    with pytest.raises(ErreurDonnees, match=r"zones : colonne\(s\) manquante\(s\) \['niveau'\]"):
         Geometries(iris=iris, zones_territoire=couche({"code_zone": ["V1"]})).zones()
     z = Geometries(iris=iris, veille=couche({"code_zone": ["V1"], "nom_zone": [None]})).zones()
     assert z[["code", "nom", "niveau"]].values.tolist() == [["V1", "V1", "veille"]]

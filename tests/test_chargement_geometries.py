@@ -129,7 +129,7 @@ def test_no_crs_is_an_error(tmp_path):
     assert any("reprojeté" in e.message for e in r.evenements)
     g = gpd.GeoDataFrame({"code_qp": ["QN1"]}, geometry=[box(0, 0, 1, 1)])
     g.to_parquet(tmp_path / "sans_crs.parquet")
-    with pytest.raises(ErreurDonnees, match="no CRS"):
+    with pytest.raises(ErreurDonnees, match="aucun CRS"):
         lire_qpv(tmp_path / "sans_crs.parquet")
     assert len(q) == 1
 
@@ -167,11 +167,11 @@ def test_bad_qpv_prefix_names_feature(tmp_path):
 
 
 def test_missing_file_and_layer(tmp_path):
-    with pytest.raises(ErreurDonnees, match="not found"):
+    with pytest.raises(ErreurDonnees, match="fichier introuvable"):
         lire_iris(tmp_path / "absent.gpkg")
     g = gpd.GeoDataFrame({"CODE_IRIS": ["130470107"]}, geometry=[box(0, 0, 1, 1)], crs=CRS_TRAVAIL)
     chemin = _ecrire(tmp_path, g)
-    with pytest.raises(ErreurDonnees, match="no layer 'autre'"):
+    with pytest.raises(ErreurDonnees, match="pas de couche 'autre'"):
         lire_iris(chemin, "autre")
 
 

@@ -194,14 +194,17 @@ def test_id_malforme(tmp_path):
     with pytest.raises(ErreurDonnees) as exc:
         lire_grille(chemin)
     message = str(exc.value)
-    assert message.startswith(f"{chemin}: column idcar_200m: line 3: ")
-    assert "'CRS3035RES200mN2232000X3823200' is not an INSPIRE cell id" in message
-    assert "2 such line(s): [3, 4]" in message
+    assert message.startswith(f"{chemin} : colonne idcar_200m : ligne 3 : ")
+    assert "'CRS3035RES200mN2232000X3823200' n'est pas un identifiant de carreau INSPIRE" in message
+    assert "2 ligne(s) de ce type : [3, 4]" in message
 
 
 def test_id_vide(tmp_path):
     chemin = _csv(tmp_path, ["idcar_200m,ind", "CRS3035RES200mN2232000E3823000,1", ",2"])
-    with pytest.raises(ErreurDonnees, match="column idcar_200m: line 3: '' is not an INSPIRE"):
+    with pytest.raises(
+        ErreurDonnees,
+        match="colonne idcar_200m : ligne 3 : '' n'est pas un identifiant de carreau INSPIRE",
+    ):
         lire_grille(chemin)
 
 
@@ -218,18 +221,21 @@ def test_id_en_double(tmp_path):
     with pytest.raises(ErreurDonnees) as exc:
         lire_grille(chemin)
     assert str(exc.value) == (
-        f"{chemin}: column idcar_200m: 1 cell(s) appear more than once: "
-        "'CRS3035RES200mN2232000E3823000' on line(s) [2, 4]"
+        f"{chemin} : colonne idcar_200m : 1 carreau(x) en double : "
+        "'CRS3035RES200mN2232000E3823000' sur ligne(s) [2, 4]"
     )
 
 
 @pytest.mark.parametrize(
     "autre, attendu",
     [
-        ("CRS3035RES1000mN2232000E3824000", "is a 1000 m cell in EPSG:3035, line 2 a 200 m cell"),
+        (
+            "CRS3035RES1000mN2232000E3824000",
+            "est un carreau de 1000 m en EPSG:3035, ligne 2 un carreau de 200 m",
+        ),
         (
             "CRS2154RES200mN6232000E880000",
-            "is a 200 m cell in EPSG:2154, line 2 a 200 m cell in EPSG:3035",
+            "est un carreau de 200 m en EPSG:2154, ligne 2 un carreau de 200 m en EPSG:3035",
         ),
     ],
 )
@@ -240,18 +246,18 @@ def test_resolutions_ou_crs_melanges(tmp_path, autre, attendu):
     )
     with pytest.raises(ErreurDonnees) as exc:
         lire_grille(chemin)
-    assert str(exc.value).startswith(f"{chemin}: column idcar_200m: line 3: '{autre}'")
+    assert str(exc.value).startswith(f"{chemin} : colonne idcar_200m : ligne 3 : '{autre}'")
     assert attendu in str(exc.value)
 
 
 @pytest.mark.parametrize(
     "colonne, valeur, attendu",
     [
-        ("ind", "-3", "column ind: negative count -3 on line(s) [3]"),
-        ("men", "-0.5", "column men: negative count -0.5 on line(s) [3]"),
-        ("ind", "inf", "column ind: missing or infinite count on line(s) [3]"),
-        ("ind", "", "column ind: missing or infinite count on line(s) [3]"),
-        ("men", "douze", "column men: line 3: non-numeric value 'douze' (line(s) [3])"),
+        ("ind", "-3", "colonne ind : effectif négatif -3 sur ligne(s) [3]"),
+        ("men", "-0.5", "colonne men : effectif négatif -0.5 sur ligne(s) [3]"),
+        ("ind", "inf", "colonne ind : effectif manquant ou infini sur ligne(s) [3]"),
+        ("ind", "", "colonne ind : effectif manquant ou infini sur ligne(s) [3]"),
+        ("men", "douze", "colonne men : ligne 3 : valeur non numérique 'douze' (ligne(s) [3])"),
     ],
 )
 def test_comptes_invalides(tmp_path, colonne, valeur, attendu):
@@ -264,7 +270,7 @@ def test_comptes_invalides(tmp_path, colonne, valeur, attendu):
             f"CRS3035RES200mN2232000E3823200,{valeurs['ind']},{valeurs['men']}",
         ],
     )
-    with pytest.raises(ErreurDonnees, match=re.escape(f"{chemin}: {attendu}")):
+    with pytest.raises(ErreurDonnees, match=re.escape(f"{chemin} : {attendu}")):
         lire_grille(chemin)
 
 
@@ -272,13 +278,15 @@ def test_colonne_id_absente_liste_les_colonnes(tmp_path):
     chemin = _csv(tmp_path, ["code,ind", "a,1"])
     with pytest.raises(ErreurDonnees) as exc:
         lire_grille(chemin)
-    assert str(exc.value).startswith(f"{chemin}: no cell id column; expected one of [")
-    assert str(exc.value).endswith("found ['code', 'ind']")
+    assert str(exc.value).startswith(
+        f"{chemin} : pas de colonne identifiant de carreau ; attendu : une de ["
+    )
+    assert str(exc.value).endswith("trouvé : ['code', 'ind']")
 
 
 def test_colonne_population_absente(tmp_path):
     chemin = _csv(tmp_path, ["idcar_200m,men", "CRS3035RES200mN2232000E3823000,1"])
-    with pytest.raises(ErreurDonnees, match="no population \\(individuals\\) column"):
+    with pytest.raises(ErreurDonnees, match="pas de colonne population \\(individus\\)"):
         lire_grille(chemin)
 
 
@@ -318,7 +326,9 @@ def test_couche_vecteur_population_negative_nomme_la_ligne(tmp_path):
         geometry=[shapely.box(0, 0, 200, 200), shapely.box(200, 0, 400, 200)],
         crs="EPSG:2154",
     ).to_file(chemin)
-    with pytest.raises(ErreurDonnees, match="column ind: negative count -2 on row\\(s\\) \\[2\\]"):
+    with pytest.raises(
+        ErreurDonnees, match="colonne ind : effectif négatif -2 sur entité\\(s\\) \\[2\\]"
+    ):
         lire_grille(chemin)
 
 

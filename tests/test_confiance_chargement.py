@@ -26,21 +26,21 @@ def test_csv_coupe_dans_une_ligne(tmp_path):
     p = _ecrire(tmp_path, ENTETE + "130470106;13047;H;1200;300\n130470107;13047;H;9")
     with pytest.raises(
         ErreurDonnees,
-        match=r"t.csv: line 3: 4 field\(s\), the header has 5; "
-        r"the last line is incomplete",
+        match=r"t.csv : ligne 3 : 4 champ\(s\), l'en-tête en a 5 ; "
+        r"la dernière ligne est incomplète",
     ):
         lire_table(p)
 
 
 def test_csv_coupe_a_mi_fichier_reste_un_code_court(tmp_path):
     p = _ecrire(tmp_path, ENTETE + "130470106;13047;H;1200;300\n132")
-    with pytest.raises(ErreurDonnees, match="line 3: 1 field"):
+    with pytest.raises(ErreurDonnees, match="ligne 3 : 1 champ"):
         lire_table_iris(p)
 
 
 def test_ligne_avec_trop_de_champs(tmp_path):
     p = _ecrire(tmp_path, ENTETE + "130470106;13047;H;1200;300;7\n130470107;13047;H;9;1\n")
-    with pytest.raises(ErreurDonnees, match="line 2: 6 field"):
+    with pytest.raises(ErreurDonnees, match="ligne 2 : 6 champ"):
         lire_table(p)
 
 
@@ -48,8 +48,8 @@ def test_code_court_jamais_complete(tmp_path):
     p = _ecrire(tmp_path, "IRIS;P16_POP\n130470106;12\n132;5\n")
     with pytest.raises(
         ErreurDonnees,
-        match=r"column IRIS: 1 code\(s\) are not 9-character "
-        r"codes, line\(s\) \[3\]: \['132'\]",
+        match=r"colonne IRIS : 1 code\(s\) ne sont pas des codes à 9 "
+        r"caractères, ligne\(s\) \[3\] : \['132'\]",
     ):
         lire_table_iris(p)
 
@@ -79,7 +79,7 @@ def test_ptod_colonnes_du_niveau(tmp_path):
         assert "code" not in t.columns
         r = valeurs_officielles_ptod(t)
         assert set(r["territoire_code"]) == {code} and set(r["territoire_nom"]) == {nom}
-    with pytest.raises(ErreurDonnees, match="column 'code_commune' missing"):
+    with pytest.raises(ErreurDonnees, match="colonne 'code_commune' manquante"):
         valeurs_officielles_ptod(t.assign(niveau="commune"))
 
 
@@ -87,14 +87,14 @@ def test_infini_refuse(tmp_path):
     p = _ecrire(tmp_path, "IRIS;P16_POP\n130470106;inf\n")
     with pytest.raises(
         ErreurDonnees,
-        match=r"column P16_POP: 1 infinite value\(s\) at "
-        r"line\(s\) \[2\]",
+        match=r"colonne P16_POP : 1 valeur\(s\) infinie\(s\) à la ou les "
+        r"ligne\(s\) \[2\]",
     ):
         lire_table_iris(p)
     q = _ecrire(
         tmp_path, "IRIS,libelle,P22_POP,soc_txchom_1564_22\n130470106,a,10,inf\n", "ptod.csv"
     )
-    with pytest.raises(ErreurDonnees, match="soc_txchom_1564_22: 1 infinite"):
+    with pytest.raises(ErreurDonnees, match="soc_txchom_1564_22 : 1 valeur\\(s\\) infinie"):
         lire_indicateurs_ptod(q, "iris")
 
 
@@ -128,7 +128,7 @@ def test_effectif_negatif_dans_le_territoire(donnees, tmp_path):
     p = _copie_modifiee(donnees, rel, tmp_path, negatif)
     with pytest.raises(
         ErreurDonnees,
-        match=r"P16|p_pop0014.*out of bounds.*>= 0.*"
+        match=r"P16|p_pop0014.*hors bornes.*>= 0.*"
         r"130470106: -40",
     ):
         preparer_run(_config(donnees, "population_iris", p), rapport=Rapport())
@@ -147,8 +147,8 @@ def test_population_negative_et_taux_hors_bornes_dans_le_territoire(donnees, tmp
     p = _copie_modifiee(donnees, rel, tmp_path, population)
     with pytest.raises(
         ErreurDonnees,
-        match=r"column p_pop \(vintage \[2022\]\): 1 value\(s\) "
-        r"out of bounds.*line\(s\) \[\d+\]",
+        match=r"colonne p_pop \(millésime \[2022\]\) : 1 valeur\(s\) "
+        r"hors bornes.*ligne\(s\) \[\d+\]",
     ):
         preparer_run(_config(donnees, "indicateurs_iris", p), rapport=Rapport())
 
@@ -156,7 +156,7 @@ def test_population_negative_et_taux_hors_bornes_dans_le_territoire(donnees, tmp
         t.loc[t["IRIS"] == "130470106", "soc_txchom_1564_22"] = "250"
 
     p = _copie_modifiee(donnees, rel, tmp_path, taux)
-    with pytest.raises(ErreurDonnees, match=r"soc_txchom_1564.*expected \[0, 100\]"):
+    with pytest.raises(ErreurDonnees, match=r"soc_txchom_1564.*attendu : \[0, 100\]"):
         preparer_run(_config(donnees, "indicateurs_iris", p), rapport=Rapport())
 
 

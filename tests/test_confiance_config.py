@@ -29,10 +29,10 @@ def d(donnees):
 
 def test_code_de_veille_egal_a_un_code_qpv(d):
     d["veille"][0]["code"] = "QN01365M"
-    with pytest.raises(ErreurConfig, match="zone code 'QN01365M' is used twice"):
+    with pytest.raises(ErreurConfig, match="code de zone 'QN01365M' utilisé deux fois"):
         _cfg(d)
     d["veille"][0]["code"] = "qn01365m"  # same file name on a case-insensitive disk
-    with pytest.raises(ErreurConfig, match="is used twice"):
+    with pytest.raises(ErreurConfig, match="utilisé deux fois"):
         _cfg(d)
 
 
@@ -40,8 +40,8 @@ def test_departement_incoherent(d):
     d["departement"] = "2A"
     with pytest.raises(
         ErreurConfig,
-        match=r"departement: '2A' but the member communes "
-        r"\(epci.communes\) are in département\(s\) \['13'\]",
+        match=r"departement : '2A' mais les communes membres "
+        r"\(epci.communes\) sont dans le\(s\) département\(s\) \['13'\]",
     ):
         _cfg(d)
 
@@ -49,8 +49,8 @@ def test_departement_incoherent(d):
 @pytest.mark.parametrize(
     "cle, valeur, attendu",
     [
-        ("annees", [], "annees: empty list"),
-        ("indicateurs", [], "indicateurs: empty list"),
+        ("annees", [], "annees : liste vide"),
+        ("indicateurs", [], "indicateurs : liste vide"),
     ],
 )
 def test_listes_vides(d, cle, valeur, attendu):
@@ -61,7 +61,7 @@ def test_listes_vides(d, cle, valeur, attendu):
 
 def test_veille_sans_iris(d):
     d["veille"][1]["iris"] = []
-    with pytest.raises(ErreurConfig, match=r"veille\[1\].iris: empty set of IRIS"):
+    with pytest.raises(ErreurConfig, match=r"veille\[1\].iris : ensemble d'IRIS vide"):
         _cfg(d)
 
 
@@ -69,7 +69,7 @@ def test_cle_yaml_en_double(tmp_path):
     p = tmp_path / "c.yaml"
     texte = (charger_config.__globals__["chemin_config"](None)).read_text(encoding="utf-8")
     p.write_text(texte + "\nannees: [2016]\n", encoding="utf-8")  # 'annees' given twice
-    with pytest.raises(ErreurConfig, match="key 'annees' given twice"):
+    with pytest.raises(ErreurConfig, match="clé 'annees' donnée deux fois"):
         charger_config(p)
 
 
@@ -88,7 +88,7 @@ def test_moins_dans_n_importe_quel_ordre_et_cycle(d):
     codes = [v.code for v in cfg.veille]
     assert codes.index("VEILLE_C") < codes.index("VEILLE_B")
     d["veille"][-1]["moins"] = ["VEILLE_B"]
-    with pytest.raises(ErreurConfig, match="form a cycle: VEILLE_B → VEILLE_C → VEILLE_B"):
+    with pytest.raises(ErreurConfig, match="forment un cycle : VEILLE_B → VEILLE_C → VEILLE_B"):
         _cfg(d)
 
 
@@ -109,7 +109,7 @@ def test_codes_qpv_d_un_fichier_avec_liste_all(d, donnees, tmp_path):
         v.pop("moins", None)
     with pytest.raises(
         ErreurConfig,
-        match=r"whose codes are not QPV codes: \['QN01365M/x', "
+        match=r"dont les codes ne sont pas des codes QPV : \['QN01365M/x', "
         r"'QN01365M_x'\]",
     ):
         preparer_run(_cfg(d), rapport=Rapport())
@@ -150,7 +150,7 @@ def test_perimetre_de_veille_invalide_repare_et_signale(d, tmp_path):
 
 def test_perimetre_de_veille_hors_de_sa_commune(d, tmp_path):
     _veille_perimetre(d, tmp_path, box(700000, 6200000, 700500, 6200500))
-    with pytest.raises(ErreurConfig, match=r"only 0% of .* lies in its commune 13047"):
+    with pytest.raises(ErreurConfig, match=r"seulement 0% de .* est dans sa commune 13047"):
         preparer_run(_cfg(d), rapport=Rapport())
 
 

@@ -110,7 +110,7 @@ def test_run_depuis_un_magasin_dont_un_fichier_differe_du_catalogue(tmp_path, ma
         assert res.exit_code == 4, res.output
         assert str(p) in res.output
         assert cat["ptod_iris_dep13"]["sha256"] in res.output and sha256_memo(p) in res.output
-        assert "update its sha256 in the catalogue deliberately" in res.output
+        assert "mettre à jour délibérément son sha256 dans le catalogue" in res.output
     assert not sorties.exists()
 
 
@@ -122,9 +122,9 @@ def test_fichier_donne_par_chemin_hache_et_inscrit_sans_refus(donnees):
 
 @pytest.mark.parametrize("sid", ["../etc", "a/b", "..", ".cache", "a\\b"])
 def test_id_de_source_refuse(tmp_path, sid):
-    with pytest.raises(ErreurIntegrite, match="invalid source id"):
+    with pytest.raises(ErreurIntegrite, match="id de source invalide"):
         chemin_source(sid, cache=tmp_path)
-    with pytest.raises(ErreurIntegrite, match="invalid source id"):
+    with pytest.raises(ErreurIntegrite, match="id de source invalide"):
         Cache(tmp_path).chemin(sid)
 
 
@@ -142,10 +142,10 @@ def test_lien_symbolique_qui_sort_du_magasin_refuse(tmp_path):
             }
         )
     )
-    with pytest.raises(ErreurIntegrite, match="outside the local store"):
+    with pytest.raises(ErreurIntegrite, match="hors du magasin local"):
         chemin_source("fuite", depuis=magasin)
     cache = tmp_path / "cache"
-    with pytest.raises(ErreurIntegrite, match="outside the local store"):
+    with pytest.raises(ErreurIntegrite, match="hors du magasin local"):
         recuperer(["fuite"], depuis=magasin, cache=cache)
     assert not any(p.name == "passwd" for p in cache.rglob("*"))
 

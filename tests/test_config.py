@@ -62,56 +62,66 @@ def test_martigues_tout_qpv():
 @pytest.mark.parametrize(
     ("modif", "attendu"),
     [
-        (lambda d: d.update(veile=[]), "veile: unknown key"),
+        (lambda d: d.update(veile=[]), "veile : clé inconnue"),
         (
             lambda d: d["qpv"]["liste"].__setitem__(0, "QN0136"),
-            "qpv.liste[0].code: 'QN0136' is not a QPV code (expected 'QN' or 'QP' + 6 characters",
+            "qpv.liste[0].code : 'QN0136' n'est pas un code QPV (attendu : 'QN' ou 'QP' + 6 "
+            "caractères",
         ),
         (
             lambda d: d["veille"][0]["iris"].__setitem__(0, "1304701"),
-            "veille[0].iris: '1304701' is not an IRIS code",
+            "veille[0].iris : '1304701' n'est pas un code IRIS",
         ),
         (
             lambda d: d["veille"][0]["iris"].__setitem__(0, "1304701X6"),
-            "veille[0].iris: '1304701X6' is not an IRIS code (expected 9 characters",
+            "veille[0].iris : '1304701X6' n'est pas un code IRIS (attendu : 9 caractères",
         ),
         (
             lambda d: d["veille"][1].update(iris={"130630106": 1.5}),
-            "share of IRIS 130630106: 1.5 is not in ]0, 1]",
+            "part de l'IRIS 130630106 : 1.5 n'est pas dans ]0, 1]",
         ),
-        (lambda d: d.update(annees=[2016, 1850]), "annees: [1850] are not census years"),
-        (lambda d: d.update(annees="toutes"), "annees: "),
+        (
+            lambda d: d.update(annees=[2016, 1850]),
+            "annees : [1850] ne sont pas des millésimes du recensement",
+        ),
+        (lambda d: d.update(annees="toutes"), "annees : "),
         (
             lambda d: d["veille"][0].update(commune="13056"),
-            "veille[0] (VEILLE_ECHOPPES): commune 13056 is not a member of the EPCI",
+            "veille[0] (VEILLE_ECHOPPES) : la commune 13056 n'est pas membre de l'EPCI",
         ),
         (
             lambda d: d["veille"][2].update(moins=["QN09999X"]),
-            "moins: 'QN09999X' is neither a QPV of qpv.liste nor a veille zone",
+            "moins : 'QN09999X' n'est ni un QPV de qpv.liste ni une zone de veille",
         ),
         (
             lambda d: d["veille"][0].update(perimetre="x.gpkg"),
-            "give exactly one of 'perimetre' (a file) or 'iris'",
+            "donner exactement une des clés 'perimetre' (un fichier) ou 'iris'",
         ),
         (
             lambda d: d["ponderation"].update(methode="areal"),
-            "ponderation.methode: got 'areal', expected one of 'surface', 'dasymetric' or "
-            "'calibrated'",
+            "ponderation.methode : reçu 'areal', attendu : une valeur parmi 'surface', "
+            "'dasymetric' ou 'calibrated'",
         ),
-        (lambda d: d["ponderation"].update(part_min=2), "ponderation.part_min: got 2"),
-        (lambda d: d["sources"].update(irsi="x.gpkg"), "unknown source role(s) ['irsi']"),
-        (lambda d: d.update(code="SAN Ouest"), "code: 'SAN Ouest' is not a territory code"),
-        (lambda d: d["epci"].update(code="2413"), "epci.code: '2413' is not an EPCI SIREN code"),
-        (lambda d: d.pop("epci"), "epci: required key is missing"),
-        (lambda d: d["sorties"].update(formats=["csv", "shp"]), "sorties.formats[1]: got 'shp'"),
-        (lambda d: d["qpv"]["liste"].append("QN01365M"), "QPV listed twice: ['QN01365M']"),
+        (lambda d: d["ponderation"].update(part_min=2), "ponderation.part_min : reçu 2"),
+        (lambda d: d["sources"].update(irsi="x.gpkg"), "rôle(s) de source inconnu(s) ['irsi']"),
+        (
+            lambda d: d.update(code="SAN Ouest"),
+            "code : 'SAN Ouest' n'est pas un code de territoire",
+        ),
+        (
+            lambda d: d["epci"].update(code="2413"),
+            "epci.code : '2413' n'est pas un code SIREN d'EPCI",
+        ),
+        (lambda d: d.pop("epci"), "epci : clé obligatoire absente"),
+        (lambda d: d["sorties"].update(formats=["csv", "shp"]), "sorties.formats[1] : reçu 'shp'"),
+        (lambda d: d["qpv"]["liste"].append("QN01365M"), "QPV cités deux fois : ['QN01365M']"),
         (
             lambda d: d["qpv"]["liste"].append("QP013040"),
-            "belong to a generation without a perimeter file",
+            "d'une génération sans fichier de périmètres",
         ),
         (
             lambda d: d.update(niveaux_comparaison=["commune", "region"]),
-            "niveaux_comparaison[1]: got 'region'",
+            "niveaux_comparaison[1] : reçu 'region'",
         ),
     ],
 )
@@ -119,7 +129,7 @@ def test_erreurs_nomment_la_cle(modif, attendu):
     d = _base()
     modif(d)
     msg = _erreur(d)
-    assert msg.startswith("invalid configuration t.yaml")
+    assert msg.startswith("configuration invalide t.yaml")
     assert attendu in msg
 
 
@@ -149,12 +159,12 @@ def test_plusieurs_erreurs_une_ligne_chacune():
 def test_yaml_invalide_et_fichier_absent(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("code: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ErreurConfig, match="YAML syntax error"):
+    with pytest.raises(ErreurConfig, match="erreur de syntaxe YAML"):
         charger_config(p)
-    with pytest.raises(ErreurConfig, match="configuration file not found: nulle_part"):
+    with pytest.raises(ErreurConfig, match="fichier de configuration introuvable : nulle_part"):
         charger_config("nulle_part")
     p.write_text("- a\n- b\n", encoding="utf-8")
-    with pytest.raises(ErreurConfig, match="expected a YAML mapping at the top level"):
+    with pytest.raises(ErreurConfig, match="à la racine, attendu : un dictionnaire YAML"):
         charger_config(p)
 
 
@@ -205,8 +215,8 @@ def test_qpv_inconnu(donnees):
     d["qpv"]["liste"][1] = {"code": "QN01399X", "commune": "13063"}
     with pytest.raises(
         ErreurConfig,
-        match=r"qpv.liste\[1\].code: QN01399X is not in the QPV "
-        r"2024 perimeter file\(s\) qpv.perimetres\[0\]",
+        match=r"qpv.liste\[1\].code : QN01399X n'est pas dans le ou les fichiers de périmètres "
+        r"des QPV 2024 qpv.perimetres\[0\]",
     ):
         _preparer(donnees, d)
 
@@ -216,8 +226,8 @@ def test_iris_absent_de_la_geographie(donnees):
     d["veille"][1]["iris"] = ["130630199"]
     with pytest.raises(
         ErreurConfig,
-        match=r"veille\[1\] \(VEILLE_CENTRE_MIRAMAS\).iris: "
-        r"\['130630199'\] absent from the IRIS geography",
+        match=r"veille\[1\] \(VEILLE_CENTRE_MIRAMAS\).iris : "
+        r"\['130630199'\] absents de la géographie IRIS",
     ):
         _preparer(donnees, d)
 
@@ -225,14 +235,18 @@ def test_iris_absent_de_la_geographie(donnees):
 def test_iris_d_une_autre_commune(donnees):
     d = dict_chemins(donnees)
     d["veille"][1]["iris"] = ["130470107"]  # Le Prépaou is in Istres, not Miramas
-    with pytest.raises(ErreurConfig, match="are in commune.*13047.*not in veille.*13063"):
+    with pytest.raises(
+        ErreurConfig, match="sont dans la ou les commune.*13047.*pas dans veille.*13063"
+    ):
         _preparer(donnees, d)
 
 
 def test_fichier_manquant(donnees, tmp_path):
     d = dict_chemins(donnees)
     d["sources"]["qpv_officiel"] = str(tmp_path / "absent.csv")
-    with pytest.raises(ErreurConfig, match="sources.qpv_officiel: file not found: .*absent.csv"):
+    with pytest.raises(
+        ErreurConfig, match="sources.qpv_officiel : fichier introuvable : .*absent.csv"
+    ):
         _preparer(donnees, d)
 
 
@@ -241,18 +255,18 @@ def test_annee_indisponible(donnees):
     d["annees"] = [2016, 2019]
     with pytest.raises(
         ErreurConfig,
-        match=r"annees: \[2019\] not available; the sources hold "
-        r"the vintages \[2011, 2016, 2022\]",
+        match=r"annees : \[2019\] non disponible\(s\) ; les sources contiennent "
+        r"les millésimes \[2011, 2016, 2022\]",
     ):
         _preparer(donnees, d)
-    with pytest.raises(ErreurConfig, match=r"--years: \[2020\] not available"):
+    with pytest.raises(ErreurConfig, match=r"--years : \[2020\] non disponible"):
         _preparer(donnees, dict_chemins(donnees), annees=[2020])
 
 
 def test_commune_sans_iris(donnees):
     d = dict_chemins(donnees)
     d["epci"]["communes"]["69123"] = "Lyon"
-    with pytest.raises(ErreurConfig, match=r"epci.communes: \['69123'\] have no IRIS"):
+    with pytest.raises(ErreurConfig, match=r"epci.communes : \['69123'\] n'ont aucun IRIS"):
         _preparer(donnees, d)
 
 
@@ -264,8 +278,8 @@ def test_generation_du_fichier(donnees):
     d2["veille"][2]["moins"] = []
     with pytest.raises(
         ErreurConfig,
-        match=r"qpv.perimetres\[0\].generation: 2015 but .* holds "
-        r"QPV of generation \[2024\]",
+        match=r"qpv.perimetres\[0\].generation : 2015 mais .* contient des "
+        r"QPV de génération \[2024\]",
     ):
         _preparer(donnees, d2)
 

@@ -216,16 +216,16 @@ BASE = """\
         (("type: part", "type: moyenne"), "type"),
         (
             ("insee: {numerateur: a, denominateur: b}", "insee: {numerateur: a}"),
-            "needs an insee denominateur",
+            "demande un denominateur insee",
         ),
         (
             (
                 "insee: {numerateur: a, denominateur: b}",
                 "insee: {numerateur: 'a * b', denominateur: b}",
             ),
-            "cannot parse",
+            "illisible au caractère",
         ),
-        (("type: part", "type: mediane\n  additif: true"), "median"),
+        (("type: part", "type: mediane\n  additif: true"), "médiane"),
         (("seuil_denominateur: 10", "seuil_denominateur: -1"), "seuil_denominateur"),
         (("source: s\n", "source: s\n  couleur: rouge\n"), "couleur"),
     ],
@@ -240,7 +240,7 @@ def test_invalid_codebook_errors_name_file_entry_and_field(tmp_path, remplacer, 
 
 def test_duplicate_entry_is_an_error(tmp_path):
     chemin = _ecrire(tmp_path, BASE + BASE)
-    with pytest.raises(ErreurDonnees, match="defined twice"):
+    with pytest.raises(ErreurDonnees, match="défini deux fois"):
         charger_codebook(chemin)
 
 
@@ -253,7 +253,7 @@ def test_user_adds_an_indicator_by_editing_the_codebook(tmp_path):
 
 
 def test_unknown_selection_lists_known_ids():
-    with pytest.raises(ErreurDonnees, match="known ids"):
+    with pytest.raises(ErreurDonnees, match="identifiants connus"):
         CODEBOOK.selection(["taux_inconnu"])
 
 

@@ -191,7 +191,7 @@ def test_input_frames_not_mutated(fixture):
 def test_weights_outside_unit_interval_rejected(fixture):
     comptages, niveaux = fixture
     mauvais = niveaux["qpv"].assign(poids=[1.0, 0.5, 1.5, 1.0])
-    with pytest.raises(ErreurDonnees, match="level 'qpv'.*outside"):
+    with pytest.raises(ErreurDonnees, match="niveau 'qpv'.*hors de"):
         consolider({"qpv": mauvais}, comptages=comptages, codebook=CHOM)
 
 

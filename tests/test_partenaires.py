@@ -251,14 +251,16 @@ def test_erreurs_nomment_fichier_colonne_ligne(territoire, tmp_path):
         tmp_path / "p.csv", index=False
     )
     s = _spec(cle="coordonnees", colonnes={"x": "X", "y": "Y"}, sexe=None)
-    with pytest.raises(ErreurDonnees, match=r"p\.csv: column X: not a number \(line\(s\) \[3\]"):
+    with pytest.raises(
+        ErreurDonnees, match=r"p\.csv : colonne X : pas un nombre \(ligne\(s\) \[3\]"
+    ):
         traiter_table(tmp_path / "p.csv", s, territoire, cache=tmp_path)
-    with pytest.raises(ErreurDonnees, match=r"column\(s\) \['SEXE'\] declared"):
+    with pytest.raises(ErreurDonnees, match=r"colonne\(s\) \['SEXE'\] déclarée"):
         traiter_table(
             tmp_path / "p.csv",
             _spec(cle="coordonnees", colonnes={"x": "X", "y": "Y"}),
             territoire,
             cache=tmp_path,
         )
-    with pytest.raises(ValueError, match="cle coordonnees: give the crs"):
+    with pytest.raises(ValueError, match="cle coordonnees : donner le crs"):
         _spec(cle="coordonnees", colonnes={"x": "X", "y": "Y"}, crs=None)

@@ -231,7 +231,7 @@ def test_cle_depend_du_contenu(tmp_path):
     assert empreinte_fichier(a) == (
         "a1fce4363854ff888cff4b8e7875d600c2682390412a8cf79b37d0b11148b0fa"
     )  # sha256("y")
-    with pytest.raises(ErreurDonnees, match="not found"):
+    with pytest.raises(ErreurDonnees, match="fichier introuvable"):
         empreinte_fichier(tmp_path / "absent")
 
 
@@ -308,4 +308,4 @@ def test_quality_compare_with_another_iris_table_and_a_sum(fichiers):
             d / "q.csv",
         ],
     )
-    assert res.exit_code != 0 and "'p_rplogt' in no IRIS table" in res.output
+    assert res.exit_code != 0 and "'p_rplogt' dans aucune table IRIS" in res.output

@@ -142,7 +142,7 @@ def test_zone_hors_iris_est_une_erreur(iris):
 
 def test_zone_qui_touche_seulement_est_hors_iris(iris):
     zones = gpd.GeoDataFrame({"code_zone": ["T"]}, geometry=[box(200, 0, 300, 100)], crs=CRS)
-    with pytest.raises(ErreurDonnees, match="intersect no IRIS"):
+    with pytest.raises(ErreurDonnees, match="ne recoupent aucun IRIS"):
         intersecter(iris, zones)
 
 
@@ -154,7 +154,7 @@ def test_crs_differents_reprojetes_et_rapportes(iris, zones, population):
 
 
 def test_sans_crs_erreur(iris, zones):
-    with pytest.raises(ErreurDonnees, match="no CRS"):
+    with pytest.raises(ErreurDonnees, match="aucun CRS"):
         intersecter(iris, zones.set_crs(None, allow_override=True))
 
 
@@ -167,9 +167,9 @@ def test_geometrycollection_reduite_aux_polygones(iris):
 
 def test_codes_repetes_ou_absents(iris, zones):
     double = pd.concat([zones, zones], ignore_index=True)
-    with pytest.raises(ErreurDonnees, match="repeated"):
+    with pytest.raises(ErreurDonnees, match="codes répétés"):
         intersecter(iris, double)
-    with pytest.raises(ErreurDonnees, match="no column 'code_qpv'"):
+    with pytest.raises(ErreurDonnees, match="pas de colonne 'code_qpv'"):
         intersecter(iris, zones, code_zone="code_qpv")
 
 

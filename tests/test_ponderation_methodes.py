@@ -239,7 +239,7 @@ def test_liste_iris_codes_inconnus(iris):
     liste = pd.DataFrame({"code_zone": ["V"], "code_iris": ["999999999"]})
     with pytest.raises(ErreurDonnees, match="999999999"):
         table_poids(iris, liste, methode="iris_list")
-    with pytest.raises(ErreurDonnees, match="shares"):
+    with pytest.raises(ErreurDonnees, match=r"parts comprises dans \[0, 1\]"):
         poids_liste_iris(
             pd.DataFrame({"code_zone": ["V"], "code_iris": ["130010101"], "part": [1.5]})
         )
@@ -320,9 +320,9 @@ def test_variables_comparees_errors_name_the_term_and_the_vintage():
     pop = pd.DataFrame({"code_iris": ["1"], "population": [10.0]})
     log = pd.DataFrame({"code_iris": ["1", "1"], "annee": [2016, 2021], "p_rp": [4.0, 5.0]})
     assert variables_comparees(pop, [log], {"p_rp": "m"}, annee=2021)["p_rp"].tolist() == [5.0]
-    with pytest.raises(ErreurDonnees, match="'p_rp' has no value for 2011"):
+    with pytest.raises(ErreurDonnees, match="'p_rp' n'a aucune valeur pour 2011"):
         variables_comparees(pop, [log], {"p_rp": "m"}, annee=2011)
-    with pytest.raises(ErreurDonnees, match="several vintages"):
+    with pytest.raises(ErreurDonnees, match="plusieurs millésimes"):
         variables_comparees(pop, [log], {"p_rp": "m"})
-    with pytest.raises(ErreurDonnees, match="'p_rp' in 2 IRIS tables"):
+    with pytest.raises(ErreurDonnees, match="'p_rp' dans 2 tables IRIS"):
         variables_comparees(pop, [log, log], {"p_rp": "m"}, annee=2016)

@@ -237,12 +237,13 @@ def test_config_invalide_rien_d_ecrit(donnees, tmp_path):
         main, ["run", "--from", str(donnees), "--out", str(tmp_path / "o"), "--years", "2011,2019"]
     )
     assert r.exit_code == 2
-    assert "--years: [2019] not available; the sources hold the vintages [2011, 2016, 2022]" in (
-        r.output
+    assert (
+        "--years : [2019] non disponible(s) ; les sources contiennent les millésimes "
+        "[2011, 2016, 2022]" in r.output
     )
     assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(main, ["run", "--config", str(tmp_path / "absent.yaml")])
-    assert r.exit_code == 2 and "configuration file not found" in r.output
+    assert r.exit_code == 2 and "fichier de configuration introuvable" in r.output
 
 
 def test_seconde_configuration_sans_changer_le_code(donnees, tmp_path):

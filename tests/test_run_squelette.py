@@ -239,7 +239,7 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
     runner = CliRunner()
     # bad --years: 2, nothing written
     r = runner.invoke(main, ["run", "--years", "2O16", "--out", str(tmp_path / "o")])
-    assert r.exit_code == 2 and "--years: '2O16' is not a year" in r.output
+    assert r.exit_code == 2 and "--years : '2O16' n'est pas une année" in r.output
     # year the sources do not hold: 2, nothing written
     cfg_yaml = tmp_path / "c.yaml"
     import yaml
@@ -250,14 +250,14 @@ def test_cli_codes_de_sortie(donnees, tmp_path, monkeypatch):
         main, ["run", "--config", str(cfg_yaml), "--years", "2019", "--out", str(tmp_path / "o")]
     )
     assert r.exit_code == 2, r.output
-    assert "--years: [2019] not available" in r.output and "Rien n'a été écrit" in r.output
+    assert "--years : [2019] non disponible(s)" in r.output and "Rien n'a été écrit" in r.output
     assert not (tmp_path / "o").exists()
     # invalid configuration: 2, nothing written
     d = dict_chemins(donnees)
     d["qpv"]["liste"][0] = "QN01399X"
     cfg_yaml.write_text(yaml.safe_dump(d, allow_unicode=True))
     r = runner.invoke(main, ["run", "--config", str(cfg_yaml), "--out", str(tmp_path / "o")])
-    assert r.exit_code == 2 and "qpv.liste[0].code: QN01399X is not in" in r.output
+    assert r.exit_code == 2 and "qpv.liste[0].code : QN01399X n'est pas dans" in r.output
     assert not (tmp_path / "o").exists()
     # existing outputs: 3
     cfg_yaml.write_text(yaml.safe_dump(dict_chemins(donnees), allow_unicode=True))
@@ -311,27 +311,32 @@ def test_annees_choisies(cfg, tmp_path):
 
 def _qpv_inconnu(d, tmp):
     d["qpv"]["liste"][0] = "QN01399X"
-    return "qpv.liste[0].code: QN01399X is not in the QPV 2024 perimeter file(s)"
+    return (
+        "qpv.liste[0].code : QN01399X n'est pas dans le ou les fichiers de périmètres des QPV 2024"
+    )
 
 
 def _iris_absent(d, tmp):
     d["veille"][0]["iris"] = ["130470199"]
-    return "veille[0] (VEILLE_ECHOPPES).iris: ['130470199'] absent from the IRIS geography"
+    return "veille[0] (VEILLE_ECHOPPES).iris : ['130470199'] absents de la géographie IRIS"
 
 
 def _fichier_manquant(d, tmp):
     d["sources"]["indicateurs_iris"] = str(tmp / "nulle_part.csv")
-    return "sources.indicateurs_iris: file not found"
+    return "sources.indicateurs_iris : fichier introuvable"
 
 
 def _mauvaise_annee(d, tmp):
     d["annees"] = [2016, 2019]
-    return "annees: [2019] not available; the sources hold the vintages [2011, 2016, 2022]"
+    return (
+        "annees : [2019] non disponible(s) ; les sources contiennent les millésimes "
+        "[2011, 2016, 2022]"
+    )
 
 
 def _cle_inconnue(d, tmp):
     d["ponderation"]["methodes"] = "surface"
-    return "ponderation.methodes: unknown key"
+    return "ponderation.methodes : clé inconnue"
 
 
 @pytest.mark.parametrize(
@@ -366,7 +371,7 @@ def test_cli_check(donnees, tmp_path):
     assert "années [2011, 2016, 2022]" in r.output and "6,840 des 99,092" in r.output
     assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(main, ["run", "--check", "--from", str(donnees), "--years", "2019"])
-    assert r.exit_code == 2 and "--years: [2019] not available" in r.output
+    assert r.exit_code == 2 and "--years : [2019] non disponible(s)" in r.output
 
 
 _SCRIPT_LONG = r"""

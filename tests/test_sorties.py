@@ -82,10 +82,10 @@ def test_geopackage_one_layer_per_level(tmp_path, table, geometries):
 
 def test_geopackage_errors(tmp_path, table, geometries):
     sans_crs = {"qpv": geometries["qpv"].set_crs(None, allow_override=True)}
-    with pytest.raises(ErreurDonnees, match="no CRS"):
+    with pytest.raises(ErreurDonnees, match="n'a pas de CRS"):
         ecrire_geopackage(table, sans_crs, tmp_path / "a.gpkg")
     manque = {"qpv": geometries["qpv"].iloc[:1]}
-    with pytest.raises(ErreurDonnees, match="without geometry: \\['Q2'\\]"):
+    with pytest.raises(ErreurDonnees, match="sans géométrie : \\['Q2'\\]"):
         ecrire_geopackage(table, manque, tmp_path / "b.gpkg")
     assert not (tmp_path / "b.gpkg").exists()
 

@@ -66,7 +66,7 @@ def test_zip_et_7z_extraits_avec_archive_imbriquee(tmp_path):
 def test_zip_traversee_refusee_rien_ecrit(tmp_path, nom):
     archive = _zip(tmp_path / "a.zip", {"ok.txt": b"1", nom: b"pwned"})
     dest = tmp_path / "sous" / "sortie"
-    with pytest.raises(ErreurDonnees, match="escapes the extraction folder"):
+    with pytest.raises(ErreurDonnees, match="sort du dossier d'extraction"):
         extraire_archive(archive, dest)
     assert not dest.exists()
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "sous" / "evil.txt").exists()
@@ -75,7 +75,7 @@ def test_zip_traversee_refusee_rien_ecrit(tmp_path, nom):
 
 def test_zip_lien_symbolique_refuse(tmp_path):
     archive = _zip(tmp_path / "a.zip", {"ok.txt": b"1"}, liens={"lien": "/etc/passwd"})
-    with pytest.raises(ErreurDonnees, match="'lien' is a symbolic link"):
+    with pytest.raises(ErreurDonnees, match="'lien' est un lien symbolique"):
         extraire_archive(archive, tmp_path / "sortie")
     assert not (tmp_path / "sortie").exists()
 
@@ -83,7 +83,7 @@ def test_zip_lien_symbolique_refuse(tmp_path):
 @pytest.mark.parametrize("nom", ["../evil.txt", "d/../../evil.txt"])
 def test_7z_traversee_refusee(tmp_path, nom):
     archive = _7z(tmp_path / "a.7z", {"ok.txt": b"1", nom: b"pwned"})
-    with pytest.raises(ErreurDonnees, match="escapes the extraction folder"):
+    with pytest.raises(ErreurDonnees, match="sort du dossier d'extraction"):
         extraire_archive(archive, tmp_path / "sous" / "sortie")
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "sous" / "evil.txt").exists()
     assert not (tmp_path / "sous" / "sortie").exists()
@@ -98,17 +98,17 @@ def test_7z_lien_symbolique_refuse(tmp_path):
     with py7zr.SevenZipFile(archive, "w") as z:
         z.write(src / "ok.txt", "ok.txt")
         z.write(src / "lien", "lien")
-    with pytest.raises(ErreurDonnees, match="symbolic link"):
+    with pytest.raises(ErreurDonnees, match="lien symbolique"):
         extraire_archive(archive, tmp_path / "sortie")
     assert not (tmp_path / "sortie").exists()
 
 
 def test_pas_une_archive_ou_corrompue(tmp_path):
     (tmp_path / "a.geojson").write_text("{}")
-    with pytest.raises(ErreurDonnees, match="not a zip or 7z archive"):
+    with pytest.raises(ErreurDonnees, match="ni une archive zip ni une archive 7z"):
         extraire_archive(tmp_path / "a.geojson", tmp_path / "s")
     (tmp_path / "b.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
-    with pytest.raises(ErreurDonnees, match="corrupt zip"):
+    with pytest.raises(ErreurDonnees, match="archive zip corrompue"):
         extraire_archive(tmp_path / "b.zip", tmp_path / "s")
     assert not (tmp_path / "s").exists()
 

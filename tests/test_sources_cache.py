@@ -38,7 +38,7 @@ def test_fichier_tronque_ou_absent_n_est_pas_en_cache(tmp_path):
     p = chemin_source("a", cache=tmp_path)
     p.write_bytes(b"01234")  # truncated behind the cache's back
     assert c.chemin("a") is None
-    with pytest.raises(ErreurDonnees, match="'a' is not in the cache"):
+    with pytest.raises(ErreurDonnees, match="'a' n'est pas dans le cache"):
         chemin_source("a", cache=tmp_path)
     p.unlink()
     assert c.chemin("a") is None
@@ -56,5 +56,7 @@ def test_reinstallation_remplace_et_retirer(tmp_path):
 
 def test_index_corrompu_erreur_claire(tmp_path):
     (tmp_path / "index.json").write_text("{pas du json")
-    with pytest.raises(ErreurDonnees, match="index.json: corrupt cache index"):
+    with pytest.raises(
+        ErreurDonnees, match="index.json : index du cache de téléchargement corrompu"
+    ):
         Cache(tmp_path).entrees()

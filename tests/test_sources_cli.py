@@ -56,7 +56,7 @@ def test_fichier_local_modifie_refuse_rien_copie(donnees, tmp_path):
     shutil.copyfile(donnees / "admin" / "communes-13-bouches-du-rhone.geojson", cible)
     with open(cible, "ab") as f:
         f.write(b" ")
-    with pytest.raises(ErreurSomme, match="communes_dep13.*expects b2429cf9.*nothing was copied"):
+    with pytest.raises(ErreurSomme, match="communes_dep13.*attend b2429cf9.*rien n'a été copié"):
         recuperer(["communes_dep13"], depuis=magasin, cache=tmp_path / "cache")
     assert Cache(tmp_path / "cache").entree("communes_dep13") is None
     assert not (tmp_path / "cache" / "admin").exists()
@@ -88,7 +88,10 @@ def test_summary_cli_depuis_le_cache_puis_cache_vide(donnees, tmp_path):
     cache = tmp_path / "cache"
     vide = CliRunner().invoke(main, ["data", "summary", "--cache-dir", str(cache)])
     assert vide.exit_code == 1
-    assert "is not in the cache" in vide.output and "observatoire data fetch" in vide.output
+    assert (
+        "n'est pas dans le cache de téléchargement" in vide.output
+        and "observatoire data fetch" in vide.output
+    )
     CliRunner().invoke(main, ["data", "fetch", "--from", str(donnees), "--cache-dir", str(cache)])
     run = CliRunner().invoke(main, ["data", "summary", "--cache-dir", str(cache)])
     assert run.exit_code == 0, run.output

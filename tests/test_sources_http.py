@@ -69,7 +69,7 @@ def _rien_dans_le_cache(cache: Path, sid: str) -> None:
     assert c.entree(sid) is None
     assert not (cache / "iris" / sid).exists()
     assert not list(cache.rglob("*.part"))
-    with pytest.raises(ValueError, match="not in the cache"):
+    with pytest.raises(ValueError, match="n'est pas dans le cache"):
         chemin_source(sid, cache=cache)
 
 
@@ -101,7 +101,7 @@ def test_telechargement_ok_et_empreinte_premiere(serveur, tmp_path, donnees):
 def test_somme_fausse_erreur_claire_et_cache_vide(serveur, tmp_path):
     reg = _registre(tmp_path, serveur.url, iris_test={"chemin": IRIS, "sha256": "0" * 64})
     cache = tmp_path / "cache"
-    with pytest.raises(ErreurSomme, match=r"sha256 mismatch: expected 0{64}, got " + SHA_IRIS):
+    with pytest.raises(ErreurSomme, match=r"sha256 discordant : attendu 0{64}, reçu " + SHA_IRIS):
         recuperer(["iris_test"], registre=reg, cache=cache)
     _rien_dans_le_cache(cache, "iris_test")
 
@@ -129,14 +129,14 @@ def test_interruption_persistante_aucun_fichier_complet_puis_reprise(serveur, tm
     reg = _registre(tmp_path, serveur.url, iris_test={"chemin": IRIS, "sha256": SHA_IRIS})
     cache = tmp_path / "cache"
     serveur.couper(IRIS, fois=10)
-    with pytest.raises(ErreurTelechargement, match="failed after 2 attempt"):
+    with pytest.raises(ErreurTelechargement, match="échec du téléchargement après 2 tentative"):
         recuperer(["iris_test"], registre=reg, cache=cache, essais=2)
     # only a .part file in the staging area: the source is not in the cache
     parts = list(cache.rglob("*.part"))
     assert len(parts) == 1 and parts[0].parent == cache / ".tmp"
     assert Cache(cache).entree("iris_test") is None
     assert not (cache / "iris").exists()
-    with pytest.raises(ValueError, match="not in the cache"):
+    with pytest.raises(ValueError, match="n'est pas dans le cache"):
         chemin_source("iris_test", cache=cache)
     # the server recovers: the next fetch resumes from the partial file
     serveur.couper(IRIS, fois=0)
@@ -192,7 +192,7 @@ def test_nouvelle_publication_refusee_contre_empreinte(serveur, tmp_path, donnee
     avant = chemin_source("qpv_test", cache=cache).read_bytes()
     # the "producer" now serves different content at the same URL
     serveur.remplacer(QPV, donnees / "qpv" / "qpv2024_dep13_anct_simplifie.geojson")
-    with pytest.raises(ErreurSomme, match="first download's, recorded on"):
+    with pytest.raises(ErreurSomme, match="celle du premier téléchargement, enregistrée le"):
         recuperer(["qpv_test"], registre=reg, cache=cache, forcer=True)
     # the cached copy is untouched, no partial file left
     assert chemin_source("qpv_test", cache=cache).read_bytes() == avant
@@ -247,7 +247,7 @@ def test_parametres_wfs_remplis_depuis_le_territoire(serveur, tmp_path):
 
 
 def test_source_manuelle_message_clair(tmp_path):
-    with pytest.raises(ErreurTelechargement, match="has no direct download.*insee.fr"):
+    with pytest.raises(ErreurTelechargement, match="n'a pas de téléchargement direct.*insee.fr"):
         recuperer(["insee_qpv2024_population"], cache=tmp_path)
     assert charger_registre()["insee_qpv2024_population"].page.startswith("https://www.insee.fr")
 
@@ -292,13 +292,13 @@ def test_cli_fetch_somme_fausse_code_retour(serveur, tmp_path):
         ],
     )
     assert run.exit_code == 1
-    assert "sha256 mismatch" in run.output and "1 source(s) en échec : iris_test" in run.output
+    assert "sha256 discordant" in run.output and "1 source(s) en échec : iris_test" in run.output
     _rien_dans_le_cache(tmp_path / "cache", "iris_test")
 
 
 def test_http_404_erreur_sans_nouvel_essai(serveur, tmp_path):
     reg = _registre(tmp_path, serveur.url, absent={"chemin": "/iris/absent.geojson"})
-    with pytest.raises(ErreurTelechargement, match=r"absent.geojson: HTTP 404"):
+    with pytest.raises(ErreurTelechargement, match=r"absent.geojson : HTTP 404"):
         recuperer(["absent"], registre=reg, cache=tmp_path / "cache", essais=3)
     assert len([j for j in serveur.journal if j["chemin"] == "/iris/absent.geojson"]) == 1
     _rien_dans_le_cache(tmp_path / "cache", "absent")
@@ -311,6 +311,8 @@ def test_hote_injoignable_erreur_claire(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     reg = _registre(tmp_path, f"http://127.0.0.1:{port}", loin={"chemin": "/a.geojson"})
-    with pytest.raises(ErreurTelechargement, match="failed after 2 attempt.*ConnectionError"):
+    with pytest.raises(
+        ErreurTelechargement, match="échec du téléchargement après 2 tentative.*ConnectionError"
+    ):
         recuperer(["loin"], registre=reg, cache=tmp_path / "cache", essais=2)
     _rien_dans_le_cache(tmp_path / "cache", "loin")

@@ -61,16 +61,16 @@ def test_registre_valide_et_couvre_les_familles():
 
 
 def test_registre_id_inconnu_liste_les_ids():
-    with pytest.raises(ErreurDonnees, match="unknown source id 'nope'.*ign_contours_iris_2020"):
+    with pytest.raises(ErreurDonnees, match="id de source inconnu 'nope'.*ign_contours_iris_2020"):
         charger_registre()["nope"]
 
 
 @pytest.mark.parametrize(
     "entree, message",
     [
-        ({"acces": {"type": "fichier"}}, "acces.type 'fichier' needs acces.url"),
-        ({"sha256": "ABC"}, "sha256: .*64 lower-case hex"),
-        ({"acces": {"type": "fichier", "url": "ftp://x/y.7z"}}, "not an http"),
+        ({"acces": {"type": "fichier"}}, "acces.type 'fichier' demande acces.url"),
+        ({"sha256": "ABC"}, "sha256 : .*64 chiffres hexadécimaux minuscules"),
+        ({"acces": {"type": "fichier", "url": "ftp://x/y.7z"}}, "pas une URL http"),
         ({"rubrique": "divers"}, "rubrique"),
         ({"champ_inconnu": 1}, "champ_inconnu"),
     ],
@@ -87,7 +87,7 @@ def test_registre_invalide_message_nomme_fichier_entree_champ(tmp_path, entree, 
     }
     chemin = tmp_path / "r.yaml"
     chemin.write_text(yaml.safe_dump({"sources": [{**base, **entree}]}))
-    with pytest.raises(ErreurDonnees, match=f"r.yaml: source 'x_1': .*{message}"):
+    with pytest.raises(ErreurDonnees, match=f"r.yaml : source 'x_1' : .*{message}"):
         charger_registre(chemin)
 
 
@@ -104,7 +104,7 @@ def test_registre_id_duplique(tmp_path):
     }
     chemin = tmp_path / "r.yaml"
     chemin.write_text(yaml.safe_dump({"sources": [e, e]}))
-    with pytest.raises(ErreurDonnees, match="duplicate source id 'a'"):
+    with pytest.raises(ErreurDonnees, match="id de source en double 'a'"):
         charger_registre(chemin)
 
 
@@ -116,7 +116,7 @@ def test_catalogue_chemin_absolu_ou_remontant_refuse(tmp_path):
                 {"sources": {"x": {"chemin": mauvais, "rubrique": "stats", "provenance": "p"}}}
             )
         )
-        with pytest.raises(ErreurDonnees, match="source 'x'.*relative to the store"):
+        with pytest.raises(ErreurDonnees, match="source 'x'.*relatif au magasin local"):
             charger_catalogue(chemin)
 
 
@@ -158,9 +158,9 @@ def test_catalogue_crs_conforme_aux_fichiers(donnees):
 
 
 def test_chemin_source_depuis_id_inconnu_ou_fichier_absent(tmp_path, donnees):
-    with pytest.raises(ErreurDonnees, match="'nope' is not in catalogue 'shared_data'"):
+    with pytest.raises(ErreurDonnees, match="'nope' n'est pas dans le catalogue 'shared_data'"):
         chemin_source("nope", depuis=donnees)
-    with pytest.raises(ErreurDonnees, match="not found in the local store"):
+    with pytest.raises(ErreurDonnees, match="introuvable dans le magasin local"):
         chemin_source("communes_dep13", depuis=tmp_path)
 
 
@@ -218,11 +218,11 @@ def test_territoire_depuis_config_du_paquet():
     assert t.communes == ["13056", "13077", "13098"]
     assert "iris_contours_2014_dep13" in t.sources_locales
     assert set(t.sources_locales) <= set(charger_catalogue().sources)
-    with pytest.raises(ErreurDonnees, match="configuration file not found: inexistant"):
+    with pytest.raises(ErreurDonnees, match="fichier de configuration introuvable : inexistant"):
         territoire(config="inexistant")
-    with pytest.raises(ErreurDonnees, match="unknown territory 'inexistant'.*pays_de_martigues"):
+    with pytest.raises(ErreurDonnees, match="territoire inconnu 'inexistant'.*pays_de_martigues"):
         territoire("inexistant")
-    with pytest.raises(ErreurDonnees, match="both given"):
+    with pytest.raises(ErreurDonnees, match="donnés tous les deux"):
         territoire("pays_de_martigues", config="pays_de_martigues")
 
 
@@ -242,7 +242,7 @@ def test_territoire_lu_par_les_modeles_de_la_config(tmp_path):
     # errors name the file and the key
     d["ponderation"]["methode"] = "lineaire"
     p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ErreurDonnees, match=r"terr.yaml: ponderation.methode: got 'lineaire'"):
+    with pytest.raises(ErreurDonnees, match=r"terr.yaml : ponderation.methode : reçu 'lineaire'"):
         territoire(config=p)
 
 
@@ -254,5 +254,5 @@ def test_catalogue_communes_couvertes(tmp_path):
     chemin.write_text(
         yaml.safe_dump({"sources": {"g": {**entree, "communes_couvertes": ["13047", "1347"]}}})
     )
-    with pytest.raises(ErreurDonnees, match="source 'g': communes_couvertes.*'1347'"):
+    with pytest.raises(ErreurDonnees, match="source 'g' : communes_couvertes.*'1347'"):
         charger_catalogue(chemin)

@@ -63,5 +63,5 @@ def test_inputs_not_mutated_and_errors():
     pd.testing.assert_frame_equal(table, avant[1])
     with pytest.raises(ErreurDonnees, match="men"):
         ventiler(poids, table, ["men"])
-    with pytest.raises(ErreurDonnees, match="repeated"):
+    with pytest.raises(ErreurDonnees, match="codes IRIS répétés"):
         ventiler(poids, pd.concat([table, table]), ["pop"])

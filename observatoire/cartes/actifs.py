@@ -34,7 +34,7 @@ def _dossier_leaflet() -> Path:
         import xstatic.pkg.leaflet as xs
     except ImportError as exc:  # pragma: no cover - dependency of the package
         raise ImportError(
-            "offline maps need Leaflet from the 'xstatic-leaflet' package: "
+            "les cartes hors ligne demandent Leaflet, du paquet 'xstatic-leaflet' : "
             "pip install xstatic-leaflet"
         ) from exc
     return Path(xs.BASE_DIR)
@@ -120,8 +120,8 @@ def verifier_hors_ligne(html: str, *, source: str = "page") -> None:
     >>> verifier_hors_ligne('<script src="https://cdn.x/leaflet.js"></script>')
     Traceback (most recent call last):
     ...
-    observatoire.rapport.ErreurDonnees: page: loads a remote asset: <script src="https://
+    observatoire.rapport.ErreurDonnees: page : charge une ressource distante : <script src="https://
     """
     m = _EXTERNE.search(html)
     if m:
-        raise ErreurDonnees(f"{source}: loads a remote asset: {m.group(0)}")
+        raise ErreurDonnees(f"{source} : charge une ressource distante : {m.group(0)}")

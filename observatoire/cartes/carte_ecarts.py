@@ -186,7 +186,9 @@ def carte_ecarts(
         under the map.
     """
     if reference not in REFERENCES:
-        raise ValueError(f"unknown reference level {reference!r}; valid: {', '.join(REFERENCES)}")
+        raise ValueError(
+            f"niveau de référence inconnu {reference!r} ; valides : {', '.join(REFERENCES)}"
+        )
     if ecarts is None:
         ecarts = pd.DataFrame(columns=[*COLONNES_ECARTS, "statut"])
     verifier_colonnes(ecarts, COLONNES_ECARTS, "ecarts")

@@ -114,7 +114,7 @@ def calculer_bornes(
     """
     if schema not in SCHEMAS:
         raise ErreurDonnees(
-            f"unknown classification scheme {schema!r}; valid: {', '.join(SCHEMAS)}"
+            f"méthode de classification inconnue {schema!r} ; valides : {', '.join(SCHEMAS)}"
         )
     y = np.asarray(valeurs, dtype="float64")
     y = y[np.isfinite(y)]
@@ -122,7 +122,7 @@ def calculer_bornes(
         return np.array([], dtype="float64")
     if schema == "manuel":
         if not bornes:
-            raise ErreurDonnees("scheme 'manuel' needs user-defined breaks (bornes=[...])")
+            raise ErreurDonnees("la méthode 'manuel' demande des bornes choisies (bornes=[...])")
         b = np.asarray(sorted(float(x) for x in bornes), dtype="float64")
         if y.max() > b[-1]:
             b = np.append(b, y.max())

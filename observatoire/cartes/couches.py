@@ -114,9 +114,9 @@ def preparer_couches(
     iris = g.iris
     for col in ("code_iris", "geometry"):
         if col not in iris.columns:
-            raise ErreurDonnees(f"geometries['iris']: missing column {col!r}")
+            raise ErreurDonnees(f"geometries['iris'] : colonne {col!r} manquante")
     if iris.empty:
-        raise ErreurDonnees("geometries['iris']: no IRIS to map")
+        raise ErreurDonnees("geometries['iris'] : aucun IRIS à cartographier")
     nom = iris["nom_iris"] if "nom_iris" in iris else iris["code_iris"]
     nom = nom.astype(object).where(nom.notna(), iris["code_iris"]).astype(str)
     com = iris["code_commune"].astype(str) if "code_commune" in iris else iris["code_iris"].str[:5]
@@ -136,7 +136,7 @@ def preparer_couches(
         crs=iris.crs,
     )
     if base.crs is None:
-        raise ErreurDonnees("geometries['iris']: layer has no CRS")
+        raise ErreurDonnees("geometries['iris'] : la couche n'a pas de CRS")
     base = base.to_crs("EPSG:2154")
     iris_s = simplifier_couverture(base, tolerance_iris, source="IRIS", rapport=rapport)
 

@@ -141,22 +141,28 @@ def geometries_depuis(objet) -> Geometries:
         inconnues = set(objet) - connues
         if inconnues:
             raise ErreurDonnees(
-                f"geometries: unknown layer(s) {sorted(inconnues)}; valid: {sorted(connues)}"
+                f"geometries : couche(s) inconnue(s) {sorted(inconnues)} ; "
+                f"valides : {sorted(connues)}"
             )
         if "iris" not in objet:
-            raise ErreurDonnees("geometries: the 'iris' layer is required")
+            raise ErreurDonnees("geometries : la couche 'iris' est obligatoire")
         d = dict(objet)
         if "zones" in d:
             d["zones_territoire"] = d.pop("zones")
         return Geometries(**d)
-    raise ErreurDonnees(f"geometries: expected Geometries or a dict, got {type(objet).__name__}")
+    raise ErreurDonnees(
+        f"geometries : attendu : Geometries ou un dict, reçu {type(objet).__name__}"
+    )
 
 
 def verifier_colonnes(df: pd.DataFrame, colonnes, source: str) -> None:
     """Raise :class:`ErreurDonnees` naming the table and the missing columns."""
     manquantes = [c for c in colonnes if c not in df.columns]
     if manquantes:
-        raise ErreurDonnees(f"{source}: missing column(s) {manquantes}; got {list(df.columns)}")
+        raise ErreurDonnees(
+            f"{source} : colonne(s) manquante(s) {manquantes} ; "
+            f"colonnes présentes : {list(df.columns)}"
+        )
 
 
 def filtrer_sexe(df: pd.DataFrame, sexe: str = "ensemble") -> pd.DataFrame:
@@ -222,7 +228,7 @@ def _codebook_frame(codebook) -> pd.DataFrame | None:
     if hasattr(codebook, "to_frame"):
         codebook = codebook.to_frame()
     if not isinstance(codebook, pd.DataFrame):
-        raise ErreurDonnees("codebook: expected a Codebook or a DataFrame")
+        raise ErreurDonnees("codebook : attendu : un Codebook ou un DataFrame")
     cb = codebook.copy()
     if "indicateur" not in cb.columns and "id" in cb.columns:
         cb = cb.rename(columns={"id": "indicateur"})

@@ -331,7 +331,9 @@ def fiche_quartier(
     verifier_colonnes(indicateurs, COLONNES_INDICATEURS, "indicateurs")
     zones = couches.zones
     if code not in set(zones["code"]):
-        raise ValueError(f"zone {code!r} not in the map layers; known: {sorted(zones['code'])}")
+        raise ValueError(
+            f"zone {code!r} absente des couches de la carte ; connues : {sorted(zones['code'])}"
+        )
     z = zones[zones["code"] == code].iloc[0]
     nom, niveau = str(z["nom"]), str(z["niveau"])
     dz = _donnees_zone_memo(couches, code, niveau, indicateurs, ecarts, synthese, sexe)

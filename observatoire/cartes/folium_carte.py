@@ -106,7 +106,7 @@ def carte_folium(
 
     dossier = Path(dossier_run)
     if niveau not in _COUCHES:
-        raise ValueError(f"unknown level {niveau!r}; valid: {', '.join(_COUCHES)}")
+        raise ValueError(f"niveau inconnu {niveau!r} ; valides : {', '.join(_COUCHES)}")
     gpkg = dossier / "tables" / "observatoire.gpkg"
     geo = gpd.read_file(gpkg, layer=niveau, columns=["territoire_code", "territoire_nom"])
     geo = geo.to_crs("EPSG:4326")

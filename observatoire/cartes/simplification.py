@@ -38,7 +38,7 @@ DECIMALES = 5
 
 def _projete(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
-        raise ErreurDonnees(f"{source}: layer has no CRS")
+        raise ErreurDonnees(f"{source} : la couche n'a pas de CRS")
     if gdf.crs.is_geographic:
         return gdf.to_crs("EPSG:2154")
     return gdf
@@ -86,7 +86,9 @@ def simplifier_couverture(
         out["geometry"] = out.geometry.simplify(tolerance, preserve_topology=True)
     vide = out.geometry.is_empty | out.geometry.isna()
     if vide.any():
-        raise ErreurDonnees(f"{source}: {int(vide.sum())} feature(s) vanished when simplified")
+        raise ErreurDonnees(
+            f"{source} : {int(vide.sum())} entité(s) disparue(s) à la simplification"
+        )
     return out
 
 

@@ -66,7 +66,7 @@ def codes_stricts(
     source: str,
     colonne: str,
     premiere: int = 2,
-    unite: str = "line",
+    unite: str = "ligne",
 ) -> pd.Series:
     """Return codes as text, checked: a wrong code is an error naming its lines.
 
@@ -79,7 +79,7 @@ def codes_stricts(
     premiere : int
         Number of the first row in messages (2 for a table with a header line).
     unite : str
-        What a row is called in messages (``"line"``, ``"feature"``).
+        What a row is called in messages (``"ligne"``, ``"entité"``).
 
     Raises
     ------
@@ -95,8 +95,8 @@ def codes_stricts(
     ...               colonne="IRIS")
     Traceback (most recent call last):
     ...
-    observatoire.rapport.ErreurDonnees: t.csv: column IRIS: 1 code(s) are not 9-character \
-codes, line(s) [3]: ['132'] (row cut short or wrong column?)
+    observatoire.rapport.ErreurDonnees: t.csv : colonne IRIS : 1 code(s) ne sont pas des codes \
+à 9 caractères, ligne(s) [3] : ['132'] (ligne tronquée ou mauvaise colonne ?)
     """
     s = codes.astype("object")
     manquant = s.isna().to_numpy()
@@ -113,9 +113,9 @@ codes, line(s) [3]: ['132'] (row cut short or wrong column?)
         pos = [int(i) for i in (~bon).nonzero()[0]]
         exemples = ["" if manquant[i] else str(s.iloc[i]) for i in pos[:10]]
         raise ErreurDonnees(
-            f"{source}: column {colonne}: {len(pos)} code(s) are not {longueur}-character "
-            f"codes, {unite}(s) {[i + premiere for i in pos[:10]]}: {exemples} "
-            "(row cut short or wrong column?)"
+            f"{source} : colonne {colonne} : {len(pos)} code(s) ne sont pas des codes à "
+            f"{longueur} caractères, {unite}(s) {[i + premiere for i in pos[:10]]} : {exemples} "
+            "(ligne tronquée ou mauvaise colonne ?)"
         )
     return texte.astype("object")
 
@@ -169,7 +169,7 @@ def colonnes_niveau(niveau: str) -> tuple[str, str]:
         return _COLONNES_NIVEAU[niveau]
     except KeyError:
         raise ValueError(
-            f"niveau must be one of {sorted(_COLONNES_NIVEAU)}, not {niveau!r}"
+            f"niveau doit être l'un de {sorted(_COLONNES_NIVEAU)}, pas {niveau!r}"
         ) from None
 
 
@@ -186,4 +186,4 @@ def generation_qpv(code: str) -> int:
         return 2015
     if prefixe == "QN":
         return 2024
-    raise ValueError(f"QPV code {code!r} starts with neither QP (2015) nor QN (2024)")
+    raise ValueError(f"le code QPV {code!r} ne commence ni par QP (2015) ni par QN (2024)")

@@ -85,28 +85,28 @@ def lire_iris(
         brut,
         ["INSEE_COM", "DEPCOM", "CODE_COM", "code_commune", "COM"],
         source=src,
-        role="commune code",
+        role="code commune",
         requis=False,
     )
     c_code = trouver_colonne(
-        brut, ["CODE_IRIS", "DCOMIRIS", "code_iris"], source=src, role="IRIS code", requis=False
+        brut, ["CODE_IRIS", "DCOMIRIS", "code_iris"], source=src, role="code IRIS", requis=False
     )
 
     def communes_strictes():
         return codes_stricts(
-            brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com, premiere=0, unite="feature"
+            brut[c_com], 5, MOTIF_COMMUNE, source=src, colonne=c_com, premiere=0, unite="entité"
         )
 
     if c_code is not None:
         code = codes_stricts(
-            brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code, premiere=0, unite="feature"
+            brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code, premiere=0, unite="entité"
         )
     else:
-        c_suffixe = trouver_colonne(brut, ["IRIS"], source=src, role="IRIS code", requis=False)
+        c_suffixe = trouver_colonne(brut, ["IRIS"], source=src, role="code IRIS", requis=False)
         if c_suffixe is None:
             raise ErreurDonnees(
-                f"{src}: no IRIS code column; expected CODE_IRIS, DCOMIRIS or code_iris "
-                f"(9 characters), or IRIS + INSEE_COM/DEPCOM; found "
+                f"{src} : pas de colonne de code IRIS ; attendu : CODE_IRIS, DCOMIRIS ou "
+                "code_iris (9 caractères), ou IRIS + INSEE_COM/DEPCOM ; trouvé : "
                 f"{[str(c) for c in brut.columns if c != 'geometry']}"
             )
         suffixe = normaliser_code(brut[c_suffixe], 4)
@@ -118,34 +118,35 @@ def lire_iris(
                 source=src,
                 colonne=c_suffixe,
                 premiere=0,
-                unite="feature",
+                unite="entité",
             )
         elif c_com is None:
             raise ErreurDonnees(
-                f"{src}: column IRIS holds 4-character suffixes but no commune code column "
-                "(INSEE_COM / DEPCOM) is present to build the 9-character code"
+                f"{src} : la colonne IRIS contient des suffixes à 4 caractères mais aucune "
+                "colonne de code commune (INSEE_COM / DEPCOM) ne permet de former le code à "
+                "9 caractères"
             )
         else:
             code = communes_strictes() + suffixe
     mauvais = code.isna() | (code.str.len() != 9)
     if mauvais.any():
         raise ErreurDonnees(
-            f"{src}: {int(mauvais.sum())} IRIS code(s) are not 9 characters: "
+            f"{src} : {int(mauvais.sum())} code(s) IRIS n'ont pas 9 caractères : "
             f"{code[mauvais].head(10).tolist()}"
         )
     arm = communes_strictes() if c_com is not None else code.str[:5]
     c_nom = trouver_colonne(
-        brut, ["NOM_IRIS", "LIB_IRIS", "nom_iris"], source=src, role="IRIS name", requis=False
+        brut, ["NOM_IRIS", "LIB_IRIS", "nom_iris"], source=src, role="nom d'IRIS", requis=False
     )
     c_nomcom = trouver_colonne(
         brut,
         ["NOM_COM", "LIBCOM", "nom_commune", "LIB_COM"],
         source=src,
-        role="commune name",
+        role="nom de commune",
         requis=False,
     )
     c_type = trouver_colonne(
-        brut, ["TYP_IRIS", "TYPE_IRIS", "type_iris"], source=src, role="IRIS type", requis=False
+        brut, ["TYP_IRIS", "TYPE_IRIS", "type_iris"], source=src, role="type d'IRIS", requis=False
     )
     out = gpd.GeoDataFrame(
         {
@@ -203,20 +204,20 @@ def lire_qpv(
         brut,
         ["code_qpv", "CODE_QP", "code_qp", "codeQPV", "CODE_QPV", "code_zone"],
         source=src,
-        role="QPV code",
+        role="code QPV",
     )
     c_nom = trouver_colonne(
         brut,
         ["nom_qpv", "NOM_QP", "nom_qp", "lib_qp", "LIB_QP", "nom_zone"],
         source=src,
-        role="QPV name",
+        role="nom de QPV",
         requis=False,
     )
     c_com = trouver_colonne(
         brut,
         ["communes", "insee_com", "code_commune", "CODE_COM", "COMMUNE_QP_CODE"],
         source=src,
-        role="commune code",
+        role="code commune",
         requis=False,
     )
     codes = brut[c_code].astype("object").str.strip()
@@ -225,7 +226,7 @@ def lire_qpv(
         try:
             generations.append(generation_qpv(c))
         except ValueError as exc:
-            raise ErreurDonnees(f"{src}: feature {i}: {exc}") from None
+            raise ErreurDonnees(f"{src} : entité {i} : {exc}") from None
     communes = brut[c_com].map(_liste_communes) if c_com else pd.Series([[]] * len(brut))
     if c_com is None and rapport is not None:
         rapport.info(

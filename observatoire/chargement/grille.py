@@ -117,30 +117,30 @@ def _lire_brut(chemin, couche) -> tuple[pd.DataFrame, bool]:
             if b"geo" not in meta:
                 return pd.read_parquet(chemin), False
         except Exception as exc:
-            raise ErreurDonnees(f"{chemin}: cannot read: {exc}") from exc
+            raise ErreurDonnees(f"{chemin} : lecture impossible : {exc}") from exc
     return lire_vecteur(chemin, couche), False
 
 
 def _ligne(texte: bool):
     """Position → words: CSV line (header = line 1) or 1-based row of other formats."""
     if texte:
-        return lambda i: f"line {int(i) + 2}"
-    return lambda i: f"row {int(i) + 1}"
+        return lambda i: f"ligne {int(i) + 2}"
+    return lambda i: f"entité {int(i) + 1}"
 
 
 def _unite(texte: bool) -> str:
-    return "line(s)" if texte else "row(s)"
+    return "ligne(s)" if texte else "entité(s)"
 
 
 def _numeros(positions: np.ndarray, texte: bool, n: int = 10) -> str:
     decalage = 2 if texte else 1
     liste = [int(p) + decalage for p in positions[:n]]
-    return f"{liste}" + (f" ... ({len(positions)} in all)" if len(positions) > n else "")
+    return f"{liste}" + (f" ... ({len(positions)} au total)" if len(positions) > n else "")
 
 
 def _grille_vecteur(brut, *, src, crs, rapport):
-    c_id = trouver_colonne(brut, _IDS, source=src, role="cell id")
-    c_pop = trouver_colonne(brut, _POPULATION, source=src, role="population (individuals)")
+    c_id = trouver_colonne(brut, _IDS, source=src, role="identifiant de carreau")
+    c_pop = trouver_colonne(brut, _POPULATION, source=src, role="population (individus)")
     c_men = trouver_colonne(brut, _MENAGES, source=src, role="", requis=False)
     c_imp = trouver_colonne(brut, _IMPUTATION, source=src, role="", requis=False)
 
@@ -200,7 +200,7 @@ def _convertir(serie: pd.Series, *, src, colonne, texte) -> pd.Series:
         valeurs = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce")
         mauvais = np.flatnonzero((valeurs.isna() & ~s.isin(MARQUEURS_MANQUANTS)).to_numpy())
         raise ErreurDonnees(
-            f"{src}: column {colonne}: {_ligne(texte)(mauvais[0])}: non-numeric value "
+            f"{src} : colonne {colonne} : {_ligne(texte)(mauvais[0])} : valeur non numérique "
             f"{s.iloc[mauvais[0]]!r} ({_unite(texte)} {_numeros(mauvais, texte)})"
         ) from None
 
@@ -212,14 +212,14 @@ def _verifier_comptes(valeurs: pd.Series, *, src, colonne, texte, manquants=Fals
     negatifs = np.flatnonzero(v < 0)
     if len(negatifs):
         raise ErreurDonnees(
-            f"{src}: column {colonne}: negative count {v[negatifs[0]]:g} on {unite} "
+            f"{src} : colonne {colonne} : effectif négatif {v[negatifs[0]]:g} sur {unite} "
             f"{_numeros(negatifs, texte)}"
         )
     infinis = np.isinf(v) if manquants else ~np.isfinite(v)
     if infinis.any():
-        quoi = "infinite" if manquants else "missing or infinite"
+        quoi = "infini" if manquants else "manquant ou infini"
         raise ErreurDonnees(
-            f"{src}: column {colonne}: {quoi} count on {unite} "
+            f"{src} : colonne {colonne} : effectif {quoi} sur {unite} "
             f"{_numeros(np.flatnonzero(infinis), texte)}"
         )
 
@@ -227,8 +227,8 @@ def _verifier_comptes(valeurs: pd.Series, *, src, colonne, texte, manquants=Fals
 def _grille_table(brut: pd.DataFrame, *, src, texte, crs, rapport):
     rapport = rapport if rapport is not None else Rapport()
     brut = brut.reset_index(drop=True)
-    c_id = trouver_colonne(brut, _IDS, source=src, role="cell id")
-    c_pop = trouver_colonne(brut, _POPULATION, source=src, role="population (individuals)")
+    c_id = trouver_colonne(brut, _IDS, source=src, role="identifiant de carreau")
+    c_pop = trouver_colonne(brut, _POPULATION, source=src, role="population (individus)")
     c_men = trouver_colonne(brut, _MENAGES, source=src, role="", requis=False)
     cellules = parser_ids_inspire(brut[c_id], source=src, colonne=c_id, texte=texte)
     crs_id, cote = cellules.attrs["crs"], cellules.attrs["cote"]
@@ -255,12 +255,15 @@ def _grille_table(brut: pd.DataFrame, *, src, texte, crs, rapport):
 
     cible = pyproj.CRS.from_user_input(crs)
     if not cible.is_projected:
-        raise ErreurDonnees(f"working CRS {crs} is geographic: areas need a projected CRS")
+        raise ErreurDonnees(
+            f"le CRS de travail {crs} est géographique : les surfaces demandent un CRS projeté"
+        )
     try:
         source_crs = pyproj.CRS.from_epsg(crs_id)
     except pyproj.exceptions.CRSError:
         raise ErreurDonnees(
-            f"{src}: column {c_id}: the ids name CRS {crs_id}, not a known EPSG code"
+            f"{src} : colonne {c_id} : les identifiants nomment le CRS {crs_id}, "
+            "qui n'est pas un code EPSG connu"
         ) from None
     if not source_crs.equals(cible):
         rapport.info(
@@ -330,20 +333,20 @@ def parser_ids_inspire(
         ids = ids.astype("str")
     ligne, unite = _ligne(texte), _unite(texte)
     if len(ids) == 0:
-        raise ErreurDonnees(f"{source}: column {colonne}: no cell")
+        raise ErreurDonnees(f"{source} : colonne {colonne} : aucun carreau")
     valides = ids.str.fullmatch(MOTIF_ID_INSPIRE).fillna(False).to_numpy(dtype=bool)
     if not valides.all():
         mauvais = np.flatnonzero(~valides)
         raise ErreurDonnees(
-            f"{source}: column {colonne}: {ligne(mauvais[0])}: {ids.iloc[mauvais[0]]!r} is not "
-            f"an INSPIRE cell id like CRS3035RES200mN2232000E3823000 ({len(mauvais)} such "
-            f"{unite}: {_numeros(mauvais, texte)})"
+            f"{source} : colonne {colonne} : {ligne(mauvais[0])} : {ids.iloc[mauvais[0]]!r} "
+            "n'est pas un identifiant de carreau INSPIRE comme CRS3035RES200mN2232000E3823000 "
+            f"({len(mauvais)} {unite} de ce type : {_numeros(mauvais, texte)})"
         )
 
     premier = re.fullmatch(MOTIF_ID_INSPIRE, ids.iloc[0])
     crs, cote = int(premier[1]), int(premier[2]) * (1000 if premier[3] == "km" else 1)
     if cote == 0:
-        raise ErreurDonnees(f"{source}: column {colonne}: {ligne(0)}: cells of size 0")
+        raise ErreurDonnees(f"{source} : colonne {colonne} : {ligne(0)} : carreaux de taille 0")
     out = None
     if ids.str.startswith(ids.iloc[0][: premier.start(4)]).all():
         # one CRS and cell size spelt one way: slice at the first id's positions; an id
@@ -366,16 +369,16 @@ def parser_ids_inspire(
         if len(autre):
             i = autre[0]
             raise ErreurDonnees(
-                f"{source}: column {colonne}: {ligne(i)}: {ids.iloc[i]!r} is a "
-                f"{int(cotes.iloc[i])} m cell in EPSG:{parties[0].iloc[i]}, {ligne(0)} a "
-                f"{cote} m cell in EPSG:{crs}: one cell size and CRS per grid "
-                f"({len(autre)} such {unite}: {_numeros(autre, texte)})"
+                f"{source} : colonne {colonne} : {ligne(i)} : {ids.iloc[i]!r} est un carreau "
+                f"de {int(cotes.iloc[i])} m en EPSG:{parties[0].iloc[i]}, {ligne(0)} un carreau "
+                f"de {cote} m en EPSG:{crs} : une seule taille de carreau et un seul CRS par "
+                f"carroyage ({len(autre)} {unite} de ce type : {_numeros(autre, texte)})"
             )
         try:
             out = pd.DataFrame({"x": _entiers(parties[4]), "y": _entiers(parties[3])})
         except (ValueError, TypeError, ArrowException) as exc:
             raise ErreurDonnees(
-                f"{source}: column {colonne}: coordinates out of range: {exc}"
+                f"{source} : colonne {colonne} : coordonnées hors limites : {exc}"
             ) from None
 
     cle = pd.Series(
@@ -387,11 +390,11 @@ def parser_ids_inspire(
         doublons = np.flatnonzero(cle.duplicated(keep=False).to_numpy())
         groupes = pd.Series(doublons).groupby(cle.iloc[doublons].to_numpy(), sort=False).agg(list)
         exemples = "; ".join(
-            f"{ids.iloc[g[0]]!r} on {unite} {_numeros(np.asarray(g), texte)}"
+            f"{ids.iloc[g[0]]!r} sur {unite} {_numeros(np.asarray(g), texte)}"
             for g in groupes.iloc[:5]
         )
         raise ErreurDonnees(
-            f"{source}: column {colonne}: {len(groupes)} cell(s) appear more than once: "
+            f"{source} : colonne {colonne} : {len(groupes)} carreau(x) en double : "
             f"{exemples}" + (" ..." if len(groupes) > 5 else "")
         )
     out.attrs = {"crs": crs, "cote": cote}
@@ -458,7 +461,7 @@ def carres(
     n = len(x)
     c = int(round(cote))
     if c != cote:
-        raise ValueError(f"cote must be a whole number of metres, got {cote}")
+        raise ValueError(f"cote doit être un nombre entier de mètres, reçu {cote}")
     # corners of each square in shapely.box order (counter-clockwise from lower right)
     dx, dy = np.array([c, c, 0, 0]), np.array([0, c, c, 0])
     source = pyproj.CRS.from_user_input(crs_source)

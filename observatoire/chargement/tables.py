@@ -73,7 +73,7 @@ def lire_table(chemin: str | os.PathLike, *, feuille: str | int = 0) -> pd.DataF
     """Read a CSV (``,`` or ``;``) or XLSX table with every column as text."""
     chemin = Path(chemin)
     if not chemin.exists():
-        raise ErreurDonnees(f"{chemin}: file not found")
+        raise ErreurDonnees(f"{chemin} : fichier introuvable")
     try:
         if chemin.suffix.lower() in {".xlsx", ".xls"}:
             return pd.read_excel(chemin, sheet_name=feuille, dtype=str, keep_default_na=False)
@@ -89,7 +89,7 @@ def lire_table(chemin: str | os.PathLike, *, feuille: str | int = 0) -> pd.DataF
     except ErreurDonnees:
         raise
     except Exception as exc:
-        raise ErreurDonnees(f"{chemin}: cannot read table: {exc}") from exc
+        raise ErreurDonnees(f"{chemin} : lecture de la table impossible : {exc}") from exc
 
 
 def verifier_structure_csv(chemin: str | os.PathLike, sep: str) -> None:
@@ -112,7 +112,7 @@ def verifier_structure_csv(chemin: str | os.PathLike, sep: str) -> None:
     >>> verifier_structure_csv(p, ";")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    observatoire.rapport.ErreurDonnees: ...t.csv: line 3: 1 field(s), the header has 2; ...
+    observatoire.rapport.ErreurDonnees: ...t.csv : ligne 3 : 1 champ(s), l'en-tête en a 2 ; ...
     """
     donnees = Path(chemin).read_bytes()
     if donnees.startswith(b"\xef\xbb\xbf"):
@@ -141,12 +141,12 @@ def verifier_structure_csv(chemin: str | os.PathLike, sep: str) -> None:
     for numero, n in comptes[1:]:
         if n and n != n_entete:
             fin = (
-                "; the last line is incomplete (file cut short?)"
+                " ; la dernière ligne est incomplète (fichier tronqué ?)"
                 if numero == dernier and not complet
                 else ""
             )
             raise ErreurDonnees(
-                f"{chemin}: line {numero}: {n} field(s), the header has {n_entete}{fin}"
+                f"{chemin} : ligne {numero} : {n} champ(s), l'en-tête en a {n_entete}{fin}"
             )
 
 
@@ -164,17 +164,17 @@ def _numerique(serie: pd.Series, *, source: str, colonne: str) -> pd.Series:
     >>> _numerique(pd.Series(["1", "inf"]), source="t.csv", colonne="P16_POP")
     Traceback (most recent call last):
     ...
-    observatoire.chargement.tables.ValeurInfinie: t.csv: column P16_POP: 1 infinite value(s) \
-at line(s) [3] (expected finite numbers or a secret/missing marker)
+    observatoire.chargement.tables.ValeurInfinie: t.csv : colonne P16_POP : 1 valeur(s) infinie(s) \
+à la ou les ligne(s) [3] (attendu : des nombres finis ou une marque de secret/valeur manquante)
     """
     valeurs = _numerique_brut(serie, source=source, colonne=colonne)
     infinis = np.isinf(valeurs.to_numpy())
     if infinis.any():
         pos = infinis.nonzero()[0]
         raise ValeurInfinie(
-            f"{source}: column {colonne}: {len(pos)} infinite value(s) at line(s) "
-            f"{[int(i) + 2 for i in pos[:10]]} (expected finite numbers or a secret/missing "
-            "marker)"
+            f"{source} : colonne {colonne} : {len(pos)} valeur(s) infinie(s) à la ou les "
+            f"ligne(s) {[int(i) + 2 for i in pos[:10]]} (attendu : des nombres finis ou une "
+            "marque de secret/valeur manquante)"
         )
     return valeurs
 
@@ -209,8 +209,9 @@ def _numerique_brut(serie: pd.Series, *, source: str, colonne: str) -> pd.Series
         if mauvais.any():
             exemples = texte[mauvais].unique()[:5].tolist()
             raise ErreurDonnees(
-                f"{source}: column {colonne}: {int(mauvais.sum())} non-numeric value(s) "
-                f"{exemples} (expected numbers or a secret/missing marker)"
+                f"{source} : colonne {colonne} : {int(mauvais.sum())} valeur(s) non "
+                f"numérique(s) {exemples} (attendu : des nombres ou une marque de "
+                "secret/valeur manquante)"
             )
     return valeurs.astype("float64")
 
@@ -231,7 +232,7 @@ def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None
         brut,
         ["IRIS", "CODE_IRIS", "DCOMIRIS", "CodeIris", "code_iris"],
         source=src,
-        role="IRIS code",
+        role="code IRIS",
     )
     code = codes_stricts(brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code)
     c_type = trouver_colonne(brut, ["TYP_IRIS", "type_iris"], source=src, role="", requis=False)
@@ -252,7 +253,7 @@ def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None
                 )
                 break
     if not par_annee:
-        raise ErreurDonnees(f"{src}: no vintage-bearing variable (like P16_POP) found")
+        raise ErreurDonnees(f"{src} : aucune variable portant un millésime (comme P16_POP)")
     morceaux = []
     for annee in sorted(par_annee):
         df = pd.DataFrame(par_annee[annee])
@@ -268,7 +269,7 @@ def lire_table_iris(chemin: str | os.PathLike, *, rapport: Rapport | None = None
     doublons = out.duplicated(["code_iris", "annee"])
     if doublons.any():
         raise ErreurDonnees(
-            f"{src}: IRIS repeated: {out.loc[doublons, 'code_iris'].unique()[:10].tolist()}"
+            f"{src} : IRIS en double : {out.loc[doublons, 'code_iris'].unique()[:10].tolist()}"
         )
     if rapport is not None:
         n_nan = int(
@@ -313,12 +314,12 @@ def lire_indicateurs_ptod(
         ``niveau``, ``annee`` and the indicators without their year suffix, plus ``p_pop``.
     """
     if niveau not in _NIVEAUX_PTOD:
-        raise ValueError(f"niveau must be one of {sorted(_NIVEAUX_PTOD)}, not {niveau!r}")
+        raise ValueError(f"niveau doit être l'un de {sorted(_NIVEAUX_PTOD)}, pas {niveau!r}")
     col_code, col_nom = colonnes_niveau(niveau)
     src = str(chemin)
     brut = lire_table(chemin)
-    c_code = trouver_colonne(brut, _NIVEAUX_PTOD[niveau], source=src, role=f"{niveau} code")
-    c_nom = trouver_colonne(brut, ["libelle", "nom"], source=src, role="name", requis=False)
+    c_code = trouver_colonne(brut, _NIVEAUX_PTOD[niveau], source=src, role=f"code {niveau}")
+    c_nom = trouver_colonne(brut, ["libelle", "nom"], source=src, role="nom", requis=False)
     longueur = {"iris": 9, "commune": 5, "departement": 2}[niveau]
     if niveau == "iris":
         code = codes_stricts(brut[c_code], 9, MOTIF_IRIS, source=src, colonne=c_code)
@@ -448,16 +449,16 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
     src = str(chemin)
     brut = lire_table(chemin)
     c_code = trouver_colonne(
-        brut, ["code_qpv", "codeQPV", "code_qp", "CODE_QP"], source=src, role="QPV code"
+        brut, ["code_qpv", "codeQPV", "code_qp", "CODE_QP"], source=src, role="code QPV"
     )
     c_nom = trouver_colonne(
-        brut, ["nom_qpv", "lib_qp", "nom_qp", "NOM_QP"], source=src, role="QPV name", requis=False
+        brut, ["nom_qpv", "lib_qp", "nom_qp", "NOM_QP"], source=src, role="nom de QPV", requis=False
     )
     c_com = trouver_colonne(
         brut,
         ["COG", "insee_com", "code_commune", "CODGEO"],
         source=src,
-        role="commune code",
+        role="code commune",
         requis=False,
     )
     correspondance = _QPV_2024 if c_code == "codeQPV" else _QPV_2015
@@ -490,7 +491,7 @@ def lire_qpv_officiel(chemin: str | os.PathLike, *, rapport: Rapport | None = No
     if len(mauvais):
         details = {q: mauvais.columns[mauvais.loc[q] > 1].tolist() for q in mauvais.index[:10]}
         raise ErreurDonnees(
-            f"{src}: QPV repeated with conflicting values (QPV: columns): {details}"
+            f"{src} : QPV en double avec des valeurs contradictoires (QPV : colonnes) : {details}"
         )
     communes = out.groupby("code_zone", sort=False)["_commune"].agg(
         lambda s: sorted(s.dropna().unique().tolist())

@@ -35,7 +35,7 @@ CRS_TRAVAIL = "EPSG:2154"
 
 def nom_source(chemin: str | os.PathLike, couche: str | None = None) -> str:
     """How messages name an input: the file, and the layer when one is chosen."""
-    return f"{chemin}" + (f" (layer {couche!r})" if couche else "")
+    return f"{chemin}" + (f" (couche {couche!r})" if couche else "")
 
 
 #: Formats holding one layer: no need to list layers before reading.
@@ -52,7 +52,7 @@ def lire_vecteur(chemin: str | os.PathLike, couche: str | None = None) -> gpd.Ge
     """
     chemin = Path(chemin)
     if not chemin.exists():
-        raise ErreurDonnees(f"{chemin}: file not found")
+        raise ErreurDonnees(f"{chemin} : fichier introuvable")
     try:
         if chemin.suffix.lower() in {".parquet", ".geoparquet"}:
             gdf = gpd.read_parquet(chemin)
@@ -64,15 +64,19 @@ def lire_vecteur(chemin: str | os.PathLike, couche: str | None = None) -> gpd.Ge
             couches = pyogrio.list_layers(chemin)
             if couche is None and len(couches) > 1:
                 noms = [str(c) for c in couches[:, 0]]
-                raise ErreurDonnees(f"{chemin}: several layers {noms}; choose one (layer=...)")
+                raise ErreurDonnees(
+                    f"{chemin} : plusieurs couches {noms} ; en choisir une (couche: ...)"
+                )
             if couche is not None and couche not in set(couches[:, 0]):
                 noms = [str(c) for c in couches[:, 0]]
-                raise ErreurDonnees(f"{chemin}: no layer {couche!r}; layers are {noms}")
+                raise ErreurDonnees(
+                    f"{chemin} : pas de couche {couche!r} ; les couches sont {noms}"
+                )
             gdf = gpd.read_file(chemin, layer=couche, engine="pyogrio")
     except ErreurDonnees:
         raise
     except Exception as exc:  # pyogrio/arrow errors: add the file name
-        raise ErreurDonnees(f"{nom_source(chemin, couche)}: cannot read: {exc}") from exc
+        raise ErreurDonnees(f"{nom_source(chemin, couche)} : lecture impossible : {exc}") from exc
     return gdf
 
 
@@ -84,7 +88,7 @@ def trouver_colonne(
     Examples
     --------
     >>> df = pd.DataFrame(columns=["DCOMIRIS", "NOM_IRIS"])
-    >>> trouver_colonne(df, ["CODE_IRIS", "DCOMIRIS"], source="f.gpkg", role="IRIS code")
+    >>> trouver_colonne(df, ["CODE_IRIS", "DCOMIRIS"], source="f.gpkg", role="code IRIS")
     'DCOMIRIS'
     """
     par_minuscule = {str(c).lower(): c for c in frame.columns}
@@ -93,8 +97,8 @@ def trouver_colonne(
             return par_minuscule[v.lower()]
     if requis:
         raise ErreurDonnees(
-            f"{source}: no {role} column; expected one of {variantes}, "
-            f"found {[str(c) for c in frame.columns if c != 'geometry']}"
+            f"{source} : pas de colonne {role} ; attendu : une de {variantes}, "
+            f"trouvé : {[str(c) for c in frame.columns if c != 'geometry']}"
         )
     return None
 
@@ -105,7 +109,7 @@ def verifier_codes_uniques(codes: pd.Series, *, source: str, role: str) -> None:
     if len(doublons):
         liste = sorted(doublons.astype(str).unique().tolist())
         raise ErreurDonnees(
-            f"{source}: {len(liste)} {role} code(s) appear more than once: {liste[:20]}"
+            f"{source} : {len(liste)} code(s) {role} en double : {liste[:20]}"
             + (" ..." if len(liste) > 20 else "")
         )
 
@@ -149,10 +153,14 @@ def preparer_geometries(
     """
     rapport = rapport if rapport is not None else Rapport()
     if gdf.crs is None:
-        raise ErreurDonnees(f"{source}: no CRS declared; cannot compute areas or reproject")
+        raise ErreurDonnees(
+            f"{source} : aucun CRS déclaré ; impossible de calculer les surfaces ou de reprojeter"
+        )
     cible = gpd.GeoSeries([], crs=crs).crs
     if not cible.is_projected:
-        raise ErreurDonnees(f"working CRS {crs} is geographic: areas need a projected CRS")
+        raise ErreurDonnees(
+            f"le CRS de travail {crs} est géographique : les surfaces demandent un CRS projeté"
+        )
     out = gdf.copy()
     if not out.crs.equals(cible):
         rapport.info(
@@ -286,7 +294,7 @@ def filtrer_par_masque(
         return gdf
     m = masque.geometry if isinstance(masque, gpd.GeoDataFrame) else masque
     if m.crs is None or gdf.crs is None:
-        raise ErreurDonnees("filtrer_par_masque: both layers need a CRS")
+        raise ErreurDonnees("filtrer_par_masque : les deux couches doivent avoir un CRS")
     m = m.to_crs(crs_metrique)
     b = m.bounds.to_numpy()
     boites = gpd.GeoSeries(

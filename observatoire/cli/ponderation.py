@@ -234,7 +234,7 @@ def weights(
         _poids_config(ctx, config, depuis, sortie, fichier_rapport)
         return
     if zones is None:
-        raise click.UsageError("Missing option '--zones' (or give --config).")
+        raise click.UsageError("Option '--zones' manquante (ou donner --config).")
     from observatoire.chargement import lire_iris
     from observatoire.chargement.tables import lire_table
     from observatoire.ponderation import CachePoids, cle_poids, table_poids

@@ -49,7 +49,9 @@ def indicateurs_candidats(codebook: Codebook | None = None) -> list[str]:
 def _entree(valeur, dossier: Path | None, role: str):
     if valeur is None:
         if dossier is None:
-            raise ErreurDonnees(f"training set: no file for {role!r} (give a folder or a path)")
+            raise ErreurDonnees(
+                f"jeu d'entraînement : aucun fichier pour {role!r} (donner un dossier ou un chemin)"
+            )
         valeur = dossier / FICHIERS[role]
     return valeur
 
@@ -130,7 +132,7 @@ def donnees_entrainement(
         }
     )
     if population.empty:
-        raise ErreurDonnees(f"training set: no IRIS population for {annee_estimation}")
+        raise ErreurDonnees(f"jeu d'entraînement : aucune population IRIS pour {annee_estimation}")
     officiel_pop = off[["code_zone", "pop_mun"]]
     zones = qpv[qpv["code_zone"].isin(officiel_pop.dropna()["code_zone"])]
     poids = table_poids(

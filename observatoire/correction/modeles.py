@@ -57,7 +57,7 @@ def _exog(forme: str, estimation, commune) -> tuple[pd.DataFrame, np.ndarray]:
         return pd.DataFrame({"a": np.ones_like(e), "k": e - c}), c
     if forme == "lineaire":
         return pd.DataFrame({"a": np.ones_like(e), "b": e, "g": c}), np.zeros_like(e)
-    raise ValueError(f"unknown form {forme!r}; choose one of {list(FORMES)}")
+    raise ValueError(f"forme inconnue {forme!r} ; choisir parmi {list(FORMES)}")
 
 
 def _ajuster_forme(forme: str, d: pd.DataFrame):

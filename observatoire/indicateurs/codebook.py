@@ -82,13 +82,13 @@ class Expression:
         while pos < len(texte):
             m = _TERME.match(texte, pos)
             if not m or m.end() == pos:
-                raise ValueError(f"cannot parse expression {texte!r} at character {pos}")
+                raise ValueError(f"expression {texte!r} illisible au caractère {pos}")
             if termes and m[1] is None:
-                raise ValueError(f"missing + or - before {m[2]!r} in expression {texte!r}")
+                raise ValueError(f"+ ou - manquant avant {m[2]!r} dans l'expression {texte!r}")
             termes.append((-1 if m[1] == "-" else 1, m[2]))
             pos = m.end()
         if not termes:
-            raise ValueError("empty expression")
+            raise ValueError("expression vide")
         return cls(tuple(termes), " ".join(texte.split()))
 
     @property
@@ -120,7 +120,7 @@ def _alternatives(valeur) -> tuple[Expression, ...] | None:
         return (Expression.lire(valeur),)
     if isinstance(valeur, list) and valeur and all(isinstance(v, str) for v in valeur):
         return tuple(Expression.lire(v) for v in valeur)
-    raise ValueError(f"expected an expression or a list of expressions, got {valeur!r}")
+    raise ValueError(f"attendu : une expression ou une liste d'expressions, reçu {valeur!r}")
 
 
 class _Variantes(BaseModel):
@@ -138,10 +138,12 @@ class _Variantes(BaseModel):
                 try:
                     annee = int(cle)
                 except (TypeError, ValueError):
-                    raise ValueError(f"variant key {cle!r} is not a vintage (year)") from None
+                    raise ValueError(
+                        f"la clé de variante {cle!r} n'est pas un millésime (année)"
+                    ) from None
                 par[annee] = _alternatives(v)
             if not par:
-                raise ValueError("empty variant mapping")
+                raise ValueError("dictionnaire de variantes vide")
             return cls(par_annee=par)
         return cls(par_annee={0: _alternatives(valeur)})
 
@@ -169,7 +171,9 @@ class SourceInsee(BaseModel):
     @classmethod
     def _lire(cls, data):
         if not isinstance(data, dict):
-            raise ValueError("insee must be a mapping with numerateur/denominateur or valeur")
+            raise ValueError(
+                "insee doit être un dictionnaire avec numerateur/denominateur ou valeur"
+            )
         data = dict(data)
         for cle in ("numerateur", "denominateur"):
             if data.get(cle) is not None and not isinstance(data[cle], _Variantes):
@@ -179,10 +183,10 @@ class SourceInsee(BaseModel):
     @model_validator(mode="after")
     def _coherent(self):
         if self.valeur is None and self.numerateur is None:
-            raise ValueError("insee needs either 'numerateur' or 'valeur'")
+            raise ValueError("insee demande 'numerateur' ou 'valeur'")
         if self.valeur is not None and (self.numerateur or self.denominateur):
             raise ValueError(
-                "insee: 'valeur' (published statistic) excludes numerateur/denominateur"
+                "insee : 'valeur' (statistique publiée) exclut numerateur/denominateur"
             )
         return self
 
@@ -245,7 +249,7 @@ class Indicateur(BaseModel):
     @classmethod
     def _facteur_positif(cls, v):
         if v is not None and v <= 0:
-            raise ValueError("facteur must be > 0")
+            raise ValueError("facteur doit être > 0")
         return v
 
     @model_validator(mode="after")
@@ -258,23 +262,27 @@ class Indicateur(BaseModel):
             and self.partenaire is None
         ):
             raise ValueError(
-                "no source: give at least one of insee, ptod, qpv_officiel, grille, partenaire"
+                "aucune source : donner au moins l'une de insee, ptod, qpv_officiel, grille, "
+                "partenaire"
             )
         if self.grille is not None and (self.type == "effectif") != (
             self.grille.denominateur is None
         ):
-            raise ValueError("grille: type effectif takes no denominateur, other types need one")
+            raise ValueError(
+                "grille : le type effectif ne prend pas de denominateur, les autres types en "
+                "demandent un"
+            )
         if self.type == "mediane" and self.additif:
-            raise ValueError("a median cannot be additive")
+            raise ValueError("une médiane ne peut pas être additive")
         if self.est_additif and self.insee is not None:
             if self.insee.valeur is not None:
-                raise ValueError("an additive indicator needs insee numerateur, not valeur")
+                raise ValueError("un indicateur additif demande insee numerateur, pas valeur")
             if self.type != "effectif" and self.insee.denominateur is None:
-                raise ValueError(f"type {self.type} needs an insee denominateur")
+                raise ValueError(f"le type {self.type} demande un denominateur insee")
             if self.type == "effectif" and self.insee.denominateur is not None:
-                raise ValueError("type effectif takes no denominateur")
+                raise ValueError("le type effectif ne prend pas de denominateur")
         if not self.est_additif and self.insee is not None and self.insee.valeur is None:
-            raise ValueError("a non-additive indicator takes insee 'valeur' (published statistic)")
+            raise ValueError("un indicateur non additif prend insee 'valeur' (statistique publiée)")
         return self
 
     @property
@@ -346,7 +354,7 @@ class Codebook:
         for ind in self._liste:
             if ind.cle in self._index:
                 raise ErreurDonnees(
-                    f"{source}: indicator {ind.id!r} (sexe {ind.sexe}) defined twice"
+                    f"{source} : indicateur {ind.id!r} (sexe {ind.sexe}) défini deux fois"
                 )
             self._index[ind.cle] = ind
 
@@ -363,8 +371,8 @@ class Codebook:
         k = self._cle(cle)
         if k not in self._index:
             raise KeyError(
-                f"indicator {k[0]!r} (sexe {k[1]}) not in the codebook {self.source}; "
-                f"known ids: {sorted({i.id for i in self._liste})}"
+                f"indicateur {k[0]!r} (sexe {k[1]}) absent du codebook {self.source} ; "
+                f"identifiants connus : {sorted({i.id for i in self._liste})}"
             )
         return self._index[k]
 
@@ -380,7 +388,10 @@ class Codebook:
         connus = {i.id for i in self._liste}
         inconnus = [i for i in ids if i not in connus]
         if inconnus:
-            raise ErreurDonnees(f"unknown indicator id(s) {inconnus}; known ids: {sorted(connus)}")
+            raise ErreurDonnees(
+                f"identifiant(s) d'indicateur inconnu(s) {inconnus} ; "
+                f"identifiants connus : {sorted(connus)}"
+            )
         return Codebook([i for i in self._liste if i.id in ids], source=self.source)
 
     def to_frame(self) -> pd.DataFrame:
@@ -439,13 +450,15 @@ def charger_codebook(chemin: str | os.PathLike | None = None) -> Codebook:
     """
     chemin = Path(chemin) if chemin is not None else chemin_codebook_defaut()
     if not chemin.is_file():
-        raise ErreurDonnees(f"{chemin}: codebook file not found")
+        raise ErreurDonnees(f"{chemin} : fichier codebook introuvable")
     try:
         brut = yaml.safe_load(chemin.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ErreurDonnees(f"{chemin}: invalid YAML: {exc}") from exc
+        raise ErreurDonnees(f"{chemin} : YAML invalide : {exc}") from exc
     if not isinstance(brut, dict) or not isinstance(brut.get("indicateurs"), list):
-        raise ErreurDonnees(f"{chemin}: expected a mapping with a list under 'indicateurs'")
+        raise ErreurDonnees(
+            f"{chemin} : attendu : un dictionnaire avec une liste sous 'indicateurs'"
+        )
     indicateurs = []
     for n, entree in enumerate(brut["indicateurs"]):
         ident = entree.get("id", "?") if isinstance(entree, dict) else "?"
@@ -453,10 +466,11 @@ def charger_codebook(chemin: str | os.PathLike | None = None) -> Codebook:
             indicateurs.append(Indicateur.model_validate(entree))
         except ValidationError as exc:
             details = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(entry)'}: {e['msg']}"
+                f"{'.'.join(str(p) for p in e['loc']) or '(entrée)'} : "
+                f"{e['msg'].removeprefix('Value error, ')}"
                 for e in exc.errors()
             )
-            raise ErreurDonnees(f"{chemin}: indicator #{n} ({ident!r}): {details}") from None
+            raise ErreurDonnees(f"{chemin} : indicateur n° {n} ({ident!r}) : {details}") from None
         except ValueError as exc:
-            raise ErreurDonnees(f"{chemin}: indicator #{n} ({ident!r}): {exc}") from None
+            raise ErreurDonnees(f"{chemin} : indicateur n° {n} ({ident!r}) : {exc}") from None
     return Codebook(indicateurs, source=str(chemin))

@@ -157,7 +157,8 @@ def poids_appartenance(
     for c in (code_iris, code_zone):
         if c not in appartenance.columns:
             raise ErreurDonnees(
-                f"poids_appartenance: column {c!r} missing (columns: {list(appartenance.columns)})"
+                f"poids_appartenance : colonne {c!r} manquante "
+                f"(colonnes : {list(appartenance.columns)})"
             )
     out = (
         pd.DataFrame(
@@ -215,8 +216,8 @@ def _verifier_poids(niveau: str, poids: pd.DataFrame) -> pd.DataFrame:
     manquantes = [c for c in ("code_zone", "code_iris", "poids") if c not in poids.columns]
     if manquantes:
         raise ErreurDonnees(
-            f"weights table of level {niveau!r}: column(s) {manquantes} missing "
-            f"(columns: {list(poids.columns)})"
+            f"table des poids du niveau {niveau!r} : colonne(s) {manquantes} manquante(s) "
+            f"(colonnes : {list(poids.columns)})"
         )
     p = poids.copy()
     p["code_zone"] = p["code_zone"].astype("object")
@@ -225,8 +226,8 @@ def _verifier_poids(niveau: str, poids: pd.DataFrame) -> pd.DataFrame:
     hors = (p["poids"] < 0) | (p["poids"] > 1 + 1e-9) | p["poids"].isna()
     if hors.any():
         raise ErreurDonnees(
-            f"weights table of level {niveau!r}: {int(hors.sum())} weight(s) outside [0, 1] "
-            f"(e.g. zone {p.loc[hors, 'code_zone'].iloc[0]!r}, "
+            f"table des poids du niveau {niveau!r} : {int(hors.sum())} poids hors de [0, 1] "
+            f"(par ex. zone {p.loc[hors, 'code_zone'].iloc[0]!r}, "
             f"IRIS {p.loc[hors, 'code_iris'].iloc[0]!r})"
         )
     return p[p["poids"] > 0]
@@ -262,7 +263,8 @@ def _fusionner(tables: Sequence[pd.DataFrame] | pd.DataFrame | None) -> pd.DataF
         for c in ("code_iris", "annee"):
             if c not in t.columns:
                 raise ErreurDonnees(
-                    f"IRIS count table: column {c!r} missing (columns: {list(t.columns)[:12]}...)"
+                    f"table de comptages IRIS : colonne {c!r} manquante "
+                    f"(colonnes : {list(t.columns)[:12]}...)"
                 )
         t = t.copy()
         t["code_iris"] = t["code_iris"].astype("object")
@@ -273,7 +275,10 @@ def _fusionner(tables: Sequence[pd.DataFrame] | pd.DataFrame | None) -> pd.DataF
         communes = [c for c in t.columns if c in out.columns and c not in ("code_iris", "annee")]
         doublons = [c for c in communes if c not in ("type_iris", "code_commune")]
         if doublons:
-            raise ErreurDonnees(f"IRIS count tables share variable column(s) {doublons[:10]}")
+            raise ErreurDonnees(
+                f"des tables de comptages IRIS ont des colonnes de variables en commun "
+                f"{doublons[:10]}"
+            )
         out = out.merge(t.drop(columns=communes), on=["code_iris", "annee"], how="outer")
     return out
 
@@ -284,7 +289,9 @@ def _population(population: pd.DataFrame | None, annee: int) -> pd.Series | None
         return None
     col = "population" if "population" in population.columns else "p_pop"
     if col not in population.columns or "code_iris" not in population.columns:
-        raise ErreurDonnees("population table: needs code_iris, annee and population (or p_pop)")
+        raise ErreurDonnees(
+            "table de population : colonnes code_iris, annee et population (ou p_pop) requises"
+        )
     sel = population[population["annee"].astype(int) == int(annee)]
     if sel.empty:
         return None
@@ -703,7 +710,7 @@ def indicateurs_taux(
     for c in (code, "annee"):
         if c not in taux.columns:
             raise ErreurDonnees(
-                f"rate table: column {c!r} missing (columns: {list(taux.columns)[:12]}...)"
+                f"table de taux : colonne {c!r} manquante (colonnes : {list(taux.columns)[:12]}...)"
             )
     morceaux = []
     annees_dispo = sorted(int(a) for a in taux["annee"].unique())

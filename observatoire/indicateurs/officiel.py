@@ -84,18 +84,18 @@ def valeurs_officielles_ptod(
     codebook = codebook or charger_codebook()
     for c in ("niveau", "annee"):
         if c not in table.columns:
-            raise ErreurDonnees(f"ptod official table: column {c!r} missing")
+            raise ErreurDonnees(f"table officielle ptod : colonne {c!r} manquante")
     niveaux = sorted(set(table["niveau"].astype(str)))
     if len(niveaux) > 1:
-        raise ErreurDonnees(f"ptod official table: one level per table, got {niveaux}")
+        raise ErreurDonnees(f"table officielle ptod : un seul niveau par table, reçu {niveaux}")
     if not niveaux:
         return table_vide()
     try:
         c_code, c_nom = colonnes_niveau(niveaux[0])
     except ValueError as exc:
-        raise ErreurDonnees(f"ptod official table: {exc}") from None
+        raise ErreurDonnees(f"table officielle ptod : {exc}") from None
     if c_code not in table.columns:
-        raise ErreurDonnees(f"ptod official table: column {c_code!r} missing")
+        raise ErreurDonnees(f"table officielle ptod : colonne {c_code!r} manquante")
     t = table.copy()
     t[c_code] = t[c_code].astype("object")
     france = t[c_code].isin(["00FR", "FR", "FRA", "FRM"])
@@ -195,7 +195,7 @@ def valeurs_officielles_qpv(
     """
     codebook = codebook or charger_codebook()
     if "code_zone" not in table.columns:
-        raise ErreurDonnees("official QPV table: column 'code_zone' missing")
+        raise ErreurDonnees("table officielle des QPV : colonne 'code_zone' manquante")
     t = table if codes is None else table[table["code_zone"].isin(codes)]
     if "annee_source" in t.columns and t["annee_source"].notna().any():
         annees = pd.to_numeric(t["annee_source"], errors="coerce")
@@ -205,10 +205,13 @@ def valeurs_officielles_qpv(
         annees = pd.Series(annee, index=t.index)
     else:
         raise ErreurDonnees(
-            "official QPV table has no 'annee_source' column: pass annee= (vintage of its values)"
+            "la table officielle des QPV n'a pas de colonne 'annee_source' : passer annee= "
+            "(millésime de ses valeurs)"
         )
     if annees.isna().any():
-        raise ErreurDonnees("official QPV table: vintage unknown for some rows; pass annee=")
+        raise ErreurDonnees(
+            "table officielle des QPV : millésime inconnu pour certaines lignes ; passer annee="
+        )
     morceaux = []
     for ind in codebook:
         sq = ind.qpv_officiel
@@ -315,7 +318,7 @@ def valeurs_officielles_zonages(
     ]
     manquantes = [c for c in requis if c not in table.columns]
     if manquantes:
-        raise ErreurDonnees(f"INSEE zoning table: column(s) {manquantes} missing")
+        raise ErreurDonnees(f"table du zonage INSEE : colonne(s) {manquantes} manquante(s)")
     t = table.copy()
 
     def num(c):

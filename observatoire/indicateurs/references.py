@@ -24,7 +24,7 @@ def _table_correspondance(obj, cle: str, valeur: str, quoi: str) -> pd.DataFrame
     if isinstance(obj, pd.DataFrame):
         if cle not in obj.columns or valeur not in obj.columns:
             raise ErreurDonnees(
-                f"{quoi}: needs columns {cle!r} and {valeur!r} (columns: {list(obj.columns)})"
+                f"{quoi} : colonnes {cle!r} et {valeur!r} requises (colonnes : {list(obj.columns)})"
             )
         return obj[[cle, valeur]].astype("object").drop_duplicates()
     lignes = []

@@ -82,7 +82,7 @@ def _requete(lot: pd.DataFrame, url: str, session, delai: float) -> pd.DataFrame
     rep = pd.read_csv(io.StringIO(r.content.decode("utf-8-sig")), dtype={"id": str})
     manque = [c for c in ("id", "latitude", "longitude", "result_score") if c not in rep.columns]
     if manque:
-        raise ErreurDonnees(f"geocoder {url}: answer without column(s) {manque}")
+        raise ErreurDonnees(f"géocodeur {url} : réponse sans colonne(s) {manque}")
     return rep
 
 

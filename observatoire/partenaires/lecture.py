@@ -36,13 +36,13 @@ def _lire_brut(chemin: Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except pd.errors.ParserError as exc:
-            raise ErreurDonnees(f"{chemin}: not a readable CSV table ({exc})") from None
-    raise ErreurDonnees(f"{chemin}: encoding neither UTF-8 nor Windows-1252")
+            raise ErreurDonnees(f"{chemin} : table CSV illisible ({exc})") from None
+    raise ErreurDonnees(f"{chemin} : encodage ni UTF-8 ni Windows-1252")
 
 
 def _lignes(masque: np.ndarray) -> str:
     n = np.flatnonzero(masque) + 2
-    return f"line(s) {n[:10].tolist()}" + (f" and {len(n) - 10} more" if len(n) > 10 else "")
+    return f"ligne(s) {n[:10].tolist()}" + (f" et {len(n) - 10} autre(s)" if len(n) > 10 else "")
 
 
 def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> pd.DataFrame:
@@ -78,8 +78,8 @@ def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> p
     absentes = {r: c for r, c in declarees.items() if c not in brut.columns}
     if absentes:
         raise ErreurDonnees(
-            f"{chemin}: column(s) {sorted(absentes.values())} declared in partenaires "
-            f"({spec.code}) absent from the file (columns: {list(brut.columns)[:20]})"
+            f"{chemin} : colonne(s) {sorted(absentes.values())} déclarée(s) dans partenaires "
+            f"({spec.code}) absente(s) du fichier (colonnes : {list(brut.columns)[:20]})"
         )
     out = pd.DataFrame({"ligne": np.arange(2, len(brut) + 2)})
     for role, col in spec.colonnes.items():
@@ -91,7 +91,7 @@ def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> p
             mauvais = txt.notna().to_numpy() & ~np.isfinite(v)
             if mauvais.any():
                 raise ErreurDonnees(
-                    f"{chemin}: column {spec.colonnes[role]}: not a number ({_lignes(mauvais)})"
+                    f"{chemin} : colonne {spec.colonnes[role]} : pas un nombre ({_lignes(mauvais)})"
                 )
             out[role] = v
     if spec.sexe is not None:
@@ -101,8 +101,8 @@ def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> p
         autre = s.notna().to_numpy(dtype=bool) & ~f & ~h
         if autre.any():
             raise ErreurDonnees(
-                f"{chemin}: column {spec.sexe.colonne}: value(s) neither women "
-                f"{spec.sexe.femmes} nor men {spec.sexe.hommes} ({_lignes(autre)})"
+                f"{chemin} : colonne {spec.sexe.colonne} : valeur(s) ni femmes "
+                f"{spec.sexe.femmes} ni hommes {spec.sexe.hommes} ({_lignes(autre)})"
             )
         out["sexe"] = np.where(f, "F", np.where(h, "H", None))
     else:
@@ -114,8 +114,8 @@ def lire_table_partenaire(chemin: str | os.PathLike, spec: TablePartenaire) -> p
         mauvais = ~np.isfinite(p) | (p < 0)
         if mauvais.any():
             raise ErreurDonnees(
-                f"{chemin}: column {spec.poids}: weight missing, negative or "
-                f"not a number ({_lignes(mauvais)})"
+                f"{chemin} : colonne {spec.poids} : poids manquant, négatif ou "
+                f"non numérique ({_lignes(mauvais)})"
             )
         out["poids"] = p
     else:

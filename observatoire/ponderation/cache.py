@@ -32,7 +32,9 @@ def empreinte_fichier(chemin: str | os.PathLike, *, taille_bloc: int = 1 << 20) 
     """
     chemin = Path(chemin)
     if not chemin.is_file():
-        raise ErreurDonnees(f"{chemin}: file not found (cannot compute its checksum)")
+        raise ErreurDonnees(
+            f"{chemin} : fichier introuvable (impossible de calculer sa somme de contrôle)"
+        )
     h = hashlib.sha256()
     with open(chemin, "rb") as f:
         for bloc in iter(lambda: f.read(taille_bloc), b""):

@@ -181,17 +181,17 @@ def calibrer(
     """
     rapport = rapport if rapport is not None else Rapport()
     for nom, frame, cols in (
-        ("weights", poids, ["code_zone", "code_iris", "poids"]),
-        ("IRIS population", population_iris, ["code_iris", colonne_population]),
-        ("official", officiel, [code_zone_officiel, colonne_officielle]),
+        ("des poids", poids, ["code_zone", "code_iris", "poids"]),
+        ("des populations IRIS", population_iris, ["code_iris", colonne_population]),
+        ("officielle", officiel, [code_zone_officiel, colonne_officielle]),
     ):
         manque = [c for c in cols if c not in frame.columns]
         if manque:
-            raise ErreurDonnees(f"calibrer: {nom} table has no column(s) {manque}")
+            raise ErreurDonnees(f"calibrer : colonne(s) {manque} absente(s) de la table {nom}")
     if population_iris["code_iris"].duplicated().any():
-        raise ErreurDonnees("calibrer: IRIS population table repeats IRIS codes")
+        raise ErreurDonnees("calibrer : codes IRIS répétés dans la table des populations IRIS")
     if officiel[code_zone_officiel].duplicated().any():
-        raise ErreurDonnees("calibrer: official table repeats zone codes")
+        raise ErreurDonnees("calibrer : codes de zone répétés dans la table officielle")
 
     out = poids.copy()
     base = out["methode"].iloc[0] if "methode" in out.columns and len(out) else "surface"

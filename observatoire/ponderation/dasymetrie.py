@@ -73,10 +73,14 @@ def masse_grille(
 
 def _cellules(grille: gpd.GeoDataFrame, colonne: str, rapport: Rapport):
     if colonne not in grille.columns:
-        raise ErreurDonnees(f"grid: no column {colonne!r}; columns are {list(grille.columns)}")
+        raise ErreurDonnees(
+            f"carroyage : pas de colonne {colonne!r} ; colonnes : {list(grille.columns)}"
+        )
     pop = pd.to_numeric(grille[colonne], errors="coerce").to_numpy(dtype="float64")
     if (pop < 0).any():
-        raise ErreurDonnees(f"grid: column {colonne!r}: {int((pop < 0).sum())} negative value(s)")
+        raise ErreurDonnees(
+            f"carroyage : colonne {colonne!r} : {int((pop < 0).sum())} valeur(s) négative(s)"
+        )
     nan = np.isnan(pop)
     if nan.any():
         rapport.avertir(
@@ -91,7 +95,9 @@ def _cellules(grille: gpd.GeoDataFrame, colonne: str, rapport: Rapport):
     cellules = geoms[garder]
     aire = shapely.area(cellules)
     if (aire <= 0).any():
-        raise ErreurDonnees("grid: cells of zero area (points or lines instead of squares?)")
+        raise ErreurDonnees(
+            "carroyage : carreaux de surface nulle (points ou lignes au lieu de carrés ?)"
+        )
     return cellules, pop[garder] / aire
 
 
@@ -154,11 +160,12 @@ def poids_dasymetriques(
     rapport = rapport if rapport is not None else Rapport()
     if not isinstance(morceaux, gpd.GeoDataFrame):
         raise ValueError(
-            "poids_dasymetriques needs piece geometries: intersecter(..., geometries=True)"
+            "poids_dasymetriques demande les géométries des morceaux : "
+            "intersecter(..., geometries=True)"
         )
-    grille = harmoniser_crs(grille, nom="grid", crs=crs, rapport=rapport)
-    iris = harmoniser_crs(iris, nom="IRIS layer", crs=crs, rapport=rapport)
-    morceaux = harmoniser_crs(morceaux, nom="pieces", crs=crs, rapport=rapport)
+    grille = harmoniser_crs(grille, nom="carroyage", crs=crs, rapport=rapport)
+    iris = harmoniser_crs(iris, nom="couche IRIS", crs=crs, rapport=rapport)
+    morceaux = harmoniser_crs(morceaux, nom="morceaux", crs=crs, rapport=rapport)
     cellules, densite = _cellules(grille, colonne_population, rapport)
     arbre = shapely.STRtree(cellules)
 
@@ -220,9 +227,9 @@ def grille_depuis_raster(
             transform = src.transform
             crs_src = src.crs
     except rasterio.errors.RasterioError as exc:
-        raise ErreurDonnees(f"{chemin}: cannot read raster: {exc}") from exc
+        raise ErreurDonnees(f"{chemin} : raster illisible : {exc}") from exc
     if crs_src is None:
-        raise ErreurDonnees(f"{chemin}: raster without CRS")
+        raise ErreurDonnees(f"{chemin} : raster sans CRS")
     donnees = np.ma.filled(valeurs, np.nan)
     lignes, colonnes = np.nonzero(np.isfinite(donnees) & (donnees > 0))
     coins = []

@@ -69,10 +69,15 @@ def harmoniser_crs(
         The layer has no CRS, or the working CRS is geographic.
     """
     if gdf.crs is None:
-        raise ErreurDonnees(f"{nom}: no CRS declared; areas need a known projected CRS")
+        raise ErreurDonnees(
+            f"{nom} : aucun CRS déclaré ; le calcul des surfaces demande un CRS projeté connu"
+        )
     cible = gpd.GeoSeries([], crs=crs).crs
     if not cible.is_projected:
-        raise ErreurDonnees(f"working CRS {crs} is geographic: areas need a projected CRS")
+        raise ErreurDonnees(
+            f"le CRS de travail {crs} est géographique : le calcul des surfaces demande "
+            "un CRS projeté"
+        )
     if gdf.crs.equals(cible):
         return gdf
     if rapport is not None:
@@ -83,15 +88,15 @@ def harmoniser_crs(
 def _verifier_colonnes(gdf, colonne: str, nom: str) -> None:
     if colonne not in gdf.columns:
         raise ErreurDonnees(
-            f"{nom}: no column {colonne!r}; columns are "
+            f"{nom} : pas de colonne {colonne!r} ; colonnes : "
             f"{[str(c) for c in gdf.columns if c != gdf.geometry.name]}"
         )
     codes = gdf[colonne]
     if codes.isna().any():
-        raise ErreurDonnees(f"{nom}: {int(codes.isna().sum())} feature(s) without {colonne}")
+        raise ErreurDonnees(f"{nom} : {int(codes.isna().sum())} entité(s) sans {colonne}")
     doublons = codes[codes.duplicated()].astype(str).unique().tolist()
     if doublons:
-        raise ErreurDonnees(f"{nom}: codes repeated in column {colonne!r}: {doublons[:20]}")
+        raise ErreurDonnees(f"{nom} : codes répétés dans la colonne {colonne!r} : {doublons[:20]}")
 
 
 def intersecter(
@@ -166,11 +171,11 @@ def intersecter(
     """
     rapport = rapport if rapport is not None else Rapport()
     if part_min < 0 or part_min >= 1:
-        raise ValueError(f"part_min must be in [0, 1), got {part_min}")
-    _verifier_colonnes(iris, code_iris, "IRIS layer")
-    _verifier_colonnes(zones, code_zone, "zone layer")
-    iris = harmoniser_crs(iris, nom="IRIS layer", crs=crs, rapport=rapport)
-    zones = harmoniser_crs(zones, nom="zone layer", crs=crs, rapport=rapport)
+        raise ValueError(f"part_min doit être dans [0, 1), reçu {part_min}")
+    _verifier_colonnes(iris, code_iris, "couche IRIS")
+    _verifier_colonnes(zones, code_zone, "couche des zones")
+    iris = harmoniser_crs(iris, nom="couche IRIS", crs=crs, rapport=rapport)
+    zones = harmoniser_crs(zones, nom="couche des zones", crs=crs, rapport=rapport)
 
     g_iris = polygones_seuls(iris.geometry.to_numpy())
     g_zone = polygones_seuls(zones.geometry.to_numpy())
@@ -178,7 +183,7 @@ def intersecter(
     if vides.any():
         liste = zones[code_zone].to_numpy()[vides].astype(str).tolist()
         raise ErreurDonnees(
-            f"zone layer: {len(liste)} zone(s) without polygon geometry: {liste[:20]}"
+            f"couche des zones : {len(liste)} zone(s) sans géométrie polygonale : {liste[:20]}"
         )
     a_iris = shapely.area(g_iris)
     a_zone = shapely.area(g_zone)
@@ -235,8 +240,8 @@ def intersecter(
     hors = codes_zones[~pd.Index(codes_zones).isin(couverture.index)].tolist()
     if hors:
         raise ErreurDonnees(
-            f"zone layer: {len(hors)} zone(s) intersect no IRIS of the IRIS layer "
-            f"(wrong territory or CRS?): {[str(c) for c in hors[:20]]}"
+            f"couche des zones : {len(hors)} zone(s) ne recoupent aucun IRIS de la couche IRIS "
+            f"(mauvais territoire ou mauvais CRS ?) : {[str(c) for c in hors[:20]]}"
         )
     ecart = couverture[(couverture - 1).abs() > 0.01]
     if len(ecart):

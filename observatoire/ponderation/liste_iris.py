@@ -62,19 +62,23 @@ def poids_liste_iris(
     rapport = rapport if rapport is not None else Rapport()
     for c in (code_zone, code_iris):
         if c not in liste.columns:
-            raise ErreurDonnees(f"IRIS list: no column {c!r}; columns are {list(liste.columns)}")
+            raise ErreurDonnees(
+                f"liste d'IRIS : pas de colonne {c!r} ; colonnes : {list(liste.columns)}"
+            )
     codes = normaliser_code(liste[code_iris], 9)
     if codes.isna().any() or (codes.str.len() != 9).any():
         mauvais = liste.loc[codes.isna() | (codes.str.len() != 9), code_iris].tolist()
-        raise ErreurDonnees(f"IRIS list: IRIS codes not of 9 characters: {mauvais[:20]}")
+        raise ErreurDonnees(
+            f"liste d'IRIS : codes IRIS qui n'ont pas 9 caractères : {mauvais[:20]}"
+        )
     if part is not None and part in liste.columns:
         w = pd.to_numeric(liste[part], errors="coerce").fillna(1.0).to_numpy(dtype="float64")
     else:
         w = np.ones(len(liste))
     if ((w < 0) | (w > 1)).any():
         raise ErreurDonnees(
-            f"IRIS list: column {part!r} must hold shares in [0, 1] "
-            f"(got {w[(w < 0) | (w > 1)][:10].tolist()})"
+            f"liste d'IRIS : la colonne {part!r} doit contenir des parts comprises dans [0, 1] "
+            f"(reçu {w[(w < 0) | (w > 1)][:10].tolist()})"
         )
     out = pd.DataFrame(
         {
@@ -90,14 +94,15 @@ def poids_liste_iris(
     doublons = out.duplicated(["code_zone", "code_iris"])
     if doublons.any():
         raise ErreurDonnees(
-            f"IRIS list: (zone, IRIS) pairs repeated: "
+            f"liste d'IRIS : couples (zone, IRIS) répétés : "
             f"{out.loc[doublons, ['code_zone', 'code_iris']].values.tolist()[:20]}"
         )
     if iris_connus is not None:
         inconnus = sorted(set(out["code_iris"]) - set(normaliser_code(iris_connus, 9)))
         if inconnus:
             raise ErreurDonnees(
-                f"IRIS list: {len(inconnus)} IRIS code(s) not in the IRIS layer: {inconnus[:20]}"
+                f"liste d'IRIS : {len(inconnus)} code(s) IRIS absent(s) de la couche IRIS : "
+                f"{inconnus[:20]}"
             )
     somme = out.groupby("code_iris")["poids"].sum()
     trop = somme[somme > 1 + 1e-9]
@@ -195,7 +200,9 @@ def poids_iris_moins_zones(
     moins = [str(m) for m in moins]
     absents = sorted(set(moins) - set(poids_zones["code_zone"].astype(str)))
     if absents:
-        raise ErreurDonnees(f"zone {code}: zone(s) to take out {absents} not in the weights table")
+        raise ErreurDonnees(
+            f"zone {code} : zone(s) à retirer {absents} absente(s) de la table des poids"
+        )
     codes = list(codes_iris)
     liste = pd.DataFrame(
         {"code_zone": code, "code_iris": codes, "part": list(parts) if parts is not None else 1.0}
@@ -279,18 +286,20 @@ def zone_depuis_iris(
     (15000.0, [0.5])
     """
     rapport = rapport if rapport is not None else Rapport()
-    iris = harmoniser_crs(iris, nom="IRIS layer", crs=crs, rapport=rapport)
+    iris = harmoniser_crs(iris, nom="couche IRIS", crs=crs, rapport=rapport)
     codes = pd.Series(list(codes_iris), dtype=object)
     codes = normaliser_code(codes, 9)
     connus = iris.set_index(code_iris)
     inconnus = sorted(set(codes) - set(connus.index))
     if inconnus:
-        raise ErreurDonnees(f"zone {code}: IRIS code(s) not in the IRIS layer: {inconnus[:20]}")
+        raise ErreurDonnees(
+            f"zone {code} : code(s) IRIS absent(s) de la couche IRIS : {inconnus[:20]}"
+        )
     base = shapely.union_all(polygones_seuls(connus.geometry.reindex(codes).to_numpy()))
     chevauchements = pd.DataFrame(columns=["code_zone", "surface_m2", "part_zone_retiree"])
     geom = base
     if moins is not None and len(moins):
-        moins = harmoniser_crs(moins, nom="zones to cut out", crs=crs, rapport=rapport)
+        moins = harmoniser_crs(moins, nom="zones à retirer", crs=crs, rapport=rapport)
         g_moins = polygones_seuls(moins.geometry.to_numpy())
         inter = shapely.area(shapely.intersection(g_moins, base))
         chevauchements = pd.DataFrame(
@@ -311,7 +320,7 @@ def zone_depuis_iris(
         geom = shapely.difference(base, shapely.union_all(g_moins))
         geom = polygones_seuls(np.array([geom]))[0]
     if shapely.is_empty(geom):
-        raise ErreurDonnees(f"zone {code}: nothing left after cutting out the zones")
+        raise ErreurDonnees(f"zone {code} : il ne reste rien après le retrait des zones")
     out = gpd.GeoDataFrame(
         {
             "code_zone": [code],

@@ -27,7 +27,7 @@ def nombre_fils() -> int:
             return max(1, int(valeur))
         except ValueError:
             raise ValueError(
-                f"OBSERVATOIRE_FILS must be a whole number of threads, got {valeur!r}"
+                f"OBSERVATOIRE_FILS doit être un nombre entier de fils d'exécution, reçu {valeur!r}"
             ) from None
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -52,7 +52,7 @@ def intersection_par_blocs(a: np.ndarray, b: np.ndarray, *, fils: int | None = N
     a = np.asarray(a, dtype=object)
     b = np.asarray(b, dtype=object)
     if len(a) != len(b):
-        raise ValueError(f"intersection_par_blocs: {len(a)} and {len(b)} geometries")
+        raise ValueError(f"intersection_par_blocs : {len(a)} et {len(b)} géométries")
     fils = nombre_fils() if fils is None else max(1, fils)
     fils = min(fils, len(a) // PAIRES_MIN_PAR_FIL) if fils > 1 else 1
     if fils <= 1:

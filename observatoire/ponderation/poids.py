@@ -112,20 +112,24 @@ def table_poids(
     """
     rapport = rapport if rapport is not None else Rapport()
     if methode not in METHODES:
-        raise ValueError(f"unknown weighting method {methode!r}; choose one of {list(METHODES)}")
+        raise ValueError(
+            f"méthode de pondération inconnue {methode!r} ; choisir parmi {list(METHODES)}"
+        )
     if methode == "iris_list":
         connus = iris[code_iris] if iris is not None else None
         return _ordonner(
             poids_liste_iris(zones, code_zone=code_zone, iris_connus=connus, rapport=rapport)
         )
     if iris is None:
-        raise ErreurDonnees(f"method {methode!r} needs an IRIS layer")
+        raise ErreurDonnees(f"la méthode {methode!r} demande une couche IRIS")
     if methode == "dasymetric" and grille is None:
-        raise ErreurDonnees("method 'dasymetric' needs a population grid (grille / --grid)")
+        raise ErreurDonnees(
+            "la méthode 'dasymetric' demande un carroyage de population (grille / --grid)"
+        )
     if methode == "calibrated" and (population_iris is None or officiel is None):
         raise ErreurDonnees(
-            "method 'calibrated' needs IRIS populations (population_iris / "
-            "--population) and official zone populations (officiel / --official)"
+            "la méthode 'calibrated' demande les populations IRIS (population_iris / "
+            "--population) et les populations officielles des zones (officiel / --official)"
         )
 
     spatiale = grille is not None and methode in ("dasymetric", "calibrated")

@@ -57,28 +57,34 @@ def population_iris(
     [6.0, nan]
     """
     if "code_iris" not in table.columns:
-        raise ErreurDonnees(f"IRIS table: no code_iris column; columns {list(table.columns)}")
+        raise ErreurDonnees(
+            f"table IRIS : pas de colonne code_iris ; colonnes : {list(table.columns)}"
+        )
     t = table
     if "annee" in t.columns:
         annees = sorted(t["annee"].dropna().unique().tolist())
         if annee is not None:
             t = t[t["annee"] == annee]
             if t.empty:
-                raise ErreurDonnees(f"IRIS table: no row for year {annee} (years: {annees})")
+                raise ErreurDonnees(
+                    f"table IRIS : aucune ligne pour le millésime {annee} (millésimes : {annees})"
+                )
         elif len(annees) > 1:
-            raise ErreurDonnees(f"IRIS table holds several years {annees}: choose one (annee=...)")
+            raise ErreurDonnees(
+                f"la table IRIS contient plusieurs millésimes {annees} : en choisir un (annee=...)"
+            )
     if colonne is None:
         colonne = "p_pop" if "p_pop" in t.columns else None
     if colonne is not None:
         if colonne not in t.columns:
-            raise ErreurDonnees(f"IRIS table: no column {colonne!r}")
+            raise ErreurDonnees(f"table IRIS : pas de colonne {colonne!r}")
         pop = pd.to_numeric(t[colonne], errors="coerce")
     else:
         manque = [c for c in AGES_RP if c not in t.columns]
         if manque:
             raise ErreurDonnees(
-                f"IRIS table: no population column (p_pop) and age groups {manque} "
-                "missing; pass the population column"
+                f"table IRIS : pas de colonne de population (p_pop) et tranches d'âge {manque} "
+                "manquantes ; indiquer la colonne de population"
             )
         pop = t[AGES_RP].astype("float64").sum(axis=1, min_count=len(AGES_RP))
         pop = pop.where(t[AGES_RP].notna().all(axis=1))
@@ -86,7 +92,7 @@ def population_iris(
         {"code_iris": t["code_iris"].to_numpy(), "population": pop.to_numpy(dtype="float64")}
     )
     if out["code_iris"].duplicated().any():
-        raise ErreurDonnees("IRIS table: IRIS codes repeated for one year")
+        raise ErreurDonnees("table IRIS : codes IRIS répétés pour un même millésime")
     return out
 
 
@@ -139,21 +145,23 @@ def variables_comparees(
         for terme in termes:
             sources = [t for t in tables if terme in t.columns]
             if len(sources) != 1:
-                etat = "in no IRIS table" if not sources else f"in {len(sources)} IRIS tables"
-                raise ErreurDonnees(f"compared variable {expression!r}: column {terme!r} {etat}")
+                etat = (
+                    "dans aucune table IRIS" if not sources else f"dans {len(sources)} tables IRIS"
+                )
+                raise ErreurDonnees(f"variable comparée {expression!r} : colonne {terme!r} {etat}")
             t = sources[0]
             if annee is not None and "annee" in t.columns:
                 annees = sorted(t["annee"].unique().tolist())
                 t = t[t["annee"] == annee]
                 if t.empty:
                     raise ErreurDonnees(
-                        f"compared variable {expression!r}: column {terme!r} has "
-                        f"no value for {annee} (vintages {annees})"
+                        f"variable comparée {expression!r} : la colonne {terme!r} n'a "
+                        f"aucune valeur pour {annee} (millésimes {annees})"
                     )
             if "annee" in t.columns and t["annee"].nunique() > 1:
                 raise ErreurDonnees(
-                    f"compared variable {expression!r}: column {terme!r} has "
-                    f"several vintages {sorted(t['annee'].unique())}: choose one"
+                    f"variable comparée {expression!r} : la colonne {terme!r} a "
+                    f"plusieurs millésimes {sorted(t['annee'].unique())} : en choisir un"
                 )
             serie = t.set_index("code_iris")[terme].astype("float64")
             colonnes.append(serie.reindex(out["code_iris"]).to_numpy())
@@ -232,11 +240,11 @@ def evaluer(
     {'erreur': [-430.0], 'erreur_pct': [-43.0]}
     """
     if code_zone_officiel not in officiel.columns:
-        raise ErreurDonnees(f"official table: no column {code_zone_officiel!r}")
+        raise ErreurDonnees(f"table officielle : pas de colonne {code_zone_officiel!r}")
     morceaux = []
     for var, col in correspondances.items():
         if col not in officiel.columns:
-            raise ErreurDonnees(f"official table: no column {col!r} (for {var})")
+            raise ErreurDonnees(f"table officielle : pas de colonne {col!r} (pour {var})")
         off = officiel.set_index(code_zone_officiel)[col]
         off = pd.to_numeric(off, errors="coerce").astype("float64")
         e = estimations[estimations["variable"] == var].copy()

@@ -72,12 +72,12 @@ def ventiler(
         manquantes = [c for c in cols if c not in frame.columns]
         if manquantes:
             raise ErreurDonnees(
-                f"ventiler: column(s) {manquantes} missing from the {nom} frame "
-                f"(columns: {list(frame.columns)})"
+                f"ventiler : colonne(s) {manquantes} absente(s) du DataFrame {nom} "
+                f"(colonnes : {list(frame.columns)})"
             )
     if table[code_iris].duplicated().any():
         doublons = table.loc[table[code_iris].duplicated(), code_iris].unique()[:10].tolist()
-        raise ErreurDonnees(f"ventiler: IRIS codes repeated in the table: {doublons}")
+        raise ErreurDonnees(f"ventiler : codes IRIS répétés dans la table : {doublons}")
 
     p = poids[[code_zone, code_iris, colonne_poids]]
     p = p[p[colonne_poids] > 0]

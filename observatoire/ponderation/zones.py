@@ -50,14 +50,15 @@ def lire_zones(
         brut = lire_vecteur(chemin, couche)
         if trouver_colonne(brut, _COLONNES_QPV, source=src, role="", requis=False) is None:
             raise ErreurDonnees(
-                f"{src}: not a QPV layer (no column among {_COLONNES_QPV}); name the zone "
-                f"code column (--zone-id). Columns: {[c for c in brut.columns if c != 'geometry']}"
+                f"{src} : pas une couche de QPV (aucune colonne parmi {_COLONNES_QPV}) ; nommer "
+                "la colonne du code de zone (--zone-id). Colonnes : "
+                f"{[c for c in brut.columns if c != 'geometry']}"
             )
         return lire_qpv(chemin, couche, crs=crs, rapport=rapport)
     brut = lire_vecteur(chemin, couche)
     if code not in brut.columns:
         raise ErreurDonnees(
-            f"{src}: no zone code column {code!r}; columns are "
+            f"{src} : pas de colonne de code de zone {code!r} ; colonnes : "
             f"{[c for c in brut.columns if c != 'geometry']}"
         )
     c_nom = trouver_colonne(

@@ -270,7 +270,7 @@ def etape_classeur(ctx: Contexte) -> None:
     cfg = ctx.config
     chemin = ctx.dossier / "tables" / "observatoire.xlsx"
     if attendre_enfant(ctx, "classeur", chemin.name) and not chemin.is_file():
-        raise RuntimeError(f"writing {chemin.name} failed in the background process")
+        raise RuntimeError(f"l'écriture de {chemin.name} a échoué dans le processus d'arrière-plan")
     if cfg.sorties.cartes or cfg.sorties.fiches:
         generer_index(
             ctx.dossier,

@@ -199,7 +199,7 @@ def annees_demandees(annees: str | Sequence[int] | None) -> list[int] | str:
     >>> annees_demandees("2O16")
     Traceback (most recent call last):
     ...
-    ValueError: --years: '2O16' is not a year (expected e.g. 2011,2016,2022 or all)
+    ValueError: --years : '2O16' n'est pas une année (attendu : par ex. 2011,2016,2022 ou all)
     """
     if annees is None or (isinstance(annees, str) and annees.strip().lower() in ("", "all")):
         return "all"
@@ -213,10 +213,13 @@ def annees_demandees(annees: str | Sequence[int] | None) -> list[int] | str:
             a = int(m)
         except (TypeError, ValueError):
             raise ValueError(
-                f"--years: {m!r} is not a year (expected e.g. 2011,2016,2022 or all)"
+                f"--years : {m!r} n'est pas une année (attendu : par ex. 2011,2016,2022 ou all)"
             ) from None
         if not 1990 <= a <= 2100:
-            raise ValueError(f"--years: {a} is not a census year (expected e.g. 2011,2016,2022)")
+            raise ValueError(
+                f"--years : {a} n'est pas un millésime du recensement "
+                "(attendu : par ex. 2011,2016,2022)"
+            )
         out.append(a)
     return sorted(set(out))
 
@@ -277,9 +280,9 @@ def _entrees_manifeste(donnees: DonneesTerritoire) -> list[dict]:
         verifiee = getattr(e, "sha256", None)
         if verifiee is not None and somme != verifiee:
             raise ErreurIntegrite(
-                f"{cle}: {chemin} changed during the run (sha256 {verifiee} when it was "
-                f"checked, {somme} now); the outputs were not written. Run again once the "
-                "file is stable."
+                f"{cle} : {chemin} a changé pendant l'exécution (sha256 {verifiee} à la "
+                f"vérification, {somme} maintenant) ; les sorties n'ont pas été écrites. Relancer "
+                "une fois le fichier stable."
             )
         out.append(
             {

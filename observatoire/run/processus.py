@@ -60,7 +60,7 @@ def attendre_enfant(ctx: Contexte, nom: str, quoi: str) -> bool:
     proc.join()
     if proc.exitcode != 0:
         raise RuntimeError(
-            f"writing {quoi} failed in the background process "
-            f"(exit code {proc.exitcode}); see the messages above"
+            f"l'écriture de {quoi} a échoué dans le processus d'arrière-plan "
+            f"(code de sortie {proc.exitcode}) ; voir les messages ci-dessus"
         )
     return True

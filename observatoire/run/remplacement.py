@@ -154,7 +154,7 @@ def remplacer_dossier(
     temporaire, cible = Path(temporaire), Path(cible)
     vers = Path(vers) if vers is not None else None
     if cible.is_symlink():
-        raise ValueError(f"{cible} is a symbolic link: resolve it before replacing it")
+        raise ValueError(f"{cible} est un lien symbolique : le résoudre avant de le remplacer")
     if not cible.exists():
         os.rename(temporaire, cible)
         return

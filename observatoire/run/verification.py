@@ -84,8 +84,8 @@ def _verifier_indicateurs(cfg: ConfigTerritoire) -> None:
     inconnus = sorted(set(cfg.indicateurs) - connus)
     if inconnus:
         raise ErreurConfig(
-            f"indicateurs: {inconnus} are not in the codebook (expected ids such as "
-            f"{sorted(connus)[:6]}, or all)"
+            f"indicateurs : {inconnus} ne sont pas dans le codebook (attendu : des ids comme "
+            f"{sorted(connus)[:6]}, ou all)"
         )
 
 
@@ -94,20 +94,21 @@ def _verifier_methode(cfg: ConfigTerritoire, tables: dict) -> None:
     methode = cfg.methode_ponderation
     if methode == "dasymetric" and "grille" not in cfg.sources:
         raise ErreurConfig(
-            "ponderation.methode: dasymetric needs sources.grille (a population grid: "
-            "catalogue id such as grille_filosofi2019_san_ouest_provence, or a file)"
+            "ponderation.methode : dasymetric demande sources.grille (un carroyage de "
+            "population : id du catalogue comme grille_filosofi2019_san_ouest_provence, ou un "
+            "fichier)"
         )
     if methode == "calibrated":
         off = tables.get("qpv_officiel")
         if off is None:
             raise ErreurConfig(
-                "ponderation.methode: calibrated needs sources.qpv_officiel (official QPV "
-                "populations, e.g. qpv2024_indicateurs_dep13)"
+                "ponderation.methode : calibrated demande sources.qpv_officiel (populations "
+                "officielles des QPV, par ex. qpv2024_indicateurs_dep13)"
             )
         if "pop_mun" not in off.columns or off["pop_mun"].notna().sum() == 0:
             raise ErreurConfig(
-                "ponderation.methode: calibrated needs official QPV populations, but "
-                "sources.qpv_officiel has no population column (popMuniQPV / pop_mun)"
+                "ponderation.methode : calibrated demande les populations officielles des QPV, "
+                "mais sources.qpv_officiel n'a pas de colonne de population (popMuniQPV / pop_mun)"
             )
 
 
@@ -208,8 +209,7 @@ def _hors_bornes(
 ) -> None:
     """Raise on values out of bounds in the rows the run uses (warn for the other rows).
 
-    ``libelle`` names the values in the error, ``libelle_fr`` (default ``libelle``) in the
-    warnings.
+    ``libelle_fr`` (default ``libelle``) names the values in the error and the warnings.
     """
     libelle_fr = libelle if libelle_fr is None else libelle_fr
     v = pd.to_numeric(table[colonne], errors="coerce").to_numpy(dtype="float64")
@@ -249,16 +249,16 @@ def _hors_bornes(
     )
     exemples = [f"{table[cle_code].iloc[i]}: {v[i]:g}" for i in mauvais[:5]]
     annee = (
-        f" (vintage {sorted(set(table['annee'].iloc[mauvais]))})"
+        f" (millésime {sorted(set(table['annee'].iloc[mauvais]))})"
         if "annee" in table.columns
         else ""
     )
-    borne = f"[{bas:g}, {haut:g}]" if np.isfinite(haut) else f">= {bas:g} and finite"
+    borne = f"[{bas:g}, {haut:g}]" if np.isfinite(haut) else f">= {bas:g} et fini"
     raise ErreurDonnees(
-        f"{source}: column {colonne}{annee}: {len(mauvais)} value(s) out of bounds for "
-        f"{libelle} (expected {borne})"
-        + (f", line(s) {lignes}" if lignes else "")
-        + f": {exemples}"
+        f"{source} : colonne {colonne}{annee} : {len(mauvais)} valeur(s) hors bornes pour "
+        f"{libelle_fr} (attendu : {borne})"
+        + (f", ligne(s) {lignes}" if lignes else "")
+        + f" : {exemples}"
     )
 
 

@@ -132,28 +132,30 @@ def chemin_source(
         )
         if not chemin.exists():
             raise ErreurDonnees(
-                f"{chemin}: file of source {source_id!r} (catalogue {cat.chemin}) not found "
-                f"in the local store {depuis}"
+                f"{chemin} : fichier de la source {source_id!r} (catalogue {cat.chemin}) "
+                f"introuvable dans le magasin local {depuis}"
             )
         if entree.sha256 is not None:
             verifier_sha256(
-                chemin, entree.sha256, quoi=f"the catalogue {cat.chemin}", remede=_REMEDE_MAGASIN
+                chemin, entree.sha256, quoi=f"le catalogue {cat.chemin}", remede=_REMEDE_MAGASIN
             )
         return chemin
     c = Cache(cache)
     chemin = c.chemin_verifie(source_id)
     if chemin is None:
         raise ErreurDonnees(
-            f"source {source_id!r} is not in the cache {c.racine}; fill it with "
-            f"`observatoire data fetch --sources {source_id}` (official download) or "
-            f"`observatoire data fetch --sources {source_id} --from DIR` (local store)"
+            f"la source {source_id!r} n'est pas dans le cache de téléchargement {c.racine} ; "
+            f"la récupérer avec `observatoire data fetch --sources {source_id}` (téléchargement "
+            f"officiel) ou `observatoire data fetch --sources {source_id} --from DIR` "
+            "(magasin local)"
         )
     return chemin
 
 
 _REMEDE_MAGASIN = (
-    "Restore the store's file, or, if the new content is intended, update its sha256 in the "
-    "catalogue deliberately (after checking where the new file comes from)."
+    "Restaurer le fichier du magasin local ou, si le nouveau contenu est voulu, mettre à jour "
+    "délibérément son sha256 dans le catalogue (après avoir vérifié d'où vient le nouveau "
+    "fichier)."
 )
 
 
@@ -184,16 +186,16 @@ def territoire(nom: str | None = None, *, config: str | os.PathLike | None = Non
     """
     if nom is not None and config is not None:
         raise ErreurDonnees(
-            f"territory {nom!r} and configuration {str(config)!r} both given "
-            "(expected one of --territoire NAME or --config FILE)"
+            f"territoire {nom!r} et configuration {str(config)!r} donnés tous les deux "
+            "(attendu : --territoire NAME ou --config FILE)"
         )
     if config is None:
         nom = nom or TERRITOIRE_DEFAUT
         connus = configs_disponibles()
         if nom not in connus:
             raise ErreurDonnees(
-                f"unknown territory {nom!r}; known: {', '.join(connus)} "
-                "(shipped configurations; or pass --config FILE)"
+                f"territoire inconnu {nom!r} ; connus : {', '.join(connus)} "
+                "(configurations livrées ; ou donner --config FILE)"
             )
         config = nom
     try:
@@ -247,7 +249,8 @@ def _remplir(source: Source, valeurs: dict[str, str]) -> dict[str, str]:
             out[cle] = modele.format(**valeurs)
         except KeyError as exc:
             raise ErreurDonnees(
-                f"source {source.id!r}: parameter {cle}={modele!r} needs {exc} — pass a territory"
+                f"source {source.id!r} : le paramètre {cle}={modele!r} demande {exc} — "
+                "donner un territoire"
             ) from None
     return out
 
@@ -266,13 +269,14 @@ def _copier_local(source_id: str, cat: Catalogue, depuis: Path, c: Cache, forcer
     origine = chemin_dans_magasin(depuis, entree.chemin, source_id=source_id, catalogue=cat.chemin)
     if not origine.is_file():
         raise ErreurDonnees(
-            f"{origine}: file of source {source_id!r} (catalogue {cat.chemin}) not found"
+            f"{origine} : fichier de la source {source_id!r} (catalogue {cat.chemin}) introuvable"
         )
     somme = sha256_fichier(origine)
     if entree.sha256 is not None and somme != entree.sha256:
         raise ErreurSomme(
-            f"{origine}: sha256 mismatch for source {source_id!r}: catalogue {cat.chemin} "
-            f"expects {entree.sha256}, file has {somme}; nothing was copied. " + _REMEDE_MAGASIN
+            f"{origine} : sha256 discordant pour la source {source_id!r} : le catalogue "
+            f"{cat.chemin} attend {entree.sha256}, le fichier a {somme} ; rien n'a été copié. "
+            + _REMEDE_MAGASIN
         )
     deja = c.entree(source_id)
     chemin_deja = None if forcer else c.chemin_verifie(source_id)
@@ -290,7 +294,7 @@ def _copier_local(source_id: str, cat: Catalogue, depuis: Path, c: Cache, forcer
         cible = staging / origine.name
         shutil.copyfile(origine, cible)
         if sha256_fichier(cible) != somme:  # the copy itself went wrong
-            raise ErreurSomme(f"{cible}: copy of {origine} differs from the original")
+            raise ErreurSomme(f"{cible} : la copie de {origine} diffère de l'original")
         chemin = c.installer(
             staging,
             source_id,
@@ -327,8 +331,9 @@ def _telecharger_officiel(
     t0 = time.perf_counter()
     if not source.telechargeable:
         raise ErreurTelechargement(
-            f"source {source.id!r} ({source.producteur}, {source.jeu}) has no direct download: "
-            f"get it by hand from {source.page or 'the producer'} and use `--from DIR` with a "
+            f"la source {source.id!r} ({source.producteur}, {source.jeu}) n'a pas de "
+            f"téléchargement direct : la récupérer à la main sur "
+            f"{source.page or 'le site du producteur'} et utiliser `--from DIR` avec un "
             f"catalogue. {source.notes or ''}".strip()
         )
     params = _remplir(source, valeurs) or None
@@ -366,9 +371,9 @@ def _telecharger_officiel(
     except ErreurSomme as exc:
         if epingle is not None and source.sha256 is None:
             raise ErreurSomme(
-                f"{exc}. The expected value is the first download's, recorded on "
-                f"{epingle['date']}: the producer may have republished the file. Check it, then "
-                "re-run with --renouveler-empreinte to accept the new file."
+                f"{exc}. La valeur attendue est celle du premier téléchargement, enregistrée le "
+                f"{epingle['date']} : le producteur a peut-être republié le fichier. Le vérifier, "
+                "puis relancer avec --renouveler-empreinte pour accepter le nouveau fichier."
             ) from None
         raise
     staging = c.preparer(source.id)
@@ -491,7 +496,7 @@ def recuperer(
     if depuis is not None:
         depuis = Path(depuis)
         if not depuis.is_dir():
-            raise ErreurDonnees(f"{depuis}: local data store not found")
+            raise ErreurDonnees(f"{depuis} : magasin local introuvable")
         cat = catalogue_pour(depuis, catalogue)
         for sid in source_ids:
             r = _copier_local(sid, cat, depuis, c, forcer)

@@ -58,7 +58,7 @@ def verifier_nom_membre(nom: str, *, archive: str = "archive") -> PurePosixPath:
     >>> verifier_nom_membre("../../etc/passwd", archive="a.zip")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    observatoire.rapport.ErreurDonnees: a.zip: member '../../etc/passwd' escapes the extraction...
+    observatoire.rapport.ErreurDonnees: a.zip : le membre '../../etc/passwd' sort du dossier...
     """
     brut = nom.replace("\\", "/")
     p = PurePosixPath(brut)
@@ -69,7 +69,7 @@ def verifier_nom_membre(nom: str, *, archive: str = "archive") -> PurePosixPath:
         or ".." in p.parts
         or "\x00" in brut
     ):
-        raise ErreurDonnees(f"{archive}: member {nom!r} escapes the extraction folder")
+        raise ErreurDonnees(f"{archive} : le membre {nom!r} sort du dossier d'extraction")
     return p
 
 
@@ -79,11 +79,13 @@ def _membres_zip(z: zipfile.ZipFile, archive: str) -> list[zipfile.ZipInfo]:
         verifier_nom_membre(info.filename, archive=archive)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise ErreurDonnees(f"{archive}: member {info.filename!r} is a symbolic link (refused)")
+            raise ErreurDonnees(
+                f"{archive} : le membre {info.filename!r} est un lien symbolique (refusé)"
+            )
         total += info.file_size
     if total > TAILLE_MAX:
         raise ErreurDonnees(
-            f"{archive}: declared uncompressed size {total} bytes exceeds the limit"
+            f"{archive} : la taille décompressée déclarée, {total} octets, dépasse la limite"
         )
     return z.infolist()
 
@@ -101,7 +103,7 @@ def _extraire_zip(chemin: Path, dest: Path) -> None:
                 with z.open(info) as src, open(cible, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1024 * 1024)
     except zipfile.BadZipFile as exc:
-        raise ErreurDonnees(f"{nom}: corrupt zip archive ({exc})") from exc
+        raise ErreurDonnees(f"{nom} : archive zip corrompue ({exc})") from exc
 
 
 def _extraire_7z(chemin: Path, dest: Path) -> None:
@@ -115,22 +117,24 @@ def _extraire_7z(chemin: Path, dest: Path) -> None:
                 verifier_nom_membre(info.filename, archive=nom)
                 if info.is_symlink:
                     raise ErreurDonnees(
-                        f"{nom}: member {info.filename!r} is a symbolic link (refused)"
+                        f"{nom} : le membre {info.filename!r} est un lien symbolique (refusé)"
                     )
                 total += info.uncompressed or 0
             if total > TAILLE_MAX:
                 raise ErreurDonnees(
-                    f"{nom}: declared uncompressed size {total} bytes exceeds the limit"
+                    f"{nom} : la taille décompressée déclarée, {total} octets, dépasse la limite"
                 )
             z.reset()
             z.extractall(path=dest)
     except py7zr.exceptions.Bad7zFile as exc:
-        raise ErreurDonnees(f"{nom}: corrupt 7z archive ({exc})") from exc
+        raise ErreurDonnees(f"{nom} : archive 7z corrompue ({exc})") from exc
     # belt and braces: nothing written may resolve outside dest
     racine = dest.resolve()
     for p in dest.rglob("*"):
         if p.is_symlink() or not p.resolve().is_relative_to(racine):
-            raise ErreurDonnees(f"{nom}: extracted entry {p.name!r} escapes the extraction folder")
+            raise ErreurDonnees(
+                f"{nom} : l'entrée extraite {p.name!r} sort du dossier d'extraction"
+            )
 
 
 def extraire_archive(
@@ -163,7 +167,7 @@ def extraire_archive(
     destination = Path(destination)
     genre = type_archive(archive)
     if genre is None:
-        raise ErreurDonnees(f"{archive}: not a zip or 7z archive")
+        raise ErreurDonnees(f"{archive} : ni une archive zip ni une archive 7z")
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:

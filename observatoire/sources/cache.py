@@ -99,7 +99,9 @@ class Cache:
         try:
             idx = json.loads(self.chemin_index.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise ErreurDonnees(f"{self.chemin_index}: corrupt cache index ({exc})") from exc
+            raise ErreurDonnees(
+                f"{self.chemin_index} : index du cache de téléchargement corrompu ({exc})"
+            ) from exc
         idx.setdefault("sources", {})
         idx.setdefault("empreintes", {})
         return idx
@@ -125,8 +127,8 @@ class Cache:
         p = self.racine / e["chemin"]
         if not p.resolve().is_relative_to(self.racine):
             raise ErreurDonnees(
-                f"{self.chemin_index}: entry {source_id!r} points outside the "
-                f"cache ({p}); remove it with `observatoire data fetch --sources "
+                f"{self.chemin_index} : l'entrée {source_id!r} pointe hors du cache de "
+                f"téléchargement ({p}) ; la supprimer avec `observatoire data fetch --sources "
                 f"{source_id} --force`"
             )
         if not p.exists():
@@ -159,9 +161,9 @@ class Cache:
         verifier_sha256(
             p,
             str(attendu),
-            quoi=f"the cache index {self.chemin_index}",
-            remede=f"Fetch it again: `observatoire data fetch --sources {source_id} --force"
-            f"{depuis}`.",
+            quoi=f"l'index du cache {self.chemin_index}",
+            remede=f"Le récupérer à nouveau : `observatoire data fetch --sources {source_id} "
+            f"--force{depuis}`.",
         )
         return p
 
@@ -250,7 +252,7 @@ class Cache:
             os.replace(staging, final)
         cible = (final / fichier).resolve() if fichier != "." else final
         if not cible.is_relative_to(final.resolve()):
-            raise ErreurDonnees(f"{staging}: {fichier!r} leads out of the installed folder")
+            raise ErreurDonnees(f"{staging} : {fichier!r} mène hors du dossier installé")
         os.chmod(final, 0o777 & ~umask())
         somme_fichier = sha256_chemin(cible)
         with self._modifier_index() as idx:

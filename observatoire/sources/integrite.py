@@ -106,8 +106,8 @@ def verifier_sha256(chemin: str | os.PathLike, attendu: str, *, quoi: str, remed
     somme = sha256_chemin(chemin)
     if somme != attendu:
         raise ErreurIntegrite(
-            f"{chemin}: sha256 {somme} differs from {attendu} recorded in {quoi}: the file was "
-            f"modified after it was recorded and is not read. {remede}"
+            f"{chemin} : sha256 {somme} au lieu de {attendu} enregistré dans {quoi} : le fichier "
+            f"a été modifié après son enregistrement et n'est pas lu. {remede}"
         )
     return somme
 
@@ -122,13 +122,13 @@ def valider_id_source(source_id: str) -> str:
     >>> valider_id_source("../etc")
     Traceback (most recent call last):
     ...
-    observatoire.sources.integrite.ErreurIntegrite: invalid source id '../etc' (expected \
-letters, digits, '_', '-' or '.', without '..' or path separators)
+    observatoire.sources.integrite.ErreurIntegrite: id de source invalide '../etc' \
+(attendu : lettres, chiffres, '_', '-' ou '.', sans '..' ni séparateur de chemin)
     """
     if not isinstance(source_id, str) or not _ID_SUR.match(source_id) or ".." in source_id:
         raise ErreurIntegrite(
-            f"invalid source id {source_id!r} (expected letters, digits, '_', '-' or '.', "
-            "without '..' or path separators)"
+            f"id de source invalide {source_id!r} (attendu : lettres, chiffres, '_', '-' ou '.', "
+            "sans '..' ni séparateur de chemin)"
         )
     return source_id
 
@@ -148,7 +148,7 @@ def chemin_dans_magasin(
     reel = chemin.resolve()
     if reel != racine and racine not in reel.parents:
         raise ErreurIntegrite(
-            f"{chemin}: file of source {source_id!r} (catalogue {catalogue}) resolves to "
-            f"{reel}, outside the local store {racine} (symbolic link?); it is not read"
+            f"{chemin} : le fichier de la source {source_id!r} (catalogue {catalogue}) mène à "
+            f"{reel}, hors du magasin local {racine} (lien symbolique ?) ; il n'est pas lu"
         )
     return chemin

@@ -65,13 +65,13 @@ class Acces(_Modele):
     @classmethod
     def _url_http(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^https?://[^\s]+$", v):
-            raise ValueError(f"not an http(s) URL: {v!r}")
+            raise ValueError(f"pas une URL http(s) : {v!r}")
         return v
 
     @model_validator(mode="after")
     def _url_requise(self) -> Acces:
         if self.type != "manuel" and not self.url:
-            raise ValueError(f"acces.type {self.type!r} needs acces.url")
+            raise ValueError(f"acces.type {self.type!r} demande acces.url")
         return self
 
 
@@ -108,20 +108,22 @@ class Source(_Modele):
     @classmethod
     def _id(cls, v: str) -> str:
         if not _ID.match(v):
-            raise ValueError(f"id {v!r} must match [a-z0-9_]")
+            raise ValueError(f"l'id {v!r} doit respecter [a-z0-9_]")
         return v
 
     @field_validator("sha256")
     @classmethod
     def _sha(cls, v: str | None) -> str | None:
         if v is not None and not _SHA256.match(v):
-            raise ValueError(f"sha256 must be 64 lower-case hex digits, got {v!r}")
+            raise ValueError(f"sha256 doit faire 64 chiffres hexadécimaux minuscules, reçu {v!r}")
         return v
 
     @model_validator(mode="after")
     def _manuel(self) -> Source:
         if self.acces.type == "manuel" and not (self.page or self.notes):
-            raise ValueError("a manual source needs a page or notes telling where to get it")
+            raise ValueError(
+                "une source manuelle demande une page ou des notes disant où la récupérer"
+            )
         return self
 
     @property
@@ -141,7 +143,7 @@ class Registre(_Modele):
             return self.sources[source_id]
         except KeyError:
             raise ErreurDonnees(
-                f"{self.chemin}: unknown source id {source_id!r}; known ids: "
+                f"{self.chemin} : id de source inconnu {source_id!r} ; ids connus : "
                 + ", ".join(sorted(self.sources))
             ) from None
 
@@ -161,7 +163,9 @@ class EntreeCatalogue(_Modele):
     @classmethod
     def _id_sur(cls, v: str) -> str:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", v) or ".." in v:
-            raise ValueError(f"id {v!r} must be letters, digits, '_', '-' or '.', without '..'")
+            raise ValueError(
+                f"l'id {v!r} doit être fait de lettres, chiffres, '_', '-' ou '.', sans '..'"
+            )
         return v
 
     chemin: str
@@ -179,14 +183,14 @@ class EntreeCatalogue(_Modele):
     def _relatif(cls, v: str) -> str:
         p = PurePosixPath(v.replace("\\", "/"))
         if p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", v):
-            raise ValueError(f"chemin must be relative to the store, without '..': {v!r}")
+            raise ValueError(f"chemin doit être relatif au magasin local, sans '..' : {v!r}")
         return str(p)
 
     @field_validator("sha256")
     @classmethod
     def _sha(cls, v: str | None) -> str | None:
         if v is not None and not _SHA256.match(v):
-            raise ValueError(f"sha256 must be 64 lower-case hex digits, got {v!r}")
+            raise ValueError(f"sha256 doit faire 64 chiffres hexadécimaux minuscules, reçu {v!r}")
         return v
 
     @field_validator("communes_couvertes")
@@ -208,8 +212,8 @@ class Catalogue(_Modele):
             return self.sources[source_id]
         except KeyError:
             raise ErreurDonnees(
-                f"{self.chemin}: source id {source_id!r} is not in catalogue {self.nom!r}; "
-                "known ids: " + ", ".join(sorted(self.sources))
+                f"{self.chemin} : l'id de source {source_id!r} n'est pas dans le catalogue "
+                f"{self.nom!r} ; ids connus : " + ", ".join(sorted(self.sources))
             ) from None
 
     def __contains__(self, source_id: str) -> bool:
@@ -238,25 +242,29 @@ class Territoire(_Modele):
 def _codes_communes(codes: list) -> list[str]:
     mauvais = [c for c in codes if not re.match(r"^(\d{5}|2[AB]\d{3})$", str(c))]
     if mauvais:
-        raise ValueError(f"commune codes must be 5-character INSEE codes: {mauvais}")
+        raise ValueError(
+            f"les codes commune doivent être des codes INSEE à 5 caractères : {mauvais}"
+        )
     return [str(c) for c in codes]
 
 
 def _lire_yaml(chemin: Path) -> dict:
     if not chemin.is_file():
-        raise ErreurDonnees(f"{chemin}: file not found")
+        raise ErreurDonnees(f"{chemin} : fichier introuvable")
     try:
         contenu = yaml_strict(chemin.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ErreurDonnees(f"{chemin}: invalid YAML: {exc}") from exc
+        raise ErreurDonnees(f"{chemin} : YAML invalide : {exc}") from exc
     if not isinstance(contenu, dict):
-        raise ErreurDonnees(f"{chemin}: expected a mapping at top level")
+        raise ErreurDonnees(f"{chemin} : attendu : un dictionnaire à la racine")
     return contenu
 
 
 def _message(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(x) for x in e['loc']) or '(entry)'}: {e['msg']}" for e in exc.errors()
+        f"{'.'.join(str(x) for x in e['loc']) or '(entrée)'} : "
+        f"{e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
     )
 
 
@@ -283,16 +291,16 @@ def _charger_registre(chemin: str) -> Registre:
     contenu = _lire_yaml(Path(chemin))
     brutes = contenu.get("sources")
     if not isinstance(brutes, list):
-        raise ErreurDonnees(f"{chemin}: key 'sources' must be a list of entries")
+        raise ErreurDonnees(f"{chemin} : la clé 'sources' doit être une liste d'entrées")
     sources: dict[str, Source] = {}
     for i, brute in enumerate(brutes):
         nom = brute.get("id", f"#{i + 1}") if isinstance(brute, dict) else f"#{i + 1}"
         try:
             source = Source.model_validate(brute)
         except ValidationError as exc:
-            raise ErreurDonnees(f"{chemin}: source {nom!r}: {_message(exc)}") from None
+            raise ErreurDonnees(f"{chemin} : source {nom!r} : {_message(exc)}") from None
         if source.id in sources:
-            raise ErreurDonnees(f"{chemin}: duplicate source id {source.id!r}")
+            raise ErreurDonnees(f"{chemin} : id de source en double {source.id!r}")
         sources[source.id] = source
     return Registre(chemin=chemin, sources=sources)
 
@@ -315,15 +323,17 @@ def _charger_catalogue(chemin: str) -> Catalogue:
     contenu = _lire_yaml(Path(chemin))
     brutes = contenu.get("sources")
     if not isinstance(brutes, dict):
-        raise ErreurDonnees(f"{chemin}: key 'sources' must map source ids to entries")
+        raise ErreurDonnees(
+            f"{chemin} : la clé 'sources' doit associer des ids de source à des entrées"
+        )
     entrees = {}
     for sid, brute in brutes.items():
         if not isinstance(brute, dict):
-            raise ErreurDonnees(f"{chemin}: source {sid!r}: expected a mapping")
+            raise ErreurDonnees(f"{chemin} : source {sid!r} : attendu : un dictionnaire")
         try:
             entrees[sid] = EntreeCatalogue.model_validate({"id": sid, **brute})
         except ValidationError as exc:
-            raise ErreurDonnees(f"{chemin}: source {sid!r}: {_message(exc)}") from None
+            raise ErreurDonnees(f"{chemin} : source {sid!r} : {_message(exc)}") from None
     return Catalogue(
         chemin=chemin,
         nom=str(contenu.get("nom", Path(chemin).stem)),
@@ -345,7 +355,9 @@ def sources_resume(chemin: str | os.PathLike | None = None) -> dict[str, str]:
     chemin, contenu = _socle(chemin)
     resume = contenu.get("resume")
     if not isinstance(resume, dict) or not all(isinstance(v, str) for v in resume.values()):
-        raise ErreurDonnees(f"{chemin}: key 'resume' must map roles to source ids")
+        raise ErreurDonnees(
+            f"{chemin} : la clé 'resume' doit associer des rôles à des ids de source"
+        )
     return dict(resume)
 
 
@@ -357,5 +369,7 @@ def sources_officielles_socle(chemin: str | os.PathLike | None = None) -> list[s
     chemin, contenu = _socle(chemin)
     ids = contenu.get("officielles")
     if not isinstance(ids, list) or not all(isinstance(v, str) for v in ids):
-        raise ErreurDonnees(f"{chemin}: key 'officielles' must list registry source ids")
+        raise ErreurDonnees(
+            f"{chemin} : la clé 'officielles' doit lister des ids de source du registre"
+        )
     return list(ids)

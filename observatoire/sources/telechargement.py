@@ -147,7 +147,7 @@ def telecharger(
     # identity: byte counts must match Content-Length (requests would decode gzip bodies)
     entetes_base = {"User-Agent": f"observatoire/{__version__}", "Accept-Encoding": "identity"}
     reprises = 0
-    derniere_erreur = "no attempt made"
+    derniere_erreur = "aucune tentative"
     for essai in range(1, max(1, essais) + 1):
         deja = partiel.stat().st_size if partiel.exists() else 0
         entetes = dict(entetes_base)
@@ -166,10 +166,10 @@ def telecharger(
             ) as r:
                 if r.status_code == 416:  # range beyond the end: restart from scratch
                     partiel.unlink(missing_ok=True)
-                    derniere_erreur = "HTTP 416 on resume"
+                    derniere_erreur = "HTTP 416 à la reprise"
                     continue
                 if r.status_code >= 400:
-                    message = f"{url}: HTTP {r.status_code} {r.reason}"
+                    message = f"{url} : HTTP {r.status_code} {r.reason}"
                     if r.status_code < 500:
                         partiel.unlink(missing_ok=True)
                         _etat(partiel).unlink(missing_ok=True)
@@ -200,7 +200,7 @@ def telecharger(
                     for bloc in r.iter_content(_BLOC_RESEAU):
                         f.write(bloc)
         except _INTERRUPTIONS as exc:
-            derniere_erreur = f"transfer interrupted ({type(exc).__name__})"
+            derniere_erreur = f"transfert interrompu ({type(exc).__name__})"
             recu = partiel.stat().st_size if partiel.exists() else 0
             if rapport is not None:
                 rapport.avertir(
@@ -213,10 +213,10 @@ def telecharger(
             time.sleep(pause)
             continue
         except requests.exceptions.RequestException as exc:  # invalid URL, redirect loop...
-            raise ErreurTelechargement(f"{url}: request failed: {exc}") from exc
+            raise ErreurTelechargement(f"{url} : échec de la requête : {exc}") from exc
         recu = partiel.stat().st_size
         if attendu is not None and recu != attendu:
-            derniere_erreur = f"incomplete body ({recu} of {attendu} bytes)"
+            derniere_erreur = f"contenu incomplet ({recu} octets sur {attendu})"
             time.sleep(pause)
             continue
         somme = sha256_fichier(partiel)
@@ -224,13 +224,13 @@ def telecharger(
             partiel.unlink(missing_ok=True)
             _etat(partiel).unlink(missing_ok=True)
             raise ErreurSomme(
-                f"{url}: sha256 mismatch: expected {sha256}, got {somme} ({recu} bytes); "
-                "the file was discarded"
+                f"{url} : sha256 discordant : attendu {sha256}, reçu {somme} ({recu} octets) ; "
+                "le fichier a été supprimé"
             )
         os.replace(partiel, destination)
         _etat(partiel).unlink(missing_ok=True)
         return Telechargement(destination, somme, recu, url, reprises)
     raise ErreurTelechargement(
-        f"{url}: download failed after {essais} attempt(s): {derniere_erreur}; "
-        f"partial file kept for resume: {partiel}"
+        f"{url} : échec du téléchargement après {essais} tentative(s) : {derniere_erreur} ; "
+        f"fichier partiel gardé pour la reprise : {partiel}"
     )

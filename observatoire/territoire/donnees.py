@@ -182,8 +182,8 @@ def charger_territoire(
         autres = sorted(set(g["generation"]) - {p.generation})
         if autres:
             raise ErreurConfig(
-                f"qpv.perimetres[{i}].generation: {p.generation} but {e.chemin} holds QPV of "
-                f"generation {autres} (expected the generation of its codes: QN… = 2024, "
+                f"qpv.perimetres[{i}].generation : {p.generation} mais {e.chemin} contient des "
+                f"QPV de génération {autres} (attendu : la génération de ses codes : QN… = 2024, "
                 "QP… = 2015)"
             )
         g.attrs["generation"] = p.generation
@@ -255,10 +255,10 @@ def _iris_territoire(cfg: ConfigTerritoire, iris: gpd.GeoDataFrame, e_iris: Entr
     )
     if sans_iris:
         raise ErreurConfig(
-            f"epci.communes: {sans_iris} have no IRIS in sources.iris ({e_iris.chemin}); "
-            "expected commune codes of that IRIS layer's département(s)"
+            f"epci.communes : {sans_iris} n'ont aucun IRIS dans sources.iris ({e_iris.chemin}) ; "
+            "attendu : des codes commune du ou des départements de cette couche IRIS"
         )
-    edition = f" (edition {e_iris.edition})" if e_iris.edition else ""
+    edition = f" (édition {e_iris.edition})" if e_iris.edition else ""
     codes_iris = pd.Series(iris["code_commune_arm"].to_numpy(), index=iris["code_iris"])
     for i, v in enumerate(cfg.veille):
         if v.iris is None:
@@ -266,8 +266,8 @@ def _iris_territoire(cfg: ConfigTerritoire, iris: gpd.GeoDataFrame, e_iris: Entr
         absents = sorted(set(v.iris) - set(codes_iris.index))
         if absents:
             raise ErreurConfig(
-                f"veille[{i}] ({v.code}).iris: {absents} absent from the IRIS geography "
-                f"{e_iris.chemin}{edition}; expected IRIS codes of that layer"
+                f"veille[{i}] ({v.code}).iris : {absents} absents de la géographie IRIS "
+                f"{e_iris.chemin}{edition} ; attendu : des codes IRIS de cette couche"
             )
         ailleurs = {
             c: codes_iris[c]
@@ -277,8 +277,9 @@ def _iris_territoire(cfg: ConfigTerritoire, iris: gpd.GeoDataFrame, e_iris: Entr
         }
         if ailleurs:
             raise ErreurConfig(
-                f"veille[{i}] ({v.code}).iris: {sorted(ailleurs)} are in commune(s) "
-                f"{sorted(set(ailleurs.values()))}, not in veille[{i}].commune {v.commune}"
+                f"veille[{i}] ({v.code}).iris : {sorted(ailleurs)} sont dans la ou les "
+                f"commune(s) {sorted(set(ailleurs.values()))}, pas dans veille[{i}].commune "
+                f"{v.commune}"
             )
     return iris_territoire
 
@@ -294,7 +295,7 @@ def _annees_recensement(tables: dict[str, pd.DataFrame]) -> list[int]:
     disponibles = annees_sources(recensement)
     if not disponibles:
         raise ErreurConfig(
-            "sources: no statistics table with a vintage (expected at least one of "
+            "sources : aucune table statistique avec un millésime (attendu : au moins une de "
             f"{['sources.' + r for r in ROLES_ANNEES]})"
         )
     return disponibles
@@ -312,8 +313,8 @@ def _annees_choisies(
     hors = sorted(set(demandees) - set(disponibles))
     if hors:
         raise ErreurConfig(
-            f"{cle}: {hors} not available; the sources hold the vintages {disponibles} "
-            "(expected a subset of them, or all)"
+            f"{cle} : {hors} non disponible(s) ; les sources contiennent les millésimes "
+            f"{disponibles} (attendu : une partie d'entre eux, ou all)"
         )
     return sorted(demandees)
 
@@ -327,8 +328,8 @@ def _lire_qpv_officiel(cfg: ConfigTerritoire, entrees: dict[str, Entree], rappor
     off = lire_qpv_officiel(e_off.chemin, rapport=rapport)
     if "annee_source" not in off.columns and cfg.sources["qpv_officiel"].annee_valeurs is None:
         raise ErreurConfig(
-            f"sources.qpv_officiel.annee_valeurs: {e_off.chemin} does not state the vintage "
-            "of its values; expected e.g. `qpv_officiel: {source: ..., annee_valeurs: 2020}`"
+            f"sources.qpv_officiel.annee_valeurs : {e_off.chemin} n'indique pas le millésime "
+            "de ses valeurs ; attendu : par ex. `qpv_officiel: {source: ..., annee_valeurs: 2020}`"
         )
     return off
 
@@ -379,8 +380,8 @@ def _choisir_qpv(
         choisis = tout[par_liste]
         if choisis.empty:
             raise ErreurConfig(
-                "qpv.liste: 'all' selects no QPV: no QPV of the perimeter files lies in the "
-                f"member communes {sorted(communes)}"
+                "qpv.liste : 'all' ne retient aucun QPV : aucun QPV des fichiers de périmètres "
+                f"n'est dans les communes membres {sorted(communes)}"
             )
         return choisis.sort_values("code_zone").reset_index(drop=True)
     lignes = []
@@ -399,8 +400,8 @@ def _choisir_qpv(
         if trouve is None:
             noms = ", ".join(f"{c} ({len(g)} QPV)" for c, g in fichiers)
             raise ErreurConfig(
-                f"qpv.liste[{i}].code: {q.code} is not in the QPV {q.generation} perimeter "
-                f"file(s) {noms} (expected a code of those files)"
+                f"qpv.liste[{i}].code : {q.code} n'est pas dans le ou les fichiers de périmètres "
+                f"des QPV {q.generation} {noms} (attendu : un code de ces fichiers)"
             )
         lignes.append(trouve)
     return gpd.GeoDataFrame(
@@ -431,9 +432,9 @@ def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches,
     mauvais = sorted(str(c) for c in qpv["code_zone"] if not _RE_QPV.match(str(c)))
     if mauvais:
         raise ErreurConfig(
-            f"qpv.liste: all selects features of {fichiers} whose codes are not QPV codes: "
-            f"{mauvais[:10]} (expected 'QN' or 'QP' + 6 letters or digits; zone codes name "
-            "output files)"
+            f"qpv.liste : all retient des entités de {fichiers} dont les codes ne sont pas des "
+            f"codes QPV : {mauvais[:10]} (attendu : 'QN' ou 'QP' + 6 lettres ou chiffres ; les "
+            "codes de zone nomment des fichiers de sortie)"
         )
     vus: dict[str, str] = {}
     for c in [*qpv["code_zone"].astype(str), *(v.code for v in cfg.veille)]:
@@ -441,8 +442,9 @@ def _verifier_codes_zones(cfg: ConfigTerritoire, qpv: gpd.GeoDataFrame, couches,
         vus[c.lower()] = c
         if autre is not None:
             raise ErreurConfig(
-                f"zone code {c!r} is used twice among the QPV of {fichiers} and the veille "
-                f"zones (clash with {autre!r}); zone codes name output files and must differ"
+                f"code de zone {c!r} utilisé deux fois parmi les QPV de {fichiers} et les zones "
+                f"de veille (conflit avec {autre!r}) ; les codes de zone nomment des fichiers de "
+                "sortie et doivent différer"
             )
 
 
@@ -473,11 +475,11 @@ def _lire_perimetres_veille(
         e = entrees[f"veille[{i}].perimetre"]
         brut = lire_vecteur(e.chemin, e.couche)
         if brut.crs is None:
-            raise ErreurDonnees(f"{e.chemin}: no CRS declared ({cle}); cannot place it")
+            raise ErreurDonnees(f"{e.chemin} : aucun CRS déclaré ({cle}) ; impossible de le placer")
         g = brut.to_crs(CRS_TRAVAIL).geometry
         g = g[g.notna() & ~g.is_empty]
         if g.empty:
-            raise ErreurConfig(f"{cle}: {e.chemin} holds no geometry")
+            raise ErreurConfig(f"{cle} : {e.chemin} ne contient aucune géométrie")
         invalides = ~g.is_valid
         if invalides.any():
             # repaired and reported like QPV perimeters (area before and after, warning)
@@ -493,8 +495,8 @@ def _lire_perimetres_veille(
             g = g[g.geom_type.isin(["Polygon", "MultiPolygon"])]
         if not g.geom_type.isin(["Polygon", "MultiPolygon"]).all():
             raise ErreurConfig(
-                f"{cle}: {e.chemin} holds non-polygon geometries "
-                f"{sorted(set(g.geom_type))} (expected polygons)"
+                f"{cle} : {e.chemin} contient des géométries qui ne sont pas des polygones "
+                f"{sorted(set(g.geom_type))} (attendu : des polygones)"
             )
         geom = shapely.union_all(g.to_numpy())
         iris_com = iris_territoire[
@@ -505,9 +507,9 @@ def _lire_perimetres_veille(
         part = geom.intersection(commune).area / geom.area if geom.area > 0 else 0.0
         if part < PART_MIN_COMMUNE:
             raise ErreurConfig(
-                f"{cle}: only {part:.0%} of {e.chemin} lies in its commune {v.commune} "
-                f"(veille[{i}].commune; expected at least {PART_MIN_COMMUNE:.0%}): wrong "
-                "commune, wrong file, or wrong CRS?"
+                f"{cle} : seulement {part:.0%} de {e.chemin} est dans sa commune {v.commune} "
+                f"(veille[{i}].commune ; attendu : au moins {PART_MIN_COMMUNE:.0%}) : mauvaise "
+                "commune, mauvais fichier ou mauvais CRS ?"
             )
         rapport.info(
             "verification", cle, f"{geom.area:,.0f} m², {part:.1%} dans la commune {v.commune}"

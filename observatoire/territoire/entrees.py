@@ -125,32 +125,32 @@ def resoudre_source(
                     sha256=sha256_memo(essai.resolve()),
                 )
         raise ErreurConfig(
-            f"{cle}: file not found: {ref.source} (looked in: "
-            f"{', '.join(str(e) for e in essais)}); expected an existing file or a source id "
-            "(observatoire data list)"
+            f"{cle} : fichier introuvable : {ref.source} (cherché dans : "
+            f"{', '.join(str(e) for e in essais)}) ; attendu : un fichier existant ou un id de "
+            "source (observatoire data list)"
         )
     try:
         from observatoire.sources import chemin_source
     except ImportError as exc:  # pragma: no cover - sources package always installed
         raise ErreurConfig(
-            f"{cle}: source id {ref.source!r} cannot be resolved: "
-            f"the sources package is not available ({exc})"
+            f"{cle} : l'id de source {ref.source!r} ne peut pas être résolu : "
+            f"le paquet sources n'est pas disponible ({exc})"
         ) from None
     try:
         chemin = Path(chemin_source(ref.source, depuis=depuis, cache=cache))
     except ErreurIntegrite as exc:  # content differs from its record: bad data (exit 4)
-        raise ErreurIntegrite(f"{cle}: {exc}") from None
+        raise ErreurIntegrite(f"{cle} : {exc}") from None
     except (KeyError, LookupError, FileNotFoundError, ValueError) as exc:
-        ou = f"the local store {depuis}" if depuis else "the download cache"
+        ou = f"le magasin local {depuis}" if depuis else "le cache de téléchargement"
         raise ErreurConfig(
-            f"{cle}: source {ref.source!r} not found in {ou}: {exc} "
-            "(expected a source id of `observatoire data list`, or a file path; fetch it with "
-            "`observatoire data fetch` or give --from DIR)"
+            f"{cle} : source {ref.source!r} introuvable dans {ou} : {exc} "
+            "(attendu : un id de source de `observatoire data list`, ou un chemin de fichier ; "
+            "la récupérer avec `observatoire data fetch` ou donner --from DIR)"
         ) from None
     if not chemin.is_file():
         raise ErreurConfig(
-            f"{cle}: source {ref.source!r} resolves to {chemin}, which does not "
-            "exist (expected an existing file)"
+            f"{cle} : la source {ref.source!r} mène à {chemin}, qui n'existe pas "
+            "(attendu : un fichier existant)"
         )
     prov = {"source": ref.source, **_provenance(ref.source, depuis, cache)}
     if depuis is not None:
