@@ -60,7 +60,7 @@ def test_territoire_livre_pages_et_tailles(sortie):
         for nom in ("carte_indicateurs", "ecarts_commune", "ecarts_epci", "ecarts_departement")
     }
     for p in cartes:
-        assert p.stat().st_size < 3_000_000, p  # issue 5: < 3 MB with all indicators
+        assert p.stat().st_size < 3_000_000, p  # < 3 MB with all indicators
     assert len(fiches) == 9
     noms = {p.stem for p in fiches}
     assert noms == set(QPV_SAN) | {v.code for v in t.config.veille}

@@ -192,7 +192,7 @@ def test_preparation_san(donnees):
     assert any(
         "édition 2014 de la géographie IRIS" in m and "2016" in m and "2020" in m for m in msgs
     )
-    # EPCI population missing from the type-H count tables (figures of the issue: P16_POP of ptod).
+    # EPCI population missing from the type-H count tables (P16_POP of ptod).
     assert any("6,840 des 99,092 habitants (2016)" in m for m in msgs)
 
 

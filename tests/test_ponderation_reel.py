@@ -1,7 +1,7 @@
 """Weights engine on the real public data (``../shared/data``, read-only, never committed).
 
 Regression values are literals computed with this engine and cross-checked against the
-figures quoted in issue 3 and ``PROVENANCE.md`` (see comments).
+figures of ``PROVENANCE.md`` and of the official QPV table (see comments).
 """
 
 import numpy as np
@@ -66,9 +66,9 @@ def test_carraire_parts_iris_2014(dep13):
 @pytest.mark.parametrize(
     "couche, attendu",
     [
-        # issue 3: "about 1,620, 850, 5,710 and 80 with the full-resolution ~2014 IRIS layer"
+        # about 1,620, 850, 5,710 and 80 with the full-resolution ~2014 IRIS layer
         ("iris2014", [1621.4, 847.0, 5708.5, 80.6]),
-        # issue 3: "966, 837, 5,602 and 73 with the generalised 2020 layer"
+        # 966, 837, 5,602 and 73 with the generalised 2020 layer
         ("iris2020", [966.4, 837.2, 5601.9, 73.2]),
     ],
 )
@@ -114,7 +114,7 @@ def test_qualite_4_qpv_2024(dep13):
         parts_reference=parts_reference_2015(),
     )
     d = res["detail"].set_index(["methode", "code_zone"])
-    # official popMuniQPV (issue 3): 3,027, 1,709, 6,885, 1,093
+    # official popMuniQPV: 3,027, 1,709, 6,885, 1,093
     assert d.loc["surface", "officiel"].reindex(QPV4).tolist() == [3027, 1709, 6885, 1093]
     assert d.loc["surface", "erreur_pct"].reindex(QPV4).round(1).tolist() == [
         -46.4,
@@ -197,7 +197,7 @@ def test_qualite_occitanie_biais_surface(national):
         rapport=r,
     )
     s = res["resume"].set_index("methode")
-    # issue 3: surface weighting underestimates by a median of about 43 % over the QPV
+    # surface weighting underestimates by a median of about 43 % over the QPV
     # fully covered by type-H IRIS (91 of 105 here; 14 touch A/D/Z IRIS: NaN, not 0).
     assert s.loc["surface", "n_scorees"] == 91
     assert s.loc["surface", "biais_median_pct"] == pytest.approx(-42.7, abs=0.05)

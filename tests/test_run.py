@@ -1,4 +1,4 @@
-"""The real yearly run on the default territory from ../shared/data (acceptance of issue 6)."""
+"""The real yearly run on the default territory from ../shared/data."""
 
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ from observatoire.sources import (
 )
 from observatoire.sources.registre import sources_officielles_socle, sources_resume
 
-# The source ids of the brief (issue 2): every one must be in the shipped catalogue.
-IDS_BRIEF = """
+# The source ids of the local store's PROVENANCE.md: every one must be in the shipped catalogue.
+IDS_MAGASIN = """
 iris_contours_2014_dep13 iris_contours_2020_dep13 iris_contours_2020_france qpv_2024_dep13
 qpv_2024_ouest_provence qpv_2015_occitanie qpv_2015_marseille qpv_2024_liste_communes
 communes_dep13 departement_13 departements_france epci_2018_france perimetre_san_ouest_provence
@@ -122,7 +122,7 @@ def test_catalogue_chemin_absolu_ou_remontant_refuse(tmp_path):
 
 def test_catalogue_couvre_les_ids_du_brief_et_renvoie_au_registre():
     cat = charger_catalogue()
-    assert sorted(cat.sources) == sorted(IDS_BRIEF)
+    assert sorted(cat.sources) == sorted(IDS_MAGASIN)
     reg = charger_registre()
     for e in cat.sources.values():
         assert e.source_officielle is None or e.source_officielle in reg, e.id

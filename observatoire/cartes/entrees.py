@@ -1,6 +1,6 @@
 """Inputs of maps and sheets: geometry layers, indicator metadata, one row per value.
 
-Maps read three long tables produced upstream (schemas in the developers' brief):
+Maps read three long tables produced upstream (schemas in ``docs/cartes.md``):
 the indicator table (``territoire_code, territoire_nom, niveau, indicateur, sexe,
 annee, valeur, ..., unite, methode, statut, source``), the écarts table and the
 weights table. This module validates what maps need from them and picks one row

@@ -135,7 +135,7 @@ def generer_cartes(
     Parameters
     ----------
     indicateurs, ecarts : DataFrame
-        Long tables of issue 4 (schemas in ``docs/cartes.md``); ``ecarts`` may be None.
+        Long tables (schemas in ``docs/cartes.md``); ``ecarts`` may be None.
     geometries : Geometries, dict or CouchesWeb
         IRIS (required), QPV, veille, optional communes/EPCI.
     dossier : path
