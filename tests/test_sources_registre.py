@@ -120,7 +120,7 @@ def test_catalogue_chemin_absolu_ou_remontant_refuse(tmp_path):
             charger_catalogue(chemin)
 
 
-def test_catalogue_couvre_les_ids_du_brief_et_renvoie_au_registre():
+def test_catalogue_couvre_les_ids_du_magasin_et_renvoie_au_registre():
     cat = charger_catalogue()
     assert sorted(cat.sources) == sorted(IDS_MAGASIN)
     reg = charger_registre()
