@@ -23,8 +23,12 @@ import pandas as pd
 
 from observatoire.config import ConfigTerritoire, ErreurConfig
 from observatoire.rapport import ErreurDonnees, Rapport
-from observatoire.territoire.donnees import ROLES_IRIS as _ROLES_IRIS
-from observatoire.territoire.donnees import DonneesTerritoire, charger_territoire
+from observatoire.territoire.donnees import (
+    ROLES_COMPTAGES,
+    ROLES_IRIS,
+    DonneesTerritoire,
+    charger_territoire,
+)
 from observatoire.territoire.entrees import Entree
 
 __all__ = ["preparer_run"]
@@ -124,7 +128,7 @@ def _avertir_editions(cfg: ConfigTerritoire, entrees: dict[str, Entree], rapport
         return
     autres: dict[int, list[str]] = {}
     for cle, e in sorted(entrees.items()):
-        if e.edition is None or cle.removeprefix("sources.") not in _ROLES_IRIS:
+        if e.edition is None or cle.removeprefix("sources.") not in ROLES_IRIS:
             continue
         if e.edition != e_iris.edition:
             autres.setdefault(e.edition, []).append(cle.removeprefix("sources."))
@@ -169,17 +173,6 @@ def _avertir_population_manquante(cfg, iris_territoire, tables, rapport: Rapport
                 "la table des taux (sources.indicateurs_iris, P_POP) les couvre",
                 n=len(manquants),
             )
-
-
-#: Roles of INSEE count tables (numerators and denominators of the codebook).
-_ROLES_COMPTES = (
-    "population_iris",
-    "menages_iris",
-    "logement_iris",
-    "activite_iris",
-    "diplomes_iris",
-    "revenus_iris",
-)
 
 
 #: Relative overshoot of a share's upper bound (100) accepted with a warning: rates
@@ -295,7 +288,7 @@ def _verifier_valeurs(
         return str(e.chemin) if e is not None else role
 
     # INSEE count tables: every variable of a numerator or denominator.
-    for role in _ROLES_COMPTES:
+    for role in ROLES_COMPTAGES:
         t = tables.get(role)
         if t is None:
             continue

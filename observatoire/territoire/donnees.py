@@ -39,6 +39,7 @@ __all__ = [
     "annees_sources",
     "ROLES_ANNEES",
     "ROLES_IRIS",
+    "ROLES_COMPTAGES",
 ]
 
 #: Roles of the IRIS statistics tables that carry census vintages.
@@ -52,6 +53,8 @@ ROLES_ANNEES = (
 )
 #: Roles whose ``edition`` is the IRIS geography of IRIS statistics.
 ROLES_IRIS = (*ROLES_ANNEES, "revenus_iris")
+#: Roles of the INSEE count tables (numerators and denominators of the codebook).
+ROLES_COMPTAGES = tuple(r for r in ROLES_IRIS if r != "indicateurs_iris")
 
 
 @dataclass

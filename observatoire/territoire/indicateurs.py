@@ -17,7 +17,7 @@ import pandas as pd
 
 from observatoire.indicateurs.codebook import Codebook
 from observatoire.rapport import Rapport
-from observatoire.territoire.donnees import DonneesTerritoire
+from observatoire.territoire.donnees import ROLES_COMPTAGES, DonneesTerritoire
 from observatoire.territoire.poids import PoidsTerritoire
 
 __all__ = [
@@ -29,16 +29,6 @@ __all__ = [
     "departement_territoire",
     "noms_territoires",
 ]
-
-#: Roles of the INSEE count tables consolidated by the indicators.
-ROLES_COMPTAGES = (
-    "population_iris",
-    "menages_iris",
-    "logement_iris",
-    "activite_iris",
-    "diplomes_iris",
-    "revenus_iris",
-)
 
 
 @dataclass
