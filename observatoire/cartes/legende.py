@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import numpy as np
 from branca.utilities import color_brewer as _color_brewer
 
 from observatoire.cartes.classes import CLASSE_MANQUANT, CLASSE_SECRET
+from observatoire.nombres import formater_nombre
 
 __all__ = [
     "STATUTS",
@@ -91,28 +91,6 @@ def palette_divergente(k: int, nom: str = "RdBu") -> dict[int, str]:
     """
     couleurs = color_brewer(nom, 2 * k + 1)
     return {i - k: c for i, c in enumerate(couleurs)}
-
-
-def _espace(s: str) -> str:
-    return s.replace(",", "\u202f").replace(".", ",")
-
-
-def formater_nombre(v: float, decimales: int = 1) -> str:
-    """French formatting: thin space thousands separator, decimal comma.
-
-    Examples
-    --------
-    >>> formater_nombre(11860.0, 0)
-    '11\u202f860'
-    >>> formater_nombre(-3.14159, 1)
-    '−3,1'
-    >>> formater_nombre(float("nan"))
-    '—'
-    """
-    if v is None or (isinstance(v, float) and math.isnan(v)) or not np.isfinite(v):
-        return "—"
-    s = _espace(f"{abs(float(v)):,.{decimales}f}")
-    return ("−" + s) if float(v) < 0 and s.strip("0,\u202f") else s
 
 
 def _type_unite(unite: str | None) -> tuple[str, int]:

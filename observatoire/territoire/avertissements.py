@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from observatoire.indicateurs.codebook import Codebook
+from observatoire.nombres import formater_nombre
 from observatoire.rapport import Rapport
 from observatoire.territoire.donnees import DonneesTerritoire
 from observatoire.territoire.ecarts import EcartsTerritoire
 from observatoire.territoire.indicateurs import IndicateursTerritoire
-from observatoire.territoire.poids import PoidsTerritoire, fr
+from observatoire.territoire.poids import PoidsTerritoire
 
 __all__ = ["avertissements_zones", "notes_zones", "notes_qualite"]
 
@@ -33,9 +34,9 @@ def avertissements_zones(
     seuil = donnees.config.ponderation.population_min_qpv
     for code, n in poids.implausibles.items():
         out.setdefault(code, []).append(
-            f"Population estimée à {fr(n)} habitants avec les poids IRIS, sous le minimum "
-            f"légal d'un QPV ({fr(seuil)}) : les estimations IRIS de ce quartier sont peu "
-            "fiables (fiabilité faible)."
+            f"Population estimée à {formater_nombre(n, 0)} habitants avec les poids IRIS, "
+            f"sous le minimum légal d'un QPV ({formater_nombre(seuil, 0)}) : les estimations "
+            "IRIS de ce quartier sont peu fiables (fiabilité faible)."
         )
     for code, row in ind.infos_zones.iterrows():
         for m in motifs_zone(row.to_dict()):
@@ -47,7 +48,8 @@ def avertissements_zones(
         if str(r.get("code")) in zones:
             out.setdefault(str(r["code"]), []).append(
                 f"Périmètre réparé (géométrie invalide : {r['raison']}) : surface "
-                f"{fr(r['surface_avant_m2'])} m² dessinée → {fr(r['surface_apres_m2'])} m² "
+                f"{formater_nombre(r['surface_avant_m2'], 0)} m² dessinée → "
+                f"{formater_nombre(r['surface_apres_m2'], 0)} m² "
                 f"réparée ({100 * r['variation']:+.1f} %)".replace(".", ",")
                 + "."
             )
@@ -123,7 +125,7 @@ def notes_qualite(qualite: pd.DataFrame, codebook: Codebook, code: str) -> list[
         taux = meta is not None and meta.unite == "%"
 
         def fmt(v, taux=taux):
-            return f"{v:.1f} %".replace(".", ",") if taux else fr(v)
+            return f"{v:.1f} %".replace(".", ",") if taux else formater_nombre(v, 0)
 
         def erreur(v, e, taux=taux, o=o):
             txt = f"{v - o:+.1f} pt".replace(".", ",") if taux else f"{100 * e:+.0f} %"

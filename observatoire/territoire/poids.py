@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.chargement import CRS_TRAVAIL
+from observatoire.nombres import formater_nombre
 from observatoire.rapport import Rapport
 from observatoire.territoire.donnees import DonneesTerritoire
 
@@ -328,17 +329,6 @@ def _zones_vides(
     return zones
 
 
-def fr(n: float) -> str:
-    r"""Whole number with French thousands separator (narrow no-break space).
-
-    Examples
-    --------
-    >>> fr(1818.4)
-    '1\u202f818'
-    """
-    return f"{n:,.0f}".replace(",", "\u202f")
-
-
 def _chevauchements(
     donnees: DonneesTerritoire,
     poids: pd.DataFrame,
@@ -380,7 +370,8 @@ def _chevauchements(
             )
             if total > 0:
                 notes.setdefault(v.code, []).append(
-                    f"Chevauchement avec le QPV {q} : environ {fr(n)} des {fr(total)} "
+                    f"Chevauchement avec le QPV {q} : environ {formater_nombre(n, 0)} des "
+                    f"{formater_nombre(total, 0)} "
                     f"habitants du territoire ({100 * n / total:.0f} %, {annee}) "
                     "sont aussi comptés dans le QPV."
                 )
