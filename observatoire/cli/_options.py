@@ -15,6 +15,7 @@ import click
 
 __all__ = [
     "option_depuis",
+    "option_sortie",
     "AIDE_CACHE",
     "AIDE_CONFIG",
     "OptionRenommee",
@@ -45,6 +46,25 @@ def option_depuis(aide: str, *, existe: bool = True):
         metavar="DIR",
         type=click.Path(exists=existe, file_okay=False, path_type=Path),
         default=None,
+        help=aide,
+    )
+
+
+def option_sortie(
+    aide: str, *, dest: str = "sortie", requis: bool = True, anciens: tuple[str, ...] = ()
+):
+    """``--out DIR``, an output folder: one spelling, metavar and type in every command.
+
+    ``anciens`` are former spellings, still accepted and hidden (:class:`OptionRenommee`).
+    """
+    return click.option(
+        "--out",
+        dest,
+        cls=OptionRenommee,
+        anciens=list(anciens),
+        metavar="DIR",
+        required=requis,
+        type=click.Path(file_okay=False),
         help=aide,
     )
 

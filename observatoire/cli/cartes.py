@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from observatoire.cli._options import annees_option
+from observatoire.cli._options import annees_option, option_sortie
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,14 +103,7 @@ def _options(f):
             show_default=True,
             help="Census vintages to draw.",
         ),
-        click.option(
-            "--out",
-            "sortie",
-            metavar="DIR",
-            required=True,
-            type=click.Path(file_okay=False),
-            help="Output folder; pages go to DIR/<year>/.",
-        ),
+        option_sortie("Output folder; pages go to DIR/<year>/."),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from observatoire.cli._options import OptionRenommee
+from observatoire.cli._options import OptionRenommee, option_sortie
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,16 +229,7 @@ def codebook_cmd(chemin, sortie) -> None:
     show_default=True,
     help="Apply the publication threshold and complement suppression.",
 )
-@click.option(
-    "--out",
-    "sortie",
-    cls=OptionRenommee,
-    anciens=["--sortie"],
-    metavar="DIR",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Output folder.",
-)
+@option_sortie("Output folder.", anciens=("--sortie",))
 @click.option(
     "--formats",
     default="csv,parquet,xlsx",
@@ -442,16 +433,7 @@ def calculer(
     type=click.Path(exists=True, dir_okay=False),
     help="Codebook YAML (default: the packaged one).",
 )
-@click.option(
-    "--out",
-    "sortie",
-    cls=OptionRenommee,
-    anciens=["--sortie"],
-    metavar="DIR",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Output folder.",
-)
+@option_sortie("Output folder.", anciens=("--sortie",))
 @click.option(
     "--formats",
     default="csv,parquet,xlsx",

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG, option_depuis
+from observatoire.cli._options import AIDE_CACHE, AIDE_CONFIG, option_depuis, option_sortie
 
 __all__ = ["COMMANDES", "run", "compare", "CODES_SORTIE", "commande_avec_force"]
 
@@ -112,12 +112,10 @@ def _erreur(message: str, code: int) -> None:
     help="Census vintages to compute.",
 )
 @option_depuis("Take the sources from this local data store instead of the download cache.")
-@click.option(
-    "--out",
-    "sorties",
-    metavar="DIR",
-    type=click.Path(file_okay=False),
-    help="Output root (default: the checkout's maps/); outputs go to DIR/<territory>/.",
+@option_sortie(
+    "Output root (default: the checkout's maps/); outputs go to DIR/<territory>/.",
+    dest="sorties",
+    requis=False,
 )
 @click.option(
     "--force", is_flag=True, help="Replace existing outputs (atomically) and report what changed."
