@@ -59,7 +59,6 @@ class Contexte:
     dossier: Path
     rapport: Rapport
     donnees: DonneesTerritoire | None = None
-    depuis: Path | None = None
     codebook: Codebook | None = None
     poids: PoidsTerritoire | None = None
     indicateurs: IndicateursTerritoire | None = None

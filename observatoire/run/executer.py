@@ -444,37 +444,40 @@ def executer_run(
             pile.enter_context(verrou_sorties(cible.parent))
         except OSError as exc:
             raise ErreurEcriture(cible.parent, exc) from exc
-        return _construire(
-            cfg,
-            cible,
-            donnees,
-            rapport,
-            demande,
-            depuis_p,
-            force,
-            etapes,
-            progression,
-            horodatage,
-            debut,
-            t_verif,
+        demande_run = _Demande(
+            config=cfg,
+            annees=demande,
+            depuis=depuis_p,
+            force=force,
+            etapes=etapes,
+            progression=progression,
+            horodatage=horodatage,
+            debut=debut,
+            t_verification=t_verif,
         )
+        return _construire(demande_run, cible, donnees, rapport)
+
+
+@dataclass(frozen=True)
+class _Demande:
+    """What a run was asked: configuration, options, start time and checks' duration."""
+
+    config: ConfigTerritoire
+    annees: str | list[int]
+    depuis: Path | None
+    force: bool
+    etapes: Sequence[Etape] | None
+    progression: bool
+    horodatage: str
+    debut: float
+    t_verification: float
 
 
 def _construire(
-    cfg,
-    cible,
-    donnees,
-    rapport,
-    demande,
-    depuis_p,
-    force,
-    etapes,
-    progression,
-    horodatage,
-    debut,
-    t_verif,
+    d: _Demande, cible: Path, donnees: DonneesTerritoire, rapport: Rapport
 ) -> ResultatRun:
     """Build the outputs in a temporary folder and swap them in (lock held)."""
+    cfg, etapes = d.config, d.etapes
     try:
         restes = nettoyer_restes(cible)
     except OSError as exc:
@@ -483,7 +486,7 @@ def _construire(
         rapport.info("run", str(r), "dossier restant d'un run interrompu supprimé/restauré")
     existants = _contenu(cible) if cible.is_dir() else []
     ancien_manifeste = lire_manifeste(cible) if existants else None
-    if existants and not force:
+    if existants and not d.force:
         raise SortiesExistantes(cible, existants, ancien_manifeste)
 
     if etapes is None:
@@ -502,14 +505,13 @@ def _construire(
         dossier=tmp,
         rapport=rapport,
         donnees=donnees,
-        depuis=depuis_p,
-        progression=progression,
+        progression=d.progression,
     )
-    timings: dict[str, float] = {"verification": t_verif}
+    timings: dict[str, float] = {"verification": d.t_verification}
     avert_par_etape: dict[str, int] = {}
     try:
         with _Journal(tmp / NOM_JOURNAL) as journal:
-            log.info("run %s years %s from %s into %s", cfg.code, ctx.annees, depuis_p, cible)
+            log.info("run %s years %s from %s into %s", cfg.code, ctx.annees, d.depuis, cible)
             n_av = rapport.n_avertissements
             avert_par_etape["verification"] = n_av
             barre = ctx.barre(etapes, "observatoire run", total=len(etapes))
@@ -545,24 +547,24 @@ def _construire(
                         f"{cible.name}.conserves-" + dt.datetime.now().strftime("%Y%m%dT%H%M%S")
                     )
                     changements.conserves_dans = str(conserves)
-            duree = time.perf_counter() - debut
+            duree = time.perf_counter() - d.debut
             resume = _texte_resume(ctx, cible, timings, changements, duree)
             for ligne in resume.splitlines():
                 journal.fichier(ligne)
         manifeste = {
             "observatoire": __version__,
             "territoire": {"code": cfg.code, "nom": cfg.nom},
-            "debut": horodatage,
+            "debut": d.horodatage,
             "fin": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "duree_s": round(duree, 3),
             "annees": ctx.annees,
             "annees_disponibles": list(donnees.annees_disponibles),
             "options": {
                 "config": str(getattr(cfg, "dossier_config", None) or ""),
-                "annees": demande if isinstance(demande, str) else list(demande),
-                "depuis": str(depuis_p) if depuis_p else None,
+                "annees": d.annees if isinstance(d.annees, str) else list(d.annees),
+                "depuis": str(d.depuis) if d.depuis else None,
                 "sorties": str(cible),
-                "force": force,
+                "force": d.force,
             },
             "parametres": cfg.parametres(),
             "entrees": _entrees_manifeste(donnees),
