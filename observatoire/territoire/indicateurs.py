@@ -42,6 +42,9 @@ class IndicateursTerritoire:
         ``fiabilite_motif``...).
     niveaux : dict
         Level → its weights (``qpv``, ``veille``, ``commune``, ``epci``) or IRIS codes.
+    departement : DataFrame or None
+        The département level (all its IRIS), consolidated on its own; ``None`` when it is
+        not a reference or the IRIS layer lacks it.
     infos_zones : DataFrame
         Zone-level facts of the reliability grade.
     codes_iris : DataFrame
@@ -56,6 +59,7 @@ class IndicateursTerritoire:
 
     indicateurs: pd.DataFrame
     niveaux: dict[str, pd.DataFrame | list[str]]
+    departement: pd.DataFrame | None
     infos_zones: pd.DataFrame
     codes_iris: pd.DataFrame
     modeles: dict | None = None
@@ -219,6 +223,7 @@ def indicateurs_territoire(
     resume: list[str] = []
     niveaux = niveaux_territoire(donnees, poids.poids)
     departement = departement_territoire(donnees)
+    noms = noms_territoires(donnees, poids.zones)
     comptages = [tables[r] for r in ROLES_COMPTAGES if r in tables]
     ptod = tables.get("indicateurs_iris")
     population = None
@@ -233,7 +238,7 @@ def indicateurs_territoire(
         taux=ptod,
         officiels=_officiels(donnees, cb, rapport),
         codebook=cb,
-        noms=noms_territoires(donnees, poids.zones),
+        noms=noms,
         population=population,
         annees=None,
         rapport=rapport,
@@ -265,7 +270,7 @@ def indicateurs_territoire(
     ind = ind[garder].reset_index(drop=True)
     if donnees.grille is not None:
         ind = pd.concat(
-            [ind, _indicateurs_grille(donnees, poids.zones, cb, rapport, resume)],
+            [ind, _indicateurs_grille(donnees, poids.zones, cb, noms, rapport, resume)],
             ignore_index=True,
         )
     corriges, modeles = corrections(donnees, ind, poids.poids, cb, rapport, resume)
@@ -288,6 +293,7 @@ def indicateurs_territoire(
     return IndicateursTerritoire(
         indicateurs=ind,
         niveaux=niveaux,
+        departement=departement,
         infos_zones=infos,
         codes_iris=_codes_non_apparies(donnees, population, rapport),
         modeles=modeles,
@@ -300,6 +306,7 @@ def _indicateurs_grille(
     donnees: DonneesTerritoire,
     zones: gpd.GeoDataFrame,
     codebook: Codebook,
+    noms: dict,
     rapport: Rapport,
     resume: list[str],
 ) -> pd.DataFrame:
@@ -345,7 +352,7 @@ def _indicateurs_grille(
         terr,
         annee=int(annee),
         codebook=codebook,
-        noms=noms_territoires(donnees, zones),
+        noms=noms,
     )
     resume.append(
         f"indicateurs du carroyage ({e.source}, {annee}) : "

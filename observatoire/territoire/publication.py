@@ -68,12 +68,10 @@ def geometries_territoire(
     the département from all its IRIS when the IRIS layer covers it and it is a reference.
     """
     from observatoire.sorties import geometries_niveaux
-    from observatoire.territoire.indicateurs import departement_territoire
 
     niveaux = dict(ind.niveaux)
-    departement = departement_territoire(donnees)
-    if departement is not None:
-        niveaux["departement"] = departement
+    if ind.departement is not None:
+        niveaux["departement"] = ind.departement
     zones = dict(iter(poids.zones.groupby("niveau", sort=False)))
     return geometries_niveaux(donnees.iris, niveaux, zones)
 
