@@ -162,37 +162,19 @@ def table_synthese(
         "ecart_annees",
         "lecture",
     ]
-    e = ecarts[
-        [
-            c
-            for c in [
-                "territoire_code",
-                "niveau",
-                "indicateur",
-                "sexe",
-                "annee",
-                "methode",
-                "origine",
-                "reference_niveau",
-                "reference_code",
-                *cols_e,
-            ]
-            if c in ecarts.columns
-        ]
+    cles_e = [
+        "territoire_code",
+        "niveau",
+        "indicateur",
+        "sexe",
+        "annee",
+        "methode",
+        "origine",
+        "reference_niveau",
+        "reference_code",
     ]
-    e = e.rename(columns={"statut": "ecart_statut"}).drop_duplicates(
-        [
-            "territoire_code",
-            "niveau",
-            "indicateur",
-            "sexe",
-            "annee",
-            "methode",
-            "origine",
-            "reference_niveau",
-            "reference_code",
-        ]
-    )
+    e = ecarts[[c for c in [*cles_e, *cols_e] if c in ecarts.columns]]
+    e = e.rename(columns={"statut": "ecart_statut"}).drop_duplicates(cles_e)
     s = s.merge(
         e,
         on=[
